@@ -1,0 +1,70 @@
+"""create_app(): settings, lifespan, middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from leedz import __version__
+from leedz.api import include_routers
+from leedz.config import ConfigurationError, Settings, get_settings
+from leedz.errors import install_error_handlers
+from leedz.kit import migrations
+from leedz.kit.db import Database
+from leedz.kit.http import RequestContextMiddleware
+from leedz.kit.logging import configure_logging
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Clean OpenAPI operation ids (`createJob`), used by generated clients."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """Build the ASGI application. `database_url` overrides DATABASE_URL (embedded server, tests)."""
+    settings = settings or get_settings()
+    settings.check_production()
+    url = database_url or settings.database_url
+    if not url:
+        raise ConfigurationError("no database URL: set DATABASE_URL or start through `leedz serve`")
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings, url)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Leedz API",
+        version=__version__,
+        summary="Multi-tenant lead generation: tenants, jobs, agents and their evidence.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.migration_head = migrations.head_revision()
+    app.state.jwt_secret = settings.jwt_signing_secret()
+
+    install_error_handlers(app)
+    include_routers(app)
+    app.add_middleware(RequestContextMiddleware)
+    # Outermost, so that every answer (errors included) carries the CORS headers a browser needs.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    return app

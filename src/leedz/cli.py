@@ -1,0 +1,103 @@
+"""`leedz`: serve the API and manage its database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from leedz.config import ConfigurationError, Settings, get_settings
+from leedz.kit import embedded, migrations
+
+app = typer.Typer(help="Leedz API", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database: migrations and seed data", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+EMBEDDED_DATABASE = "leedz"
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or (outside production) the embedded server under the data directory."""
+    if settings.database_url:
+        return settings.database_url
+    if settings.is_production:
+        raise ConfigurationError("DATABASE_URL is required in production")
+    typer.echo(f"DATABASE_URL unset: using the embedded PostgreSQL in {settings.data_dir}/pgdata")
+    return embedded.ensure_database(settings.data_dir / "pgdata", EMBEDDED_DATABASE)
+
+
+def _seed(url: str) -> None:
+    from leedz.plans.service import seed_plans
+
+    asyncio.run(seed_plans(url))
+
+
+@app.command()
+def serve(
+    upgrade: Annotated[bool, typer.Option(help="Apply migrations before serving")] = False,
+    seed: Annotated[bool, typer.Option(help="Seed the plan catalog before serving")] = False,
+    host: Annotated[str | None, typer.Option(help="Default: LEEDZ_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: LEEDZ_PORT")] = None,
+) -> None:
+    """Serve the API (HTTP and Socket.IO) until interrupted."""
+    import uvicorn
+
+    from leedz.app import create_app
+
+    settings = get_settings()
+    settings.check_production()
+    url = database_url(settings)
+    if upgrade:
+        migrations.upgrade(url, app_role=settings.db_app_role)
+    if seed:
+        _seed(url)
+    application = create_app(settings, database_url=url)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = get_settings()
+    migrations.upgrade(database_url(settings), app_role=settings.db_app_role, revision=revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
+    """Revert migrations down to REVISION."""
+    settings = get_settings()
+    migrations.downgrade(database_url(settings), app_role=settings.db_app_role, revision=revision)
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Write the plan catalog (FREE, STARTER, PRO, ENTERPRISE); safe to run again."""
+    _seed(database_url(get_settings()))
+    typer.echo("plans seeded")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the migration the database is at."""
+    settings = get_settings()
+    migrations.current(database_url(settings), app_role=settings.db_app_role)
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message")],
+    autogenerate: Annotated[bool, typer.Option(help="Diff the models against the database")] = True,
+) -> None:
+    """Create a new date-stamped migration file."""
+    settings = get_settings()
+    url = database_url(settings) if autogenerate else None
+    migrations.revision(message, url=url, autogenerate=autogenerate, app_role=settings.db_app_role)

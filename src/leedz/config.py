@@ -1,0 +1,131 @@
+"""Settings read from the environment (and an optional `.env` file).
+
+Every variable is documented in `.env.example`. Development needs none of them: the database is
+embedded and the JWT secret is generated once into the data directory. Production refuses to start
+without explicit secrets, a real database and explicit CORS origins.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the server (raised at startup, never per request)."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEEDZ_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".leedz")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Owner-level URL: migrations run with it, and the app uses it too unless DATABASE_APP_URL is
+    # given; either way request transactions switch to `db_app_role` (see kit/db.py).
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "LEEDZ_DATABASE_URL")
+    )
+    database_app_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_APP_URL", "LEEDZ_DATABASE_APP_URL")
+    )
+    db_app_role: str = "leedz_app"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_connect_timeout: float = 5.0
+    db_statement_timeout_ms: int = 15_000
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "LEEDZ_REDIS_URL")
+    )
+
+    jwt_secret: SecretStr | None = None
+    jwt_previous_secret: SecretStr | None = None
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
+    )
+    cors_extension_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    web_url: str = "http://localhost:5173"
+
+    max_body_bytes: int = 1_048_576
+    # When set, /metrics requires `Authorization: Bearer <token>`.
+    metrics_token: str | None = None
+
+    _split_origins = field_validator("cors_origins", "cors_extension_ids", mode="before")(
+        _split_csv
+    )
+
+    @field_validator("db_app_role")
+    @classmethod
+    def _role_is_identifier(cls, value: str) -> str:
+        # The role name is interpolated into GRANT statements in migrations: keep it a plain name.
+        if not value.isidentifier() or value.lower() != value:
+            raise ValueError("LEEDZ_DB_APP_ROLE must be a lower-case SQL identifier")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Web origins plus `chrome-extension://<id>` for every listed extension."""
+        return [*self.cors_origins, *(f"chrome-extension://{i}" for i in self.cors_extension_ids)]
+
+    def check_production(self) -> None:
+        """Refuse a production start that would fall back to a development default."""
+        if not self.is_production:
+            return
+        problems = []
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("LEEDZ_JWT_SECRET (at least 32 characters) is required")
+        if not self.database_url:
+            problems.append("DATABASE_URL is required (no embedded database in production)")
+        if "cors_origins" not in self.model_fields_set:
+            problems.append("LEEDZ_CORS_ORIGINS must be set explicitly")
+        if problems:
+            raise ConfigurationError("production settings incomplete: " + "; ".join(problems))
+
+    def jwt_signing_secret(self) -> str:
+        """The JWT secret: explicit, or generated once into the data directory in development."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError("LEEDZ_JWT_SECRET is required in production")
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

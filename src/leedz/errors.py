@@ -1,0 +1,147 @@
+"""The error hierarchy and its problem+json (RFC 9457) rendering.
+
+Services raise `LeedzError` subclasses; nothing else in the code base builds error responses.
+Every problem carries a stable machine-readable `code` and the request id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class LeedzError(Exception):
+    """Base of every error a client may see. Subclasses fix status, code and title."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class Unauthorized(LeedzError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(LeedzError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(LeedzError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(LeedzError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(LeedzError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(LeedzError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class ValidationFailed(LeedzError):
+    status, code, title = 422, "validation_error", "Invalid request"
+
+
+class ServiceUnavailable(LeedzError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code, title = "database_unavailable", "Database unavailable"
+
+
+class InternalError(LeedzError):
+    status, code, title = 500, "internal_error", "Internal server error"
+
+
+_STATUS_ERRORS: dict[int, type[LeedzError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+def request_id_of(scope_state: dict[str, Any] | None) -> str | None:
+    return (scope_state or {}).get("request_id")
+
+
+def problem_body(error: LeedzError, request_id: str | None) -> dict[str, Any]:
+    return {
+        "type": f"urn:leedz:problem:{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "requestId": request_id,
+        **error.extra,
+    }
+
+
+def problem_response(error: LeedzError, request_id: str | None) -> JSONResponse:
+    return JSONResponse(
+        problem_body(error, request_id),
+        status_code=error.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=error.headers or None,
+    )
+
+
+def _request_id(request: Request) -> str | None:
+    return request_id_of(request.scope.get("state"))
+
+
+async def _leedz_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LeedzError)
+    return problem_response(exc, _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error_class = _STATUS_ERRORS.get(exc.status_code)
+    if error_class is None:
+        error = LeedzError(str(exc.detail))
+        error.status = exc.status_code
+    else:
+        error = error_class()
+    response = problem_response(error, _request_id(request))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    malformed = any(err["type"] == "json_invalid" for err in errors)
+    error = ValidationFailed(
+        "The request body is not valid JSON" if malformed else "The request is invalid",
+        errors=errors,
+    )
+    return problem_response(error, _request_id(request))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LeedzError, _leedz_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

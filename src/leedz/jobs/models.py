@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leedz.kit.models import Base, TenantOwned, created_at, updated_at, uuid_pk
+
+
+class JobType(enum.StrEnum):
+    SEARCH = "SEARCH"
+    SURVEY = "SURVEY"
+    WHATSAPP_SEND = "WHATSAPP_SEND"
+    WHATSAPP_BULK = "WHATSAPP_BULK"
+    IMPORT = "IMPORT"
+    EXPORT = "EXPORT"
+    REPORT_GENERATE = "REPORT_GENERATE"
+    BULK_STATUS_UPDATE = "BULK_STATUS_UPDATE"
+    BULK_DELETE = "BULK_DELETE"
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+job_type_enum = Enum(JobType, name="job_type", values_callable=lambda e: [m.value for m in e])
+job_status_enum = Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e])
+
+
+class Job(TenantOwned, Base):
+    """A unit of work, executed by an agent under a lease or by the server."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        # The agent holding the lease belongs to the same tenant as the job.
+        ForeignKeyConstraint(["tenant_id", "agent_id"], ["agents.tenant_id", "agents.id"]),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_range"),
+        Index(None, "tenant_id", "status"),
+        Index(None, "tenant_id", "created_at", "id"),
+        # The claim query: pending jobs of a tenant in priority-then-age order.
+        Index(
+            "ix_jobs_claimable",
+            "tenant_id",
+            text("priority DESC"),
+            "created_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        # The reaper: running jobs by lease expiry.
+        Index(
+            "ix_jobs_lease_expiry",
+            "lease_expires_at",
+            postgresql_where=text("status = 'RUNNING'"),
+        ),
+        Index(
+            "ix_jobs_running_by_agent",
+            "tenant_id",
+            "agent_id",
+            postgresql_where=text("status = 'RUNNING'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    type: Mapped[JobType] = mapped_column(job_type_enum)
+    status: Mapped[JobStatus] = mapped_column(
+        job_status_enum, server_default=JobStatus.PENDING.value
+    )
+    progress: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("3"))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    lease_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the agent reports it began an irreversible action (a message went out): such a
+    # job is never handed to another agent again.
+    delivery_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The monthly period whose quota this job reserved, released if it ends without running.
+    quota_period: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = created_at()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,1 @@
+"""Glue with no business rules: database, repositories, pagination, logging, errors plumbing."""

@@ -1,0 +1,30 @@
+"""Every model, imported once so that `Base.metadata` knows the whole schema."""
+
+from leedz.agents.models import Agent
+from leedz.audit.models import AuditLog
+from leedz.auth.models import RefreshToken, User
+from leedz.evidence.models import Evidence
+from leedz.invites.models import Invite
+from leedz.jobs.models import Job
+from leedz.kit.models import Base
+from leedz.leads.models import Lead, LeadList
+from leedz.members.models import Membership
+from leedz.plans.models import Plan, UsageCounter
+from leedz.tenants.models import Tenant
+
+__all__ = [
+    "Agent",
+    "AuditLog",
+    "Base",
+    "Evidence",
+    "Invite",
+    "Job",
+    "Lead",
+    "LeadList",
+    "Membership",
+    "Plan",
+    "RefreshToken",
+    "Tenant",
+    "UsageCounter",
+    "User",
+]

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from leedz.app import create_app
+from leedz.config import Environment, Settings
+from tests.support import databases
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    return databases.server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str) -> Iterator[str]:
+    """One migrated database for the whole run, dropped at the end."""
+    url = databases.create_migrated_database(admin_url)
+    yield url
+    databases.drop_database(admin_url, url)
+
+
+@pytest.fixture
+async def owner(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection as the database owner (bypasses nothing but RLS policies' FORCE)."""
+    conn = await asyncpg.connect(databases.asyncpg_dsn(database_url))
+    try:
+        yield conn
+    finally:
+        # Each test starts from empty tenant data; plans (seeded once) stay.
+        await conn.execute("TRUNCATE tenants, users CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        data_dir=tmp_path / "data",
+        jwt_secret="test-secret-" + "x" * 40,  # type: ignore[arg-type]
+        cors_origins=["http://127.0.0.1:5173"],
+        cors_extension_ids=["abcdefghijklmnopabcdefghijklmnop"],
+        log_json=True,
+        db_pool_size=4,
+        max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database_url: str) -> FastAPI:
+    return create_app(settings, database_url=database_url)
+
+
+@pytest.fixture
+async def client(app: FastAPI, owner: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the app in-process, with its lifespan running."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http

@@ -1,0 +1,141 @@
+"""The catalog gate: tenant isolation is declared on every table, and the request role is weak.
+
+A table added later with a tenant_id column and no forced RLS fails here; so does a table
+without tenant_id that nobody listed as global on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tests.support.databases import APP_ROLE
+
+# Tables that are deliberately not tenant-owned, each with its reason (docs/data-model.md).
+GLOBAL_TABLES = {
+    "alembic_version": "migration bookkeeping",
+    "plans": "the public plan catalog",
+    "users": "global identities; login happens before a tenant is known",
+    "tenants": "isolated on its own id (checked separately below)",
+}
+TENANT_EXPRESSION = "current_setting('app.current_tenant_id'::text, true)"
+
+
+async def _tenant_tables(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT c.table_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t USING (table_schema, table_name)"
+        " WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id'"
+        " AND t.table_type = 'BASE TABLE' ORDER BY 1"
+    )
+    return [r["table_name"] for r in rows]
+
+
+async def test_every_table_is_tenant_owned_or_listed_as_global(owner: asyncpg.Connection) -> None:
+    tables = {
+        r["tablename"]
+        for r in await owner.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
+    unclassified = tables - set(await _tenant_tables(owner)) - set(GLOBAL_TABLES)
+    assert not unclassified, f"tables neither tenant-owned nor listed as global: {unclassified}"
+
+
+async def test_every_tenant_table_forces_rls_with_using_and_check(
+    owner: asyncpg.Connection,
+) -> None:
+    tables = await _tenant_tables(owner)
+    assert len(tables) >= 10
+    problems = []
+    for table in [*tables, "tenants"]:
+        flags = await owner.fetchrow(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class"
+            " WHERE oid = ('public.' || $1)::regclass",
+            table,
+        )
+        if not (flags["relrowsecurity"] and flags["relforcerowsecurity"]):
+            problems.append(f"{table}: RLS not enabled and forced")
+        column = "id" if table == "tenants" else "tenant_id"
+        policy = await owner.fetchrow(
+            "SELECT qual, with_check, permissive FROM pg_policies"
+            " WHERE schemaname = 'public' AND tablename = $1 AND cmd = 'ALL'",
+            table,
+        )
+        if policy is None:
+            problems.append(f"{table}: no policy for ALL commands")
+            continue
+        for part in ("qual", "with_check"):
+            expression = policy[part] or ""
+            if TENANT_EXPRESSION not in expression or f"{column} =" not in expression:
+                problems.append(f"{table}: {part} does not compare {column} to the tenant setting")
+    assert not problems, "\n".join(problems)
+
+
+async def test_no_policy_lets_anything_through_unconditionally(owner: asyncpg.Connection) -> None:
+    rows = await owner.fetch(
+        "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies"
+        " WHERE schemaname = 'public'"
+    )
+    for row in rows:
+        for expression in (row["qual"], row["with_check"]):
+            assert expression is None or expression.strip("() ").lower() != "true", dict(row)
+        # Extra policies only ever open reading (a user's own memberships), never writing.
+        if row["policyname"] != "tenant_isolation":
+            assert row["cmd"] == "SELECT", dict(row)
+
+
+class TestRequestRole:
+    async def test_is_neither_superuser_nor_bypassrls(self, owner: asyncpg.Connection) -> None:
+        role = await owner.fetchrow(
+            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin"
+            " FROM pg_roles WHERE rolname = $1",
+            APP_ROLE,
+        )
+        assert role is not None
+        assert not role["rolsuper"]
+        assert not role["rolbypassrls"]
+        assert not role["rolcreaterole"]
+        assert not role["rolcreatedb"]
+
+    async def test_owns_nothing(self, owner: asyncpg.Connection) -> None:
+        owned = await owner.fetchval(
+            """
+            SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+                 + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+                 + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+                 + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
+                 + (SELECT count(*) FROM pg_database WHERE datdba = r.oid)
+            FROM pg_roles r WHERE r.rolname = $1
+            """,
+            APP_ROLE,
+        )
+        assert owned == 0
+
+    async def test_inherits_no_other_role(self, owner: asyncpg.Connection) -> None:
+        granted = await owner.fetch(
+            "SELECT roleid::regrole::text AS role FROM pg_auth_members"
+            " WHERE member = (SELECT oid FROM pg_roles WHERE rolname = $1)",
+            APP_ROLE,
+        )
+        assert granted == []
+
+    async def test_cannot_create_objects(self, owner: asyncpg.Connection) -> None:
+        can_create = await owner.fetchval(
+            "SELECT has_schema_privilege($1, 'public', 'CREATE')", APP_ROLE
+        )
+        assert can_create is False
+
+    @pytest.mark.parametrize("statement", ["ALTER TABLE jobs DISABLE ROW LEVEL SECURITY",
+                                           "ALTER TABLE jobs NO FORCE ROW LEVEL SECURITY",
+                                           "DROP POLICY tenant_isolation ON jobs",
+                                           "SET LOCAL row_security = off; SELECT * FROM jobs"])
+    async def test_cannot_switch_isolation_off(
+        self, owner: asyncpg.Connection, statement: str
+    ) -> None:
+        tx = owner.transaction()
+        await tx.start()
+        try:
+            await owner.execute(f"SET LOCAL ROLE {APP_ROLE}")
+            with pytest.raises(asyncpg.PostgresError):
+                await owner.execute(statement)
+        finally:
+            await tx.rollback()

@@ -1,0 +1,275 @@
+"""The cross-tenant matrix: raw SQL as the request role, bypassing every line of app code."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from leedz.config import Settings
+from leedz.kit.db import Database
+from tests.factories.rows import TenantRows, create_tenant_with_rows, insert_for_tenant
+from tests.support.databases import APP_ROLE
+
+TENANT_TABLES = (
+    "memberships",
+    "invites",
+    "refresh_tokens",
+    "agents",
+    "jobs",
+    "evidence",
+    "audit_logs",
+    "leads",
+    "lists",
+    "usage_counters",
+)
+APPEND_ONLY = {"audit_logs"}
+
+
+@asynccontextmanager
+async def as_app_role(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID | None
+) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction as the request role with `tenant_id` set (or none), rolled back after."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        await conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
+        if tenant_id is not None:
+            await conn.execute(
+                "SELECT set_config('app.current_tenant_id', $1, true)", str(tenant_id)
+            )
+        yield conn
+    finally:
+        await tx.rollback()
+
+
+@pytest.fixture
+async def two_tenants(owner: asyncpg.Connection) -> tuple[TenantRows, TenantRows]:
+    return (
+        await create_tenant_with_rows(owner, "a"),
+        await create_tenant_with_rows(owner, "b"),
+    )
+
+
+async def test_matrix_covers_every_tenant_table(owner: asyncpg.Connection) -> None:
+    tables = await owner.fetch(
+        "SELECT table_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND column_name = 'tenant_id'"
+    )
+    assert {r["table_name"] for r in tables} == set(TENANT_TABLES), (
+        "a tenant table was added: add it to TENANT_TABLES and to tests/factories/rows.py"
+    )
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+class TestOtherTenantIsInvisible:
+    async def test_select_sees_only_own_rows(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            foreign = await conn.fetchval(
+                f"SELECT count(*) FROM {table} WHERE tenant_id = $1", a.tenant_id
+            )
+            tenants_seen = await conn.fetch(f"SELECT DISTINCT tenant_id FROM {table}")
+        assert foreign == 0
+        assert [r["tenant_id"] for r in tenants_seen] == [b.tenant_id]
+
+    async def test_update_touches_no_foreign_row(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            if table in APPEND_ONLY:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(f"UPDATE {table} SET tenant_id = tenant_id")
+                return
+            status = await conn.execute(
+                f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = $1", a.tenant_id
+            )
+        assert status == "UPDATE 0"
+
+    async def test_delete_touches_no_foreign_row(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            if table in APPEND_ONLY:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(f"DELETE FROM {table}")
+                return
+            status = await conn.execute(f"DELETE FROM {table} WHERE tenant_id = $1", a.tenant_id)
+        assert status == "DELETE 0"
+        remaining = await owner.fetchval(
+            f"SELECT count(*) FROM {table} WHERE tenant_id = $1", a.tenant_id
+        )
+        assert remaining >= 1
+
+    async def test_insert_with_foreign_tenant_id_is_rejected(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                await insert_for_tenant(conn, table, a)
+
+    async def test_no_tenant_set_sees_nothing(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        async with as_app_role(owner, None) as conn:
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0
+            if table not in APPEND_ONLY:
+                assert await conn.execute(f"DELETE FROM {table}") == "DELETE 0"
+
+    async def test_insert_without_tenant_is_rejected(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+    ) -> None:
+        a, _ = two_tenants
+        async with as_app_role(owner, None) as conn:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                await insert_for_tenant(conn, table, a)
+
+
+@pytest.mark.parametrize("table", [t for t in TENANT_TABLES if t not in APPEND_ONLY])
+async def test_update_cannot_move_own_row_to_other_tenant(
+    owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], table: str
+) -> None:
+    a, b = two_tenants
+    async with as_app_role(owner, b.tenant_id) as conn:
+        with pytest.raises(
+            (asyncpg.InsufficientPrivilegeError, asyncpg.ForeignKeyViolationError)
+        ):
+            await conn.execute(
+                f"UPDATE {table} SET tenant_id = $1 WHERE tenant_id = $2",
+                a.tenant_id,
+                b.tenant_id,
+            )
+
+
+class TestTenantsTable:
+    async def test_only_the_current_tenant_is_visible(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            ids = [r["id"] for r in await conn.fetch("SELECT id FROM tenants")]
+            renamed = await conn.execute("UPDATE tenants SET name = 'x' WHERE id = $1", a.tenant_id)
+        assert ids == [b.tenant_id]
+        assert renamed == "UPDATE 0"
+
+    async def test_a_member_sees_only_tenants_they_belong_to(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, None) as conn:
+            await conn.execute("SELECT set_config('app.current_user_id', $1, true)", str(a.user_id))
+            tenants = [r["id"] for r in await conn.fetch("SELECT id FROM tenants")]
+            memberships = await conn.fetch("SELECT tenant_id, user_id FROM memberships")
+            jobs = await conn.fetchval("SELECT count(*) FROM jobs")
+        assert tenants == [a.tenant_id]
+        assert [(r["tenant_id"], r["user_id"]) for r in memberships] == [(a.tenant_id, a.user_id)]
+        assert jobs == 0  # the user context opens memberships only, never tenant data
+
+
+class TestCompositeForeignKeys:
+    """Foreign keys are checked without RLS, so a B row could point at an A row by id alone;
+    the composite (tenant_id, id) keys make that impossible."""
+
+    async def test_evidence_cannot_point_at_another_tenants_job(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "INSERT INTO evidence (tenant_id, job_id, type, title, source, snippet,"
+                    " confidence, hash, size_bytes, collected_at) VALUES ($1, $2,"
+                    " 'SEARCH_RESULT', 't', 's', 's', 'LOW', 'h', 1, now())",
+                    b.tenant_id,
+                    a.ids["jobs"],
+                )
+
+    async def test_job_cannot_be_leased_to_another_tenants_agent(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "UPDATE jobs SET agent_id = $1 WHERE id = $2", a.ids["agents"], b.ids["jobs"]
+                )
+
+    async def test_refresh_token_cannot_descend_from_another_tenants_token(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        async with as_app_role(owner, b.tenant_id) as conn:
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "UPDATE refresh_tokens SET parent_id = $1 WHERE id = $2",
+                    a.ids["refresh_tokens"],
+                    b.ids["refresh_tokens"],
+                )
+
+
+class TestPooledConnections:
+    """The application's own engine: a pool of one connection, serving tenant A then nobody."""
+
+    async def test_tenant_context_does_not_survive_the_transaction(
+        self,
+        settings: Settings,
+        database_url: str,
+        two_tenants: tuple[TenantRows, TenantRows],
+    ) -> None:
+        a, _ = two_tenants
+        settings.db_pool_size, settings.db_max_overflow = 1, 0
+        db = Database(settings, database_url)
+        try:
+            async with db.transaction(tenant_id=a.tenant_id) as session:
+                backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                seen = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
+            async with db.transaction() as session:
+                same_backend = (
+                    await session.execute(text("SELECT pg_backend_pid()"))
+                ).scalar_one()
+                after = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
+                role = (await session.execute(text("SELECT current_user"))).scalar_one()
+            async with db.engine.connect() as conn:
+                leftover = (
+                    await conn.execute(
+                        text("SELECT current_setting('app.current_tenant_id', true), current_user")
+                    )
+                ).one()
+        finally:
+            await db.dispose()
+        assert same_backend == backend, "the pool should have reused its one connection"
+        assert seen == 1
+        assert after == 0
+        assert role == APP_ROLE
+        assert leftover[0] in (None, "")
+        assert leftover[1] != APP_ROLE, "the role switch must end with the transaction"
+
+    async def test_alternating_tenants_never_see_each_other(
+        self,
+        settings: Settings,
+        database_url: str,
+        two_tenants: tuple[TenantRows, TenantRows],
+    ) -> None:
+        a, b = two_tenants
+        settings.db_pool_size, settings.db_max_overflow = 2, 0
+        db = Database(settings, database_url)
+        try:
+            for i in range(20):
+                current = (a, b)[i % 2]
+                async with db.transaction(tenant_id=current.tenant_id) as session:
+                    seen = (
+                        await session.execute(text("SELECT DISTINCT tenant_id FROM jobs"))
+                    ).scalars()
+                    assert list(seen) == [current.tenant_id]
+        finally:
+            await db.dispose()
