@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from leedz import __version__
@@ -15,7 +14,11 @@ from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers
 from leedz.kit import migrations
 from leedz.kit.db import Database
-from leedz.kit.http import RequestContextMiddleware
+from leedz.kit.http import (
+    BodySizeLimitMiddleware,
+    CredentialedCORSMiddleware,
+    RequestContextMiddleware,
+)
 from leedz.kit.logging import configure_logging
 
 
@@ -47,7 +50,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         version=__version__,
         summary="Multi-tenant lead generation: tenants, jobs, agents and their evidence.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
@@ -56,10 +58,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     install_error_handlers(app)
     include_routers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Outermost, so that every answer (errors included) carries the CORS headers a browser needs.
     app.add_middleware(
-        CORSMiddleware,
+        CredentialedCORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],

@@ -101,3 +101,15 @@ def db_revision(
     settings = get_settings()
     url = database_url(settings) if autogenerate else None
     migrations.revision(message, url=url, autogenerate=autogenerate, app_role=settings.db_app_role)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

@@ -119,6 +119,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if error_class is None:
         error = LeedzError(str(exc.detail))
         error.status = exc.status_code
+    elif exc.status_code == 413:
+        error = error_class(str(exc.detail))
     else:
         error = error_class()
     response = problem_response(error, _request_id(request))

@@ -124,10 +124,15 @@ class TestRequestRole:
         )
         assert can_create is False
 
-    @pytest.mark.parametrize("statement", ["ALTER TABLE jobs DISABLE ROW LEVEL SECURITY",
-                                           "ALTER TABLE jobs NO FORCE ROW LEVEL SECURITY",
-                                           "DROP POLICY tenant_isolation ON jobs",
-                                           "SET LOCAL row_security = off; SELECT * FROM jobs"])
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "ALTER TABLE jobs DISABLE ROW LEVEL SECURITY",
+            "ALTER TABLE jobs NO FORCE ROW LEVEL SECURITY",
+            "DROP POLICY tenant_isolation ON jobs",
+            "SET LOCAL row_security = off; SELECT * FROM jobs",
+        ],
+    )
     async def test_cannot_switch_isolation_off(
         self, owner: asyncpg.Connection, statement: str
     ) -> None:

@@ -141,9 +141,7 @@ async def test_update_cannot_move_own_row_to_other_tenant(
 ) -> None:
     a, b = two_tenants
     async with as_app_role(owner, b.tenant_id) as conn:
-        with pytest.raises(
-            (asyncpg.InsufficientPrivilegeError, asyncpg.ForeignKeyViolationError)
-        ):
+        with pytest.raises((asyncpg.InsufficientPrivilegeError, asyncpg.ForeignKeyViolationError)):
             await conn.execute(
                 f"UPDATE {table} SET tenant_id = $1 WHERE tenant_id = $2",
                 a.tenant_id,
@@ -234,9 +232,7 @@ class TestPooledConnections:
                 backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
                 seen = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
             async with db.transaction() as session:
-                same_backend = (
-                    await session.execute(text("SELECT pg_backend_pid()"))
-                ).scalar_one()
+                same_backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
                 after = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
                 role = (await session.execute(text("SELECT current_user"))).scalar_one()
             async with db.engine.connect() as conn:

