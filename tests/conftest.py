@@ -7,6 +7,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from leedz.app import create_app
 from leedz.config import Environment, Settings
@@ -43,7 +44,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         env=Environment.TEST,
         data_dir=tmp_path / "data",
-        jwt_secret="test-secret-" + "x" * 40,  # type: ignore[arg-type]
+        jwt_secret=SecretStr("test-secret-" + "x" * 40),
         cors_origins=["http://127.0.0.1:5173"],
         cors_extension_ids=["abcdefghijklmnopabcdefghijklmnop"],
         log_json=True,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -41,14 +44,15 @@ def app(app: FastAPI) -> FastAPI:
     return app
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"] == f"urn:leedz:problem:{code}"
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     assert body["requestId"] == response.headers["x-request-id"]
     return body
 
@@ -66,7 +70,7 @@ class TestProblemDetails:
             422,
             "validation_error",
         )
-        locations = {tuple(e["loc"]) for e in body["errors"]}  # type: ignore[attr-defined]
+        locations = {tuple(e["loc"]) for e in body["errors"]}
         assert ("body", "name") in locations
         assert ("body", "count") in locations
 
@@ -87,7 +91,7 @@ class TestProblemDetails:
         assert_problem(response, 413, "payload_too_large")
 
     async def test_chunked_body_over_the_limit_is_413(self, client: httpx.AsyncClient) -> None:
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             yield b'{"name": "'
             for _ in range(80):
                 yield b"x" * 1024

@@ -29,7 +29,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
-    """Build the ASGI application. `database_url` overrides DATABASE_URL (embedded server, tests)."""
+    """Build the ASGI app. `database_url` overrides DATABASE_URL (embedded server, tests)."""
     settings = settings or get_settings()
     settings.check_production()
     url = database_url or settings.database_url

@@ -79,7 +79,8 @@ class TestServe:
     def test_serves_health_docs_and_openapi(self, server: str) -> None:
         assert httpx.get(f"{server}/readyz").json()["status"] == "ready"
         docs = httpx.get(f"{server}/docs")
-        assert docs.status_code == 200 and "swagger" in docs.text.lower()
+        assert docs.status_code == 200
+        assert "swagger" in docs.text.lower()
         spec = httpx.get(f"{server}/openapi.json").json()
         assert spec["openapi"].startswith("3.1")
         assert spec["paths"]["/readyz"]["get"]["operationId"] == "readyz"
@@ -95,7 +96,8 @@ class TestServe:
         output = process.stdout.read().decode() if process.stdout else ""
         lines = [line for line in output.splitlines() if request_id in line]
         assert lines, output[-2000:]
-        assert '"status": 404' in lines[0] and '"route": "unmatched"' in lines[0]
+        assert '"status": 404' in lines[0]
+        assert '"route": "unmatched"' in lines[0]
 
     def test_production_refuses_to_start_without_secrets(self, base_env: dict[str, str]) -> None:
         result = subprocess.run(
@@ -103,6 +105,7 @@ class TestServe:
             env={**base_env, "LEEDZ_ENV": "production"},
             capture_output=True,
             timeout=60,
+            check=False,
         )
         assert result.returncode != 0
         assert b"LEEDZ_JWT_SECRET" in result.stderr

@@ -6,7 +6,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -104,7 +104,7 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
     await conn.execute(
         "INSERT INTO usage_counters (tenant_id, period, searches) VALUES ($1, $2, 1)",
         tenant_id,
-        date.today().replace(day=1),
+        datetime.now(UTC).date().replace(day=1),
     )
     rows.ids["usage_counters"] = tenant_id
     return rows

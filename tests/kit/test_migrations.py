@@ -17,7 +17,8 @@ from leedz.models import Base
 from tests.support import databases
 
 SCHEMA_OBJECTS = """
-SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version')
+SELECT (SELECT count(*) FROM pg_tables
+        WHERE schemaname = 'public' AND tablename <> 'alembic_version')
      + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = 'public' AND t.typtype = 'e')
 """

@@ -163,7 +163,7 @@ class TestTenantsTable:
     async def test_a_member_sees_only_tenants_they_belong_to(
         self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
     ) -> None:
-        a, b = two_tenants
+        a, _ = two_tenants
         async with as_app_role(owner, None) as conn:
             await conn.execute("SELECT set_config('app.current_user_id', $1, true)", str(a.user_id))
             tenants = [r["id"] for r in await conn.fetch("SELECT id FROM tenants")]

@@ -75,12 +75,12 @@ class Database:
             )
             yield session
 
-    async def ping(self, timeout: float) -> str | None:
-        """The migration revision the database is at, within `timeout` seconds.
+    async def ping(self, within_seconds: float) -> str | None:
+        """The migration revision the database is at, answered within `within_seconds`.
 
         Runs as the connecting (owner) role: `alembic_version` is not granted to the app role.
         """
-        async with asyncio.timeout(timeout), self.engine.connect() as conn:
+        async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
             result = await conn.execute(text("SELECT version_num FROM alembic_version"))
             return result.scalar_one_or_none()
 

@@ -1,7 +1,8 @@
 """Row-level security DDL, used by migrations (and only by them).
 
-The policy expressions are the contract of tenant isolation: a row is visible and writable only
-when its tenant is the one the transaction set with `set_config('app.current_tenant_id', ..., true)`.
+The policy expressions are the contract of tenant isolation: a row is visible and writable
+only when its tenant is the one the transaction set with
+`set_config('app.current_tenant_id', ..., true)`.
 No tenant set means NULL, and `tenant_id = NULL` is never true: zero rows.
 """
 

@@ -43,7 +43,7 @@ async def readyz(request: Request) -> Readiness:
     db: Database = request.app.state.db
     expected: str = request.app.state.migration_head
     try:
-        current = await db.ping(READINESS_TIMEOUT_SECONDS)
+        current = await db.ping(within_seconds=READINESS_TIMEOUT_SECONDS)
     except Exception as exc:  # any failure to reach the database means "not ready"
         log.warning("readiness_database_unreachable", error=repr(exc))
         raise ServiceUnavailable(
