@@ -22,7 +22,9 @@ run: install ## Serve the API on http://127.0.0.1:8000 (embedded PostgreSQL unle
 	$(UV) run --frozen leedz serve --upgrade --seed
 
 test: install ## Run the whole test suite on real PostgreSQL (embedded unless LEEDZ_TEST_DATABASE_URL)
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	@status=0; $(UV) run --frozen pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
+	exit $$status
 
 lint: install ## ruff check and ruff format --check
 	$(UV) run --frozen ruff check .

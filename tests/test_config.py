@@ -105,3 +105,31 @@ class TestDatabaseUrls:
             "postgresql://u:p@ep-x.neon.tech/db?sslmode=require&channel_binding=require"
         )
         assert dict(url.query) == {"ssl": "require"}
+
+
+class TestEnvExample:
+    def test_documents_every_setting(self) -> None:
+        documented = {
+            line.split("=", 1)[0]
+            for line in (Path(__file__).parents[1] / ".env.example").read_text().splitlines()
+            if line and not line.startswith("#")
+        }
+        expected = set()
+        for name, field in Settings.model_fields.items():
+            aliases = getattr(field.validation_alias, "choices", None)
+            expected.add(str(aliases[0]) if aliases else f"LEEDZ_{name.upper()}")
+        assert documented == expected
+
+    def test_copied_as_is_it_means_development_defaults(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        for line in (Path(__file__).parents[1] / ".env.example").read_text().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.split("=", 1)
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("LEEDZ_DATA_DIR", str(tmp_path))
+        settings = Settings(_env_file=None)
+        assert settings.database_url is None
+        assert settings.jwt_secret is None
+        assert settings.metrics_token is None
+        assert len(settings.jwt_signing_secret()) >= 48

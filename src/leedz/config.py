@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         _split_csv
     )
 
+    @field_validator(
+        "database_url",
+        "database_app_url",
+        "redis_url",
+        "jwt_secret",
+        "jwt_previous_secret",
+        "metrics_token",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `.env.example` copied as is leaves `NAME=`: that means "not set", not "empty secret".
+        return None if value == "" else value
+
     @field_validator("db_app_role")
     @classmethod
     def _role_is_identifier(cls, value: str) -> str:
