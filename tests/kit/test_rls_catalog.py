@@ -52,6 +52,7 @@ async def test_every_tenant_table_forces_rls_with_using_and_check(
             " WHERE oid = ('public.' || $1)::regclass",
             table,
         )
+        assert flags is not None
         if not (flags["relrowsecurity"] and flags["relforcerowsecurity"]):
             problems.append(f"{table}: RLS not enabled and forced")
         column = "id" if table == "tenants" else "tenant_id"

@@ -228,13 +228,14 @@ class TestPooledConnections:
         settings.db_pool_size, settings.db_max_overflow = 1, 0
         db = Database(settings, database_url)
         try:
-            async with db.transaction(tenant_id=a.tenant_id) as session:
-                backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-                seen = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
-            async with db.transaction() as session:
-                same_backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-                after = (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one()
-                role = (await session.execute(text("SELECT current_user"))).scalar_one()
+            async with db.transaction(tenant_id=a.tenant_id) as tx:
+                backend = await tx.raw.fetchval("SELECT pg_backend_pid()")
+                seen = await tx.raw.fetchval("SELECT count(*) FROM jobs")
+            async with db.transaction() as tx:
+                same_backend = await tx.raw.fetchval("SELECT pg_backend_pid()")
+                after = await tx.raw.fetchval("SELECT count(*) FROM jobs")
+                # Core statements through SQLAlchemy share the same transaction and context.
+                role = (await tx.conn.execute(text("SELECT current_user"))).scalar_one()
             async with db.engine.connect() as conn:
                 leftover = (
                     await conn.execute(
@@ -262,10 +263,8 @@ class TestPooledConnections:
         try:
             for i in range(20):
                 current = (a, b)[i % 2]
-                async with db.transaction(tenant_id=current.tenant_id) as session:
-                    seen = (
-                        await session.execute(text("SELECT DISTINCT tenant_id FROM jobs"))
-                    ).scalars()
-                    assert list(seen) == [current.tenant_id]
+                async with db.transaction(tenant_id=current.tenant_id) as tx:
+                    seen = await tx.raw.fetch("SELECT DISTINCT tenant_id FROM jobs")
+                    assert [r["tenant_id"] for r in seen] == [current.tenant_id]
         finally:
             await db.dispose()

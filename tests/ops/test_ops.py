@@ -8,12 +8,11 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from leedz.app import create_app
 from leedz.config import Settings
 from leedz.kit import migrations
-from leedz.kit.db import PublicSession
+from leedz.kit.db import PublicTx
 from tests.support.proxy import OutageProxy
 
 
@@ -91,8 +90,8 @@ class TestDatabaseOutage:
         app = create_app(settings, database_url=proxy.url_for(database_url))
 
         @app.get("/_probe/db")
-        async def probe_db(session: PublicSession) -> dict[str, int]:
-            return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
+        async def probe_db(tx: PublicTx) -> dict[str, int]:
+            return {"one": await tx.raw.fetchval("SELECT 1")}
 
         return app
 

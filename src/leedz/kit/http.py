@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,8 +32,16 @@ log = structlog.get_logger("leedz.http")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 
 
+_ASYNCPG_OUTAGES = (
+    asyncpg.PostgresConnectionError,  # refused, dropped mid-operation, …
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
 def _is_database_outage(exc: BaseException) -> bool:
-    if isinstance(exc, PoolTimeout | OSError | TimeoutError):
+    if isinstance(exc, (PoolTimeout, OSError, TimeoutError, *_ASYNCPG_OUTAGES)):
         return True
     if isinstance(exc, DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(

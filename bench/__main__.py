@@ -1,0 +1,37 @@
+"""`make bench`: every benchmark on a fresh database, ratios against same-run ceilings.
+
+LEEDZ_BENCH_DATABASE_URL points at a PostgreSQL server to use instead of the embedded one.
+Exits 1 when a benchmark misses its target. Results land in bench/results/*.json.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from bench import tenant_transaction
+from leedz.kit import scratch
+
+BENCHMARKS = [tenant_transaction.main]
+
+
+def main() -> int:
+    admin = scratch.server_url(
+        os.environ.get("LEEDZ_BENCH_DATABASE_URL"), Path(".leedz") / "bench-pgdata"
+    )
+    failed = 0
+    for benchmark in BENCHMARKS:
+        url = scratch.create_migrated_database(admin, "leedz_bench", app_role="leedz_app")
+        try:
+            result = benchmark(url)
+        finally:
+            scratch.drop_database(admin, url)
+        print(result.report())
+        print(f"  saved {result.save()}")
+        failed += not result.passed
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

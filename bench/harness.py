@@ -1,0 +1,103 @@
+"""Shared measuring: closed-loop workers for a fixed time, interleaved rounds, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+@dataclass
+class Sample:
+    ops_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass
+class Result:
+    name: str
+    subject: str
+    ceiling: str
+    target_ratio: float
+    subject_samples: list[Sample] = field(default_factory=list)
+    ceiling_samples: list[Sample] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        subject = statistics.median(s.ops_per_second for s in self.subject_samples)
+        ceiling = statistics.median(s.ops_per_second for s in self.ceiling_samples)
+        return subject / ceiling
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio >= self.target_ratio
+
+    def report(self) -> str:
+        def line(label: str, samples: list[Sample]) -> str:
+            ops = statistics.median(s.ops_per_second for s in samples)
+            p99 = statistics.median(s.p99_ms for s in samples)
+            p50 = statistics.median(s.p50_ms for s in samples)
+            return f"  {label:<60} {ops:>10,.0f} ops/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+
+        verdict = "PASS" if self.passed else "FAIL"
+        return "\n".join(
+            [
+                f"{self.name}",
+                line(self.subject, self.subject_samples),
+                line(self.ceiling, self.ceiling_samples),
+                *(f"  note: {note}" for note in self.notes),
+                f"  ratio {self.ratio:.2f} (target >= {self.target_ratio:.2f}): {verdict}",
+            ]
+        )
+
+    def save(self) -> Path:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"{self.name}.json"
+        payload = {
+            **asdict(self),
+            "ratio": self.ratio,
+            "passed": self.passed,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        path.write_text(json.dumps(payload, indent=2))
+        return path
+
+
+async def closed_loop(
+    operation: Callable[[int], Awaitable[None]], *, concurrency: int, seconds: float
+) -> Sample:
+    """`concurrency` workers call `operation` back to back for `seconds`; latency per call."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(index: int) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await operation(index)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Sample(
+        ops_per_second=len(latencies) / elapsed,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+    )
