@@ -1,0 +1,53 @@
+"""Repository bases. Tenant-owned data is filtered by the code *and* by row-level security.
+
+A `TenantRepository` only runs SQL whose first parameter is the tenant: every statement must say
+`tenant_id = $1` (or `t.tenant_id = $1`), and the base passes the transaction's tenant as `$1`
+itself. A query that forgets the tenant fails loudly the first time it runs, in tests, instead of
+leaning on RLS alone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from leedz.kit.db import Tx
+
+_TENANT_PREDICATE = re.compile(r"\btenant_id\s*=\s*\$1\b")
+
+
+class UnscopedQueryError(RuntimeError):
+    """A tenant repository ran SQL that does not filter on `tenant_id = $1`: a programming error."""
+
+
+@lru_cache(maxsize=1024)
+def _checked(sql: str) -> str:
+    if not _TENANT_PREDICATE.search(sql):
+        raise UnscopedQueryError(f"tenant query without `tenant_id = $1`: {sql!r}")
+    return sql
+
+
+class TenantRepository:
+    """Base of the repositories of tenant-owned tables (memberships, invites, jobs, …)."""
+
+    def __init__(self, tx: Tx) -> None:
+        if tx.tenant_id is None:
+            raise UnscopedQueryError("a tenant repository needs a tenant-scoped transaction")
+        self.tx = tx
+        self.tenant_id: UUID = tx.tenant_id
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.tx.raw.fetch(_checked(sql), self.tenant_id, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self.tx.raw.fetchrow(_checked(sql), self.tenant_id, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.tx.raw.fetchval(_checked(sql), self.tenant_id, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self.tx.raw.execute(_checked(sql), self.tenant_id, *args)
