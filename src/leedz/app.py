@@ -10,16 +10,21 @@ from fastapi.routing import APIRoute
 
 from leedz import __version__
 from leedz.api import include_routers
+from leedz.auth.service import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers
+from leedz.invites import mail as invite_mail
 from leedz.kit import migrations
 from leedz.kit.db import Database
+from leedz.kit.events import EventBus
 from leedz.kit.http import (
     BodySizeLimitMiddleware,
     CredentialedCORSMiddleware,
     RequestContextMiddleware,
 )
 from leedz.kit.logging import configure_logging
+from leedz.kit.mail import mailer_for
+from leedz.kit.ratelimit import RateLimits
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -37,9 +42,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         raise ConfigurationError("no database URL: set DATABASE_URL or start through `leedz serve`")
     configure_logging(settings.log_level, json=settings.log_json)
 
+    bus = EventBus()
+    mailer = mailer_for(settings)
+    invite_mail.subscribe(bus, mailer, sender=settings.smtp_from)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database(settings, url)
+        app.state.db = Database(settings, url, bus)
         try:
             yield
         finally:
@@ -54,7 +63,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     app.state.migration_head = migrations.head_revision()
-    app.state.jwt_secret = settings.jwt_signing_secret()
+    keys = AuthKeys.from_secrets(
+        settings.jwt_signing_secret(),
+        settings.jwt_previous_secret.get_secret_value() if settings.jwt_previous_secret else None,
+        grace_seconds=settings.refresh_grace_seconds,
+    )
+    app.state.auth_keys = keys
+    app.state.access_tokens = keys.access
+    app.state.rate_limits = RateLimits(settings.redis_url)
+    app.state.mailer = mailer
 
     install_error_handlers(app)
     include_routers(app)

@@ -73,6 +73,23 @@ class Settings(BaseSettings):
 
     web_url: str = "http://localhost:5173"
 
+    # How long a rotated refresh token may be presented again and get the same new pair.
+    refresh_grace_seconds: float = 10.0
+
+    # Rate limits ("N/period", moving windows; see kit/ratelimit.py).
+    rate_limit_signup: str = "10/hour"
+    rate_limit_login_ip: str = "30/minute"
+    rate_limit_login_email: str = "10/minute"
+    rate_limit_refresh: str = "60/minute"
+    rate_limit_invite_lookup: str = "30/minute"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Leedz <no-reply@localhost>"
+    smtp_starttls: bool = True
+
     max_body_bytes: int = 1_048_576
     # When set, /metrics requires `Authorization: Bearer <token>`.
     metrics_token: str | None = None
@@ -88,6 +105,9 @@ class Settings(BaseSettings):
         "jwt_secret",
         "jwt_previous_secret",
         "metrics_token",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
         mode="before",
     )
     @classmethod

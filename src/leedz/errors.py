@@ -22,6 +22,8 @@ class LeedzError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # True: the request's transaction commits what it wrote before failing (audit of a refusal).
+    keep_changes: bool = False
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -56,6 +58,10 @@ class PayloadTooLarge(LeedzError):
 
 class ValidationFailed(LeedzError):
     status, code, title = 422, "validation_error", "Invalid request"
+
+
+class QuotaExceeded(LeedzError):
+    status, code, title = 409, "quota_exceeded", "Plan quota exceeded"
 
 
 class ServiceUnavailable(LeedzError):

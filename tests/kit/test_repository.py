@@ -13,7 +13,7 @@ from leedz.config import Settings
 from leedz.errors import ValidationFailed
 from leedz.kit.db import Database
 from leedz.kit.pagination import decode_cursor, encode_cursor, next_cursor
-from leedz.kit.repository import TenantRepository, UnscopedQueryError
+from leedz.kit.repository import TenantRepository, UnscopedQueryError, _checked
 from tests.factories.rows import TenantRows, create_tenant_with_rows
 
 
@@ -85,3 +85,33 @@ class TestCursors:
         keys = [(datetime(2026, 1, i + 1, tzinfo=UTC), uuid.uuid4()) for i in range(3)]
         assert next_cursor(keys[:2], limit=2) is None
         assert next_cursor(keys, limit=2) == encode_cursor(*keys[1])
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM jobs WHERE tenant_id = $1",
+        "UPDATE jobs SET progress = 1 WHERE j.tenant_id=$1 AND id = $2",
+        "INSERT INTO leads (tenant_id) VALUES ($1)",
+        "INSERT INTO audit_logs (tenant_id, user_id) VALUES ($1, $2)",
+        "insert into lists (tenant_id, id)\n select $1, $2",
+    ],
+)
+def test_tenant_scoped_sql_is_accepted(sql: str) -> None:
+    assert _checked(sql) == sql
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM jobs",
+        "SELECT id FROM jobs WHERE tenant_id = $2",
+        "SELECT id FROM jobs WHERE tenant_id = $10",
+        "INSERT INTO leads (id, tenant_id) VALUES ($1, $2)",
+        "INSERT INTO leads (tenant_id) VALUES ($2)",
+        "DELETE FROM jobs WHERE id = $1",
+    ],
+)
+def test_unscoped_sql_is_refused(sql: str) -> None:
+    with pytest.raises(UnscopedQueryError):
+        _checked(sql)

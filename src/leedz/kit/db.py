@@ -27,6 +27,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from leedz.config import Settings
+from leedz.kit.events import EventBus
 from leedz.kit.urls import async_url
 
 log = structlog.get_logger("leedz.db")
@@ -49,7 +50,7 @@ class Tx:
     registered with `after_commit` and run only once the transaction has committed.
     """
 
-    __slots__ = ("_after_commit", "conn", "raw", "tenant_id", "user_id")
+    __slots__ = ("_after_commit", "_bus", "conn", "raw", "tenant_id", "user_id")
 
     def __init__(
         self,
@@ -57,15 +58,38 @@ class Tx:
         raw: asyncpg.Connection,
         tenant_id: UUID | None,
         user_id: UUID | None,
+        bus: EventBus,
     ) -> None:
         self.conn = conn
         self.raw = raw
         self.tenant_id = tenant_id
         self.user_id = user_id
+        self._bus = bus
         self._after_commit: list[AfterCommit] = []
+
+    @property
+    def current_tenant(self) -> UUID:
+        """The tenant this transaction is scoped to (a programming error if there is none)."""
+        if self.tenant_id is None:
+            raise RuntimeError("this transaction is not scoped to a tenant")
+        return self.tenant_id
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
+
+    def publish(self, event: object) -> None:
+        """Announce a domain event; subscribers receive it only if this transaction commits."""
+        self._bus.publish(self, event)
+
+    async def set_context(self, *, tenant_id: UUID | None, user_id: UUID | None) -> None:
+        """Move this transaction to another tenant/user context (sign-in picks the tenant)."""
+        await self.raw.execute(
+            "SELECT set_config('app.current_tenant_id', $1, true),"
+            " set_config('app.current_user_id', $2, true)",
+            str(tenant_id) if tenant_id else "",
+            str(user_id) if user_id else "",
+        )
+        self.tenant_id, self.user_id = tenant_id, user_id
 
     async def _run_after_commit(self) -> None:
         for callback in self._after_commit:
@@ -78,7 +102,8 @@ class Tx:
 class Database:
     """The request-side engine: every transaction it opens runs as the restricted role."""
 
-    def __init__(self, settings: Settings, url: str) -> None:
+    def __init__(self, settings: Settings, url: str, bus: EventBus | None = None) -> None:
+        self.bus = bus or EventBus()
         self.app_role = settings.db_app_role
         self.statement_timeout = str(settings.db_statement_timeout_ms)
         self.engine: AsyncEngine = create_async_engine(
@@ -105,13 +130,15 @@ class Database:
     ) -> AsyncIterator[Tx]:
         """One transaction as the application role, scoped to a tenant (or to none).
 
-        Commits when the block ends normally, rolls back when it raises; after a commit, runs
-        the callbacks registered with `Tx.after_commit`.
+        Commits when the block ends normally, rolls back when it raises (unless the error has
+        `keep_changes`); after a normal commit, runs the callbacks of `Tx.after_commit`.
         """
         async with self.engine.connect() as conn:
             raw = cast(asyncpg.Connection, (await conn.get_raw_connection()).driver_connection)
-            tx = Tx(conn, raw, tenant_id, user_id)
-            async with raw.transaction():
+            tx = Tx(conn, raw, tenant_id, user_id, self.bus)
+            transaction = raw.transaction()
+            await transaction.start()
+            try:
                 await raw.execute(
                     SCOPE_TRANSACTION_SQL,
                     self.app_role,
@@ -120,6 +147,16 @@ class Database:
                     self.statement_timeout,
                 )
                 yield tx
+            except BaseException as exc:
+                # Some refusals must still leave a trace (a failed login's audit row, a refresh
+                # token family revoked on reuse): their error asks to keep what was written.
+                if getattr(exc, "keep_changes", False) and not raw.is_closed():
+                    await transaction.commit()
+                elif not raw.is_closed():
+                    await transaction.rollback()
+                raise
+            else:
+                await transaction.commit()
         await tx._run_after_commit()
 
     async def ping(self, within_seconds: float) -> str | None:

@@ -1,9 +1,9 @@
 """Repository bases. Tenant-owned data is filtered by the code *and* by row-level security.
 
-A `TenantRepository` only runs SQL whose first parameter is the tenant: every statement must say
-`tenant_id = $1` (or `t.tenant_id = $1`), and the base passes the transaction's tenant as `$1`
-itself. A query that forgets the tenant fails loudly the first time it runs, in tests, instead of
-leaning on RLS alone.
+A `TenantRepository` only runs SQL whose first parameter is the tenant: a statement must filter
+on `tenant_id = $1` (or `t.tenant_id = $1`), or be an INSERT whose first column is `tenant_id`
+with `$1` as its value; the base passes the transaction's tenant as `$1` itself. A query that
+forgets the tenant fails loudly the first time it runs, in tests, instead of leaning on RLS alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ import asyncpg
 from leedz.kit.db import Tx
 
 _TENANT_PREDICATE = re.compile(r"\btenant_id\s*=\s*\$1\b")
+_TENANT_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+\w+\s*\(\s*tenant_id\s*(,[^)]*)?\)\s*(VALUES\s*\(|SELECT\s+)\$1\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class UnscopedQueryError(RuntimeError):
@@ -26,7 +30,7 @@ class UnscopedQueryError(RuntimeError):
 
 @lru_cache(maxsize=1024)
 def _checked(sql: str) -> str:
-    if not _TENANT_PREDICATE.search(sql):
+    if not (_TENANT_PREDICATE.search(sql) or _TENANT_INSERT.match(sql)):
         raise UnscopedQueryError(f"tenant query without `tenant_id = $1`: {sql!r}")
     return sql
 
@@ -45,6 +49,13 @@ class TenantRepository:
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         return await self.tx.raw.fetchrow(_checked(sql), self.tenant_id, *args)
+
+    async def fetchrow_one(self, sql: str, *args: Any) -> asyncpg.Record:
+        """A row that must exist (an INSERT/UPDATE … RETURNING that matched)."""
+        row = await self.fetchrow(sql, *args)
+        if row is None:
+            raise LookupError(f"expected a row from {sql!r}")
+        return row
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self.tx.raw.fetchval(_checked(sql), self.tenant_id, *args)

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from datetime import date
+
+import asyncpg
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leedz.kit.db import Tx
+from leedz.kit.repository import TenantRepository
 from leedz.plans.catalog import PlanSpec
 from leedz.plans.models import Plan
 
@@ -31,3 +36,48 @@ async def upsert_plans(conn: AsyncConnection, plans: tuple[PlanSpec, ...]) -> No
         | {"updated_at": func.now()},
     )
     await conn.execute(statement)
+
+
+class Plans:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def all(self) -> list[asyncpg.Record]:
+        return await self.tx.raw.fetch(
+            "SELECT name, display_name, price, max_users, max_leads, max_searches,"
+            " max_messages, features FROM plans ORDER BY price, name"
+        )
+
+    async def of_current_tenant(self) -> asyncpg.Record:
+        row = await self.tx.raw.fetchrow(
+            "SELECT p.name, p.max_users, p.max_leads, p.max_searches, p.max_messages"
+            " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
+            self.tx.tenant_id,
+        )
+        if row is None:
+            raise LookupError("the current tenant has no plan")
+        return row
+
+
+class UsageQueries(TenantRepository):
+    async def members(self) -> int:
+        return int(await self.fetchval("SELECT count(*) FROM memberships WHERE tenant_id = $1"))
+
+    async def pending_invites(self) -> int:
+        return int(
+            await self.fetchval(
+                "SELECT count(*) FROM invites WHERE tenant_id = $1"
+                " AND status = 'PENDING' AND expires_at > now()"
+            )
+        )
+
+    async def current(self, period: date) -> dict[str, int]:
+        row = await self.fetchrow_one(
+            "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS users,"
+            " (SELECT count(*) FROM leads WHERE tenant_id = $1) AS leads,"
+            " coalesce(u.searches, 0) AS searches, coalesce(u.messages, 0) AS messages"
+            " FROM (SELECT 1) one LEFT JOIN usage_counters u"
+            " ON u.tenant_id = $1 AND u.period = $2",
+            period,
+        )
+        return dict(row)

@@ -1,0 +1,148 @@
+"""Who is calling, already verified, and the transaction that runs on their behalf."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+from leedz.auth.permissions import ROLE_PERMISSIONS, Permission
+from leedz.errors import Forbidden, Unauthorized
+from leedz.kit.db import Tx, database
+from leedz.kit.jwt import AccessTokens, TokenError
+from leedz.members.models import Role
+
+
+class InvalidToken(Unauthorized):
+    code, title = "invalid_token", "Invalid token"
+
+
+class TokenExpired(Unauthorized):
+    code, title = "token_expired", "Token expired"
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where a call comes from, for audit rows and rate-limit keys."""
+
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in member of a tenant; role read from the database on this very request."""
+
+    user_id: UUID
+    tenant_id: UUID
+    role: Role
+    token_id: UUID
+    meta: RequestMeta
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor
+    tx: Tx
+
+
+def request_meta(request: Request) -> RequestMeta:
+    user_agent = request.headers.get("user-agent")
+    return RequestMeta(
+        ip=request.client.host if request.client else None,
+        user_agent=user_agent[:512] if user_agent else None,
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
+
+
+Meta = Annotated[RequestMeta, Depends(request_meta)]
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        error = Unauthorized("A bearer access token is required")
+        error.headers["WWW-Authenticate"] = "Bearer"
+        raise error
+    return token.strip()
+
+
+def _token_failure(exc: TokenError) -> Unauthorized:
+    error: Unauthorized = (
+        TokenExpired("The access token has expired")
+        if exc.expired
+        else InvalidToken("The access token is not valid")
+    )
+    error.headers["WWW-Authenticate"] = (
+        f'Bearer error="invalid_token", error_description="{error.code}"'
+    )
+    return error
+
+
+async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
+    tokens: AccessTokens = request.app.state.access_tokens
+    try:
+        claims = tokens.verify(bearer_token(request))
+    except TokenError as exc:
+        raise _token_failure(exc) from exc
+    async with database(request).transaction(
+        tenant_id=claims.tenant_id, user_id=claims.user_id
+    ) as tx:
+        # Membership and role are read on every request: a removed member or a changed role
+        # takes effect at once, whatever the token says.
+        role = await tx.raw.fetchval(
+            "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2",
+            claims.tenant_id,
+            claims.user_id,
+        )
+        if role is None:
+            raise _token_failure(TokenError("no longer a member"))
+        actor = Actor(
+            user_id=claims.user_id,
+            tenant_id=claims.tenant_id,
+            role=Role(role),
+            token_id=claims.token_id,
+            meta=request_meta(request),
+        )
+        yield Authenticated(actor=actor, tx=tx)
+
+
+# One transaction per request, closed before the response is sent (see kit/db.py).
+_Authenticated = Annotated[Authenticated, Depends(_authenticate, scope="function")]
+
+
+def _actor(auth: _Authenticated) -> Actor:
+    return auth.actor
+
+
+def _tx(auth: _Authenticated) -> Tx:
+    return auth.tx
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]
+TenantTx = Annotated[Tx, Depends(_tx)]
+"""The request's transaction, scoped by RLS to the actor's tenant (and user)."""
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A dependency that answers 403 `forbidden`, naming `permission`, when the actor lacks it."""
+
+    async def check(actor: CurrentActor) -> None:
+        if not actor.can(permission):
+            raise Forbidden(
+                f"Your role ({actor.role.value}) lacks the permission {permission.value}",
+                permission=permission.value,
+            )
+
+    return check
+
+
+def Require(permission: Permission) -> Any:  # noqa: N802 - reads like a marker in route decorators
+    return Depends(require(permission))

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from leedz.auth import service as auth
+from leedz.auth.context import CurrentActor, Meta, TenantTx
+from leedz.auth.schemas import (
+    LoginIn,
+    MeOut,
+    PasswordChangeIn,
+    RefreshIn,
+    SignupIn,
+    SwitchTenantIn,
+    Tokens,
+)
+from leedz.auth.service import AuthKeys
+from leedz.kit.db import PublicTx
+from leedz.kit.deps import rate_limited, settings_of
+from leedz.kit.ratelimit import RateLimits
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _keys(request: Request) -> AuthKeys:
+    keys: AuthKeys = request.app.state.auth_keys
+    return keys
+
+
+Keys = Annotated[AuthKeys, Depends(_keys)]
+
+
+async def _login_email_limit(request: Request, body: LoginIn) -> None:
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.hit(
+        settings_of(request).rate_limit_login_email, "login-email", str(body.email).lower()
+    )
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[rate_limited("rate_limit_signup", "signup")],
+)
+async def signup(body: SignupIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
+    """Create an account (and a tenant, unless an invite token joins one); returns tokens."""
+    return await auth.signup(tx, keys, body, meta)
+
+
+@router.post(
+    "/login",
+    dependencies=[rate_limited("rate_limit_login_ip", "login-ip"), Depends(_login_email_limit)],
+)
+async def login(body: LoginIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
+    """Sign in with email and password."""
+    return await auth.login(tx, keys, body, meta)
+
+
+@router.post("/refresh", dependencies=[rate_limited("rate_limit_refresh", "refresh")])
+async def refresh(body: RefreshIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
+    """Exchange a refresh token for a new pair (the old refresh token is spent)."""
+    return await auth.refresh(tx, keys, body.refresh_token, meta)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limited("rate_limit_refresh", "refresh")],
+)
+async def logout(body: RefreshIn, tx: PublicTx, meta: Meta) -> None:
+    """End the session the refresh token belongs to."""
+    await auth.logout(tx, body.refresh_token, meta)
+
+
+@router.get("/me")
+async def get_me(tx: TenantTx, actor: CurrentActor) -> MeOut:
+    """The signed-in user, the current tenant, role, permissions and all memberships."""
+    return await auth.me(tx, actor)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(body: PasswordChangeIn, tx: TenantTx, actor: CurrentActor) -> None:
+    """Change the password; every other session of the user ends."""
+    await auth.change_password(tx, actor, body)
+
+
+@router.post("/switch-tenant")
+async def switch_tenant(
+    body: SwitchTenantIn, tx: TenantTx, actor: CurrentActor, keys: Keys
+) -> Tokens:
+    """Tokens scoped to another tenant the user belongs to."""
+    return await auth.switch_tenant(tx, keys, actor, body.tenant_id)

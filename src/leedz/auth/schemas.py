@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import EmailStr, Field, field_validator
+
+from leedz.kit.schemas import ApiModel
+from leedz.members.models import Role
+from leedz.tenants.schemas import TenantOut
+
+# NIST SP 800-63B: at least 8 characters, allow long passphrases; 128 caps the hashing cost.
+Password = Field(min_length=8, max_length=128)
+
+
+class UserOut(ApiModel):
+    id: UUID
+    email: str
+    name: str
+    avatar_url: str | None
+    created_at: datetime
+
+
+class SignupIn(ApiModel):
+    email: EmailStr = Field(max_length=320)
+    password: str = Password
+    name: str = Field(min_length=1, max_length=200)
+    tenant_name: str | None = Field(default=None, min_length=1, max_length=200)
+    invite_token: str | None = Field(default=None, max_length=200)
+
+    @field_validator("name", "tenant_name")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+
+class LoginIn(ApiModel):
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RefreshIn(ApiModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChangeIn(ApiModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Password
+
+
+class SwitchTenantIn(ApiModel):
+    tenant_id: UUID
+
+
+class Tokens(ApiModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, no secret
+    expires_in: int
+    user: UserOut
+    tenant: TenantOut
+
+
+class MembershipOut(ApiModel):
+    tenant: TenantOut
+    role: Role
+
+
+class MeOut(ApiModel):
+    user: UserOut
+    tenant: TenantOut
+    role: Role
+    permissions: list[str]
+    memberships: list[MembershipOut]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import EmailStr, Field
+
+from leedz.invites.models import InviteStatus
+from leedz.kit.schemas import ApiModel
+from leedz.members.models import Role
+from leedz.tenants.schemas import TenantOut
+
+
+class InviteCreate(ApiModel):
+    email: EmailStr = Field(max_length=320)
+    role: Role = Role.SALES
+
+
+class InviteOut(ApiModel):
+    id: UUID
+    email: str
+    role: Role
+    status: InviteStatus
+    inviter_id: UUID
+    expires_at: datetime
+    created_at: datetime
+
+
+class InviteWithLink(ApiModel):
+    invite: InviteOut
+    accept_url: str
+
+
+class InviteToken(ApiModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class InviteLookup(ApiModel):
+    tenant_name: str
+    inviter_name: str
+    email: str
+    role: Role
+    expires_at: datetime
+
+
+class MembershipOut(ApiModel):
+    tenant: TenantOut
+    role: Role

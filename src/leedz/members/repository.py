@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from leedz.kit.repository import TenantRepository
+from leedz.members.models import Role
+
+
+class Memberships(TenantRepository):
+    async def add(self, user_id: UUID, role: Role) -> None:
+        await self.execute(
+            "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)",
+            user_id,
+            role.value,
+        )
+
+    async def role_of(self, user_id: UUID, *, for_update: bool = False) -> Role | None:
+        role = await self.fetchval(
+            "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2"
+            + (" FOR UPDATE" if for_update else ""),
+            user_id,
+        )
+        return Role(role) if role else None
+
+    async def count(self) -> int:
+        return int(await self.fetchval("SELECT count(*) FROM memberships WHERE tenant_id = $1"))
+
+    async def owners_locked(self) -> int:
+        """The number of owners, with their rows locked: two concurrent demotions cannot both
+        pass the last-owner check."""
+        rows = await self.fetch(
+            "SELECT user_id FROM memberships WHERE tenant_id = $1 AND role = 'OWNER' FOR UPDATE"
+        )
+        return len(rows)
+
+    async def set_role(self, user_id: UUID, role: Role) -> None:
+        await self.execute(
+            "UPDATE memberships SET role = $3, updated_at = now()"
+            " WHERE tenant_id = $1 AND user_id = $2",
+            user_id,
+            role.value,
+        )
+
+    async def remove(self, user_id: UUID) -> bool:
+        status = await self.execute(
+            "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2", user_id
+        )
+        return status == "DELETE 1"
+
+    async def listing(self) -> list[asyncpg.Record]:
+        return await self.fetch(
+            "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at, m.role,"
+            " m.created_at AS joined_at FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.tenant_id = $1 ORDER BY m.created_at, u.id"
+        )

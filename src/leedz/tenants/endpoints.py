@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from leedz.auth.context import CurrentActor, Require, TenantTx
+from leedz.auth.permissions import Permission
+from leedz.kit.pagination import Page
+from leedz.plans import service as plans
+from leedz.plans.schemas import Usage
+from leedz.tenants import service as tenants
+from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
+
+router = APIRouter(prefix="/tenants", tags=["tenants"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_tenant(body: TenantCreate, tx: TenantTx, actor: CurrentActor) -> TenantOut:
+    """A new tenant with the caller as OWNER (switch to it with /auth/switch-tenant)."""
+    return await tenants.create_tenant(tx, owner_id=actor.user_id, body=body, meta=actor.meta)
+
+
+@router.get("")
+async def list_tenants(tx: TenantTx, actor: CurrentActor) -> Page[TenantWithRole]:
+    """The tenants the caller belongs to, with their role in each."""
+    return Page[TenantWithRole](items=await tenants.my_tenants(tx, actor))
+
+
+@router.get("/current", dependencies=[Require(Permission.TENANT_READ)])
+async def get_current_tenant(tx: TenantTx) -> TenantOut:
+    return await tenants.current_tenant(tx)
+
+
+@router.patch("/current", dependencies=[Require(Permission.TENANT_UPDATE)])
+async def update_current_tenant(body: TenantUpdate, tx: TenantTx, actor: CurrentActor) -> TenantOut:
+    return await tenants.update_tenant(tx, actor, body)
+
+
+@router.get("/current/usage", dependencies=[Require(Permission.USAGE_READ)])
+async def get_usage(tx: TenantTx) -> Usage:
+    """This month's consumption against the plan's limits."""
+    return await plans.usage(tx)

@@ -1,0 +1,50 @@
+"""Tenants are isolated on their own id: every query here names the tenant it touches."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from leedz.kit.db import Tx
+
+_TENANT_COLUMNS = "t.id, t.name, t.slug, p.name AS plan, t.created_at"
+
+
+class Tenants:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def insert(self, *, tenant_id: UUID, name: str, slug: str, plan: str) -> bool:
+        """False when the slug is taken."""
+        status = await self.tx.raw.execute(
+            "INSERT INTO tenants (id, name, slug, plan_id)"
+            " SELECT $1, $2, $3, id FROM plans WHERE name = $4"
+            " ON CONFLICT (slug) DO NOTHING",
+            tenant_id,
+            name,
+            slug,
+            plan,
+        )
+        return status == "INSERT 0 1"
+
+    async def get(self, tenant_id: UUID) -> asyncpg.Record | None:
+        return await self.tx.raw.fetchrow(
+            f"SELECT {_TENANT_COLUMNS} FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id"
+            " WHERE t.id = $1",
+            tenant_id,
+        )
+
+    async def rename(self, tenant_id: UUID, name: str) -> None:
+        await self.tx.raw.execute(
+            "UPDATE tenants SET name = $2, updated_at = now() WHERE id = $1", tenant_id, name
+        )
+
+    async def of_user(self, user_id: UUID) -> list[asyncpg.Record]:
+        """The tenants `user_id` belongs to, with their role (needs the user context set)."""
+        return await self.tx.raw.fetch(
+            f"SELECT {_TENANT_COLUMNS}, m.role FROM memberships m"
+            " JOIN tenants t ON t.id = m.tenant_id LEFT JOIN plans p ON p.id = t.plan_id"
+            " WHERE m.user_id = $1 ORDER BY m.created_at, t.id",
+            user_id,
+        )

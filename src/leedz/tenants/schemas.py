@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import Field, field_validator
+
+from leedz.kit.schemas import ApiModel
+from leedz.members.models import Role
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,98}[a-z0-9])$")
+
+
+class TenantOut(ApiModel):
+    id: UUID
+    name: str
+    slug: str
+    plan: str | None
+    created_at: datetime
+
+
+class TenantWithRole(TenantOut):
+    role: Role
+
+
+class TenantCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str | None = Field(default=None, min_length=3, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        if value is not None and not SLUG.match(value):
+            raise ValueError("lower-case letters, digits and dashes, 3-100 characters")
+        return value
+
+
+class TenantUpdate(ApiModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _strip = field_validator("name")(lambda v: v.strip() if v else v)

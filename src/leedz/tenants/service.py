@@ -1,0 +1,85 @@
+"""Tenants: creation (the creator becomes OWNER), the current tenant, the caller's tenants."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from uuid import UUID
+
+from leedz.audit import service as audit
+from leedz.auth.context import Actor, RequestMeta
+from leedz.errors import Conflict, NotFound
+from leedz.kit.db import Tx
+from leedz.members.models import Role
+from leedz.members.repository import Memberships
+from leedz.tenants.repository import Tenants
+from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
+
+DEFAULT_PLAN = "FREE"
+
+
+class SlugTaken(Conflict):
+    code, title = "slug_taken", "Slug already taken"
+
+
+def _slug_from(name: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "tenant"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+async def create_tenant(
+    tx: Tx, *, owner_id: UUID, body: TenantCreate, meta: RequestMeta
+) -> TenantOut:
+    """Create a tenant on the FREE plan with `owner_id` as OWNER; the transaction moves into it."""
+    tenant_id = uuid.uuid4()
+    # A tenant row is visible and writable only inside its own context (RLS on `id`).
+    await tx.set_context(tenant_id=tenant_id, user_id=owner_id)
+    tenants = Tenants(tx)
+    if not await tenants.insert(
+        tenant_id=tenant_id,
+        name=body.name,
+        slug=body.slug or _slug_from(body.name),
+        plan=DEFAULT_PLAN,
+    ):
+        raise SlugTaken("That slug is taken; choose another")
+    await Memberships(tx).add(owner_id, Role.OWNER)
+    await audit.record(
+        tx,
+        "tenant.created",
+        user_id=owner_id,
+        meta=meta,
+        entity_type="tenant",
+        entity_id=tenant_id,
+        details={"name": body.name},
+    )
+    return await current_tenant(tx)
+
+
+async def current_tenant(tx: Tx) -> TenantOut:
+    """The tenant the transaction is scoped to."""
+    row = await Tenants(tx).get(tx.current_tenant)
+    if row is None:
+        raise NotFound("Tenant not found")
+    return TenantOut.model_validate(dict(row))
+
+
+async def my_tenants(tx: Tx, actor: Actor) -> list[TenantWithRole]:
+    """Every tenant the caller belongs to, with their role in it."""
+    rows = await Tenants(tx).of_user(actor.user_id)
+    return [TenantWithRole.model_validate(dict(r)) for r in rows]
+
+
+async def update_tenant(tx: Tx, actor: Actor, body: TenantUpdate) -> TenantOut:
+    """Rename the current tenant."""
+    if body.name is not None:
+        await Tenants(tx).rename(actor.tenant_id, body.name)
+        await audit.record(
+            tx,
+            "tenant.updated",
+            actor=actor,
+            entity_type="tenant",
+            entity_id=actor.tenant_id,
+            details={"name": body.name},
+        )
+    return await current_tenant(tx)
