@@ -48,9 +48,11 @@ class TestHealth:
 class TestMetrics:
     async def test_counts_requests_by_route_template(self, client: httpx.AsyncClient) -> None:
         await client.get("/healthz")
+        await client.get("/v1/plans")
         await client.get("/v1/does/not/exist/123")
         text = (await client.get("/metrics")).text
         assert 'leedz_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+        assert 'leedz_http_requests_total{method="GET",route="/v1/plans",status="200"}' in text
         assert 'route="unmatched",status="404"' in text
         assert "/v1/does/not/exist/123" not in text
         assert "leedz_http_request_duration_seconds_bucket" in text

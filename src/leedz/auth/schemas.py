@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field, field_validator
 
-from leedz.kit.schemas import ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.members.models import Role
 from leedz.tenants.schemas import TenantOut
 
@@ -22,7 +22,7 @@ class UserOut(ApiModel):
     created_at: datetime
 
 
-class SignupIn(ApiModel):
+class SignupIn(ApiIn):
     email: EmailStr = Field(max_length=320)
     password: str = Password
     name: str = Field(min_length=1, max_length=200)
@@ -40,21 +40,21 @@ class SignupIn(ApiModel):
         return value
 
 
-class LoginIn(ApiModel):
+class LoginIn(ApiIn):
     email: EmailStr = Field(max_length=320)
     password: str = Field(min_length=1, max_length=128)
 
 
-class RefreshIn(ApiModel):
+class RefreshIn(ApiIn):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
-class PasswordChangeIn(ApiModel):
+class PasswordChangeIn(ApiIn):
     current_password: str = Field(min_length=1, max_length=128)
     new_password: str = Password
 
 
-class SwitchTenantIn(ApiModel):
+class SwitchTenantIn(ApiIn):
     tenant_id: UUID
 
 

@@ -6,12 +6,12 @@ from uuid import UUID
 from pydantic import EmailStr, Field
 
 from leedz.invites.models import InviteStatus
-from leedz.kit.schemas import ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.members.models import Role
 from leedz.tenants.schemas import TenantOut
 
 
-class InviteCreate(ApiModel):
+class InviteCreate(ApiIn):
     email: EmailStr = Field(max_length=320)
     role: Role = Role.SALES
 
@@ -31,7 +31,7 @@ class InviteWithLink(ApiModel):
     accept_url: str
 
 
-class InviteToken(ApiModel):
+class InviteToken(ApiIn):
     token: str = Field(min_length=1, max_length=200)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
 
 import asyncpg
 import structlog
@@ -122,8 +121,13 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 def _route_template(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
+    # FastAPI keeps included routers nested and records the full template of the matched route
+    # (prefixes included) in its effective route context; `scope["route"].path` lacks prefixes.
+    fastapi_scope = scope.get("fastapi")
+    effective = (
+        fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    )
+    path = getattr(effective, "path_format", None) or getattr(scope.get("route"), "path", None)
     if path:
         return str(path)
     # Plain Starlette routes (/openapi.json, /docs) may not record themselves in the scope; a

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from leedz.auth.schemas import UserOut
-from leedz.kit.schemas import ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.members.models import Role
 
 
@@ -13,5 +13,5 @@ class MemberOut(ApiModel):
     joined_at: datetime
 
 
-class RoleChange(ApiModel):
+class RoleChange(ApiIn):
     role: Role

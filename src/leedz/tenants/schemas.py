@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from leedz.kit.schemas import ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.members.models import Role
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,98}[a-z0-9])$")
@@ -24,7 +24,7 @@ class TenantWithRole(TenantOut):
     role: Role
 
 
-class TenantCreate(ApiModel):
+class TenantCreate(ApiIn):
     name: str = Field(min_length=1, max_length=200)
     slug: str | None = Field(default=None, min_length=3, max_length=100)
 
@@ -44,7 +44,7 @@ class TenantCreate(ApiModel):
         return value
 
 
-class TenantUpdate(ApiModel):
+class TenantUpdate(ApiIn):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
     _strip = field_validator("name")(lambda v: v.strip() if v else v)

@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+
+from tests.factories.accounts import PASSWORD, login, signup, unique_email
+
+
+class TestSignup:
+    async def test_creates_user_tenant_and_owner_membership(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client, tenant_name="شركة النور")
+        tokens = account.tokens
+        assert tokens["tokenType"] == "Bearer"
+        assert tokens["expiresIn"] == 900
+        assert tokens["tenant"]["name"] == "شركة النور"
+        assert tokens["tenant"]["plan"] == "FREE"
+        assert tokens["user"]["email"] == account.email
+        assert "passwordHash" not in tokens["user"]
+        role = await owner.fetchval(
+            "SELECT role FROM memberships WHERE user_id = $1::uuid", account.user_id
+        )
+        assert role == "OWNER"
+        stored = await owner.fetchval(
+            "SELECT password_hash FROM users WHERE id = $1::uuid", account.user_id
+        )
+        assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+    async def test_email_is_case_insensitive(self, client: httpx.AsyncClient) -> None:
+        email = unique_email()
+        await signup(client, email=email)
+        again = await client.post(
+            "/v1/auth/signup",
+            json={"email": email.upper(), "password": PASSWORD, "name": "Twin"},
+        )
+        assert again.status_code == 400
+        assert again.json()["code"] == "signup_failed"
+
+    async def test_taken_email_looks_like_any_other_refusal(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        email = unique_email()
+        await signup(client, email=email)
+        taken = await client.post(
+            "/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "x"}
+        )
+        bad_invite = await client.post(
+            "/v1/auth/signup",
+            json={
+                "email": unique_email(),
+                "password": PASSWORD,
+                "name": "x",
+                "inviteToken": "lzi_nope",
+            },
+        )
+        assert taken.status_code == bad_invite.status_code == 400
+        strip = lambda body: {k: v for k, v in body.items() if k != "requestId"}  # noqa: E731
+        assert strip(taken.json()) == strip(bad_invite.json())
+
+    async def test_weak_or_malformed_input_is_422(self, client: httpx.AsyncClient) -> None:
+        for body in (
+            {"email": "not-an-email", "password": PASSWORD, "name": "x"},
+            {"email": unique_email(), "password": "short", "name": "x"},
+            {"email": unique_email(), "password": PASSWORD, "name": "   "},
+            {"email": unique_email(), "password": PASSWORD, "name": "x", "role": "OWNER"},
+        ):
+            response = await client.post("/v1/auth/signup", json=body)
+            assert response.status_code == 422, body
+            assert response.json()["code"] == "validation_error"
+
+
+class TestLogin:
+    async def test_right_password_signs_in_to_the_last_tenant(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await signup(client)
+        again = await login(client, account)
+        assert again.tenant_id == account.tenant_id
+        me = await client.get("/v1/auth/me", headers=again.headers)
+        assert me.status_code == 200
+        assert me.json()["role"] == "OWNER"
+        assert "members:invite" in me.json()["permissions"]
+
+    async def test_unknown_email_and_wrong_password_answer_alike(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        wrong = await client.post(
+            "/v1/auth/login", json={"email": account.email, "password": "wrong password"}
+        )
+        unknown = await client.post(
+            "/v1/auth/login", json={"email": unique_email(), "password": "wrong password"}
+        )
+        assert wrong.status_code == unknown.status_code == 401
+        strip = lambda body: {k: v for k, v in body.items() if k != "requestId"}  # noqa: E731
+        assert strip(wrong.json()) == strip(unknown.json())
+        assert wrong.json()["code"] == "invalid_credentials"
+        events = await owner.fetch(
+            "SELECT event_type FROM audit_logs WHERE user_id = $1::uuid ORDER BY created_at",
+            account.user_id,
+        )
+        assert "auth.login_failed" in [e["event_type"] for e in events]
+
+    async def test_an_old_hash_is_upgraded_on_login(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        from argon2 import PasswordHasher
+
+        account = await signup(client)
+        weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+        await owner.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
+        )
+        await login(client, account)
+        upgraded = await owner.fetchval(
+            "SELECT password_hash FROM users WHERE id = $1::uuid", account.user_id
+        )
+        assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+class TestRefresh:
+    async def test_rotates_and_the_new_tokens_work(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        response = await client.post("/v1/auth/refresh", json={"refreshToken": account.refresh})
+        assert response.status_code == 200
+        new = response.json()
+        assert new["refreshToken"] != account.refresh
+        me = await client.get(
+            "/v1/auth/me", headers={"authorization": f"Bearer {new['accessToken']}"}
+        )
+        assert me.status_code == 200
+
+    async def test_replay_after_three_rotations_kills_the_family(
+        self, client: httpx.AsyncClient, app: object, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        first = account.refresh
+        current = first
+        issued = []
+        for _ in range(3):
+            response = await client.post("/v1/auth/refresh", json={"refreshToken": current})
+            assert response.status_code == 200
+            current = response.json()["refreshToken"]
+            issued.append(current)
+        await owner.execute(
+            "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour'"
+            " WHERE rotated_at IS NOT NULL"
+        )
+        replay = await client.post("/v1/auth/refresh", json={"refreshToken": first})
+        assert replay.status_code == 401
+        assert replay.json()["code"] == "invalid_refresh_token"
+        for token in issued:
+            dead = await client.post("/v1/auth/refresh", json={"refreshToken": token})
+            assert dead.status_code == 401
+        live = await owner.fetchval(
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = $1::uuid AND revoked_at IS NULL",
+            account.user_id,
+        )
+        assert live == 0
+        events = await owner.fetch(
+            "SELECT event_type FROM audit_logs WHERE user_id = $1::uuid", account.user_id
+        )
+        assert "auth.refresh_reuse_detected" in [e["event_type"] for e in events]
+
+    async def test_concurrent_refreshes_in_the_grace_window_get_the_same_pair(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        responses = await asyncio.gather(
+            *(
+                client.post("/v1/auth/refresh", json={"refreshToken": account.refresh})
+                for _ in range(4)
+            )
+        )
+        assert [r.status_code for r in responses] == [200] * 4
+        pairs = {(r.json()["refreshToken"], r.json()["accessToken"]) for r in responses}
+        assert len(pairs) == 1
+        ((new_refresh, _),) = pairs
+        follow = await client.post("/v1/auth/refresh", json={"refreshToken": new_refresh})
+        assert follow.status_code == 200
+        revoked = await owner.fetchval(
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = $1::uuid"
+            " AND revoked_at IS NOT NULL",
+            account.user_id,
+        )
+        assert revoked == 0
+
+    async def test_garbage_and_unknown_tokens_are_401(self, client: httpx.AsyncClient) -> None:
+        for token in ("nope", "lzr_", "lzr_" + "A" * 64, "lzi_" + "A" * 64):
+            response = await client.post("/v1/auth/refresh", json={"refreshToken": token})
+            assert response.status_code == 401
+            assert response.json()["code"] == "invalid_refresh_token"
+
+    async def test_logout_ends_the_family(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        assert (
+            await client.post("/v1/auth/logout", json={"refreshToken": account.refresh})
+        ).status_code == 204
+        after = await client.post("/v1/auth/refresh", json={"refreshToken": account.refresh})
+        assert after.status_code == 401
+        # Logging out again, or with garbage, says nothing either way.
+        assert (
+            await client.post("/v1/auth/logout", json={"refreshToken": "garbage"})
+        ).status_code == 204
+
+
+class TestPasswordChange:
+    async def test_other_sessions_end_this_one_continues(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        other = await login(client, account)
+        response = await client.post(
+            "/v1/auth/password",
+            json={"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"},
+            headers=account.headers,
+        )
+        assert response.status_code == 204
+        assert (
+            await client.post("/v1/auth/refresh", json={"refreshToken": other.refresh})
+        ).status_code == 401
+        assert (
+            await client.post("/v1/auth/refresh", json={"refreshToken": account.refresh})
+        ).status_code == 200
+        old = await client.post(
+            "/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+        )
+        assert old.status_code == 401
+        new = await client.post(
+            "/v1/auth/login",
+            json={"email": account.email, "password": "a brand new passphrase"},
+        )
+        assert new.status_code == 200
+
+    async def test_wrong_current_password_is_refused(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        response = await client.post(
+            "/v1/auth/password",
+            json={"currentPassword": "not it at all", "newPassword": "a brand new passphrase"},
+            headers=account.headers,
+        )
+        assert response.status_code == 401
+
+
+class TestTenants:
+    async def test_create_list_switch(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        created = await client.post(
+            "/v1/tenants", json={"name": "Second Co"}, headers=account.headers
+        )
+        assert created.status_code == 201
+        second = created.json()
+        mine = await client.get("/v1/tenants", headers=account.headers)
+        assert {t["id"] for t in mine.json()["items"]} == {account.tenant_id, second["id"]}
+        assert all(t["role"] == "OWNER" for t in mine.json()["items"])
+        switched = await client.post(
+            "/v1/auth/switch-tenant", json={"tenantId": second["id"]}, headers=account.headers
+        )
+        assert switched.status_code == 200
+        assert switched.json()["tenant"]["id"] == second["id"]
+        current = await client.get(
+            "/v1/tenants/current",
+            headers={"authorization": f"Bearer {switched.json()['accessToken']}"},
+        )
+        assert current.json()["name"] == "Second Co"
+
+    async def test_switch_to_a_foreign_tenant_is_404(self, client: httpx.AsyncClient) -> None:
+        a = await signup(client)
+        b = await signup(client)
+        response = await client.post(
+            "/v1/auth/switch-tenant", json={"tenantId": b.tenant_id}, headers=a.headers
+        )
+        assert response.status_code == 404
+
+    async def test_rename_and_usage(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        renamed = await client.patch(
+            "/v1/tenants/current", json={"name": "Renamed"}, headers=account.headers
+        )
+        assert renamed.json()["name"] == "Renamed"
+        usage = await client.get("/v1/tenants/current/usage", headers=account.headers)
+        assert usage.status_code == 200
+        body = usage.json()
+        assert body["plan"] == "FREE"
+        assert body["used"]["users"] == 1
+        assert body["limits"]["users"] == 3
+
+    async def test_plans_and_permissions_are_public(self, client: httpx.AsyncClient) -> None:
+        plans = (await client.get("/v1/plans")).json()
+        assert [p["name"] for p in plans] == ["FREE", "STARTER", "PRO", "ENTERPRISE"]
+        assert plans[-1]["maxUsers"] is None
+        roles = (await client.get("/v1/permissions")).json()["roles"]
+        assert set(roles) == {"OWNER", "ADMIN", "MANAGER", "SALES"}
+        assert "audit:read" in roles["ADMIN"]
+        assert "audit:read" not in roles["MANAGER"]
