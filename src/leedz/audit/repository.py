@@ -26,8 +26,9 @@ class AuditLogs(TenantRepository):
     ) -> None:
         await self.execute(
             "INSERT INTO audit_logs (tenant_id, user_id, event_type, action, entity_type,"
-            " entity_id, details, ip_address, user_agent, request_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+            " entity_id, details, ip_address, user_agent, request_id, created_at)"
+            # clock_timestamp(), not now(): events of one transaction keep their real order.
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, clock_timestamp())",
             user_id,
             event_type,
             action,
