@@ -6,6 +6,7 @@ import asyncpg
 import httpx
 
 from tests.factories.accounts import PASSWORD, login, signup, unique_email
+from tests.support.problems import without_request_id
 
 
 class TestSignup:
@@ -57,8 +58,7 @@ class TestSignup:
             },
         )
         assert taken.status_code == bad_invite.status_code == 400
-        strip = lambda body: {k: v for k, v in body.items() if k != "requestId"}  # noqa: E731
-        assert strip(taken.json()) == strip(bad_invite.json())
+        assert without_request_id(taken.json()) == without_request_id(bad_invite.json())
 
     async def test_weak_or_malformed_input_is_422(self, client: httpx.AsyncClient) -> None:
         for body in (
@@ -95,8 +95,7 @@ class TestLogin:
             "/v1/auth/login", json={"email": unique_email(), "password": "wrong password"}
         )
         assert wrong.status_code == unknown.status_code == 401
-        strip = lambda body: {k: v for k, v in body.items() if k != "requestId"}  # noqa: E731
-        assert strip(wrong.json()) == strip(unknown.json())
+        assert without_request_id(wrong.json()) == without_request_id(unknown.json())
         assert wrong.json()["code"] == "invalid_credentials"
         events = await owner.fetch(
             "SELECT event_type FROM audit_logs WHERE user_id = $1::uuid ORDER BY created_at",

@@ -6,13 +6,6 @@ import httpx
 from tests.factories.accounts import member, signup, unique_email
 
 
-async def pro(owner: asyncpg.Connection, tenant_id: str) -> None:
-    await owner.execute(
-        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'PRO') WHERE id = $1::uuid",
-        tenant_id,
-    )
-
-
 class TestOwners:
     async def test_the_last_owner_cannot_leave_be_demoted_or_removed(
         self, client: httpx.AsyncClient
