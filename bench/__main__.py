@@ -10,18 +10,20 @@ import os
 import sys
 from pathlib import Path
 
-from bench import tenant_transaction
+from bench import auth_read, tenant_transaction
 from leedz.kit import scratch
 
-BENCHMARKS = [tenant_transaction.main]
+BENCHMARKS = {"tenant_transaction": tenant_transaction.main, "auth_read": auth_read.main}
 
 
 def main() -> int:
     admin = scratch.server_url(
         os.environ.get("LEEDZ_BENCH_DATABASE_URL"), Path(".leedz") / "bench-pgdata"
     )
+    chosen = sys.argv[1:] or list(BENCHMARKS)
     failed = 0
-    for benchmark in BENCHMARKS:
+    for name in chosen:
+        benchmark = BENCHMARKS[name]
         url = scratch.create_migrated_database(admin, "leedz_bench", app_role="leedz_app")
         try:
             result = benchmark(url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
@@ -12,15 +12,18 @@ from leedz.ops.endpoints import router as ops_router
 from leedz.plans.endpoints import router as plans_router
 from leedz.tenants.endpoints import router as tenants_router
 
-v1 = APIRouter(prefix="/v1")
-v1.include_router(auth_router)
-v1.include_router(tenants_router)
-v1.include_router(plans_router)
-v1.include_router(members_router)
-v1.include_router(invites_router)
-v1.include_router(audit_router)
+V1_ROUTERS = (
+    auth_router,
+    tenants_router,
+    plans_router,
+    members_router,
+    invites_router,
+    audit_router,
+)
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(ops_router)
-    app.include_router(v1)
+    # Included one level deep (not through a nested /v1 router): route matching walks each level.
+    for router in V1_ROUTERS:
+        app.include_router(router, prefix="/v1")

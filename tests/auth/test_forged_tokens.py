@@ -14,7 +14,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from leedz.kit.jwt import AUDIENCE, ISSUER, AccessTokens, key_id
+from leedz.kit.jwt import AUDIENCE, ISSUER, AccessTokens, TokenError, key_id
 from tests.factories.accounts import Account, member, signup
 
 SECRET = "test-secret-" + "x" * 40  # the suite's secret (tests/conftest.py)
@@ -151,3 +151,46 @@ class TestKeyRotation:
         assert (await me_status(client, token)).status_code == 401
         app.state.access_tokens = AccessTokens(SECRET, "previous-secret-" + "p" * 40)
         assert (await me_status(client, token)).status_code == 200
+
+
+class TestVerificationCache:
+    """Remembered tokens are still bound by their time claims and by their exact bytes."""
+
+    def test_a_cached_token_still_expires(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        tokens = AccessTokens(SECRET)
+        issued = datetime.now(UTC)
+        token = tokens.issue(
+            user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), token_id=uuid.uuid4(), issued_at=issued
+        )
+        assert tokens.verify(token).token_id  # now cached
+        later = issued.timestamp() + 16 * 60
+        monkeypatch.setattr("leedz.kit.jwt.time.time", lambda: later)
+        with pytest.raises(TokenError) as caught:
+            tokens.verify(token)
+        assert caught.value.expired
+
+    def test_a_one_character_change_is_verified_from_scratch(self) -> None:
+        tokens = AccessTokens(SECRET)
+        token = tokens.issue(
+            user_id=uuid.uuid4(),
+            tenant_id=uuid.uuid4(),
+            token_id=uuid.uuid4(),
+            issued_at=datetime.now(UTC),
+        )
+        tokens.verify(token)
+        tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        with pytest.raises(TokenError):
+            tokens.verify(tampered)
+
+    def test_the_cache_is_bounded(self) -> None:
+        tokens = AccessTokens(SECRET)
+        for _ in range(AccessTokens.CACHE_SIZE + 10):
+            tokens.verify(
+                tokens.issue(
+                    user_id=uuid.uuid4(),
+                    tenant_id=uuid.uuid4(),
+                    token_id=uuid.uuid4(),
+                    issued_at=datetime.now(UTC),
+                )
+            )
+        assert len(tokens._verified) == AccessTokens.CACHE_SIZE

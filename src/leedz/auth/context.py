@@ -54,6 +54,7 @@ class Authenticated:
 
 
 def request_meta(request: Request) -> RequestMeta:
+    """Where the call comes from (a plain function: services call it too)."""
     user_agent = request.headers.get("user-agent")
     return RequestMeta(
         ip=request.client.host if request.client else None,
@@ -62,7 +63,12 @@ def request_meta(request: Request) -> RequestMeta:
     )
 
 
-Meta = Annotated[RequestMeta, Depends(request_meta)]
+async def _meta(request: Request) -> RequestMeta:
+    # Dependencies are coroutines on purpose: FastAPI runs plain `def` ones in a worker thread.
+    return request_meta(request)
+
+
+Meta = Annotated[RequestMeta, Depends(_meta)]
 
 
 def bearer_token(request: Request) -> str:
@@ -118,11 +124,11 @@ async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
 _Authenticated = Annotated[Authenticated, Depends(_authenticate, scope="function")]
 
 
-def _actor(auth: _Authenticated) -> Actor:
+async def _actor(auth: _Authenticated) -> Actor:
     return auth.actor
 
 
-def _tx(auth: _Authenticated) -> Tx:
+async def _tx(auth: _Authenticated) -> Tx:
     return auth.tx
 
 

@@ -23,7 +23,7 @@ from leedz.kit.ratelimit import RateLimits
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _keys(request: Request) -> AuthKeys:
+async def _keys(request: Request) -> AuthKeys:
     keys: AuthKeys = request.app.state.auth_keys
     return keys
 
