@@ -32,15 +32,21 @@ class Result:
     subject_samples: list[Sample] = field(default_factory=list)
     ceiling_samples: list[Sample] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # With "throughput" the ratio of ops/s must reach the target; with "p99" the ratio of p99
+    # latencies must stay at or under it.
+    compare: str = "throughput"
 
     @property
     def ratio(self) -> float:
-        subject = statistics.median(s.ops_per_second for s in self.subject_samples)
-        ceiling = statistics.median(s.ops_per_second for s in self.ceiling_samples)
+        metric = "p99_ms" if self.compare == "p99" else "ops_per_second"
+        subject: float = statistics.median(getattr(s, metric) for s in self.subject_samples)
+        ceiling: float = statistics.median(getattr(s, metric) for s in self.ceiling_samples)
         return subject / ceiling
 
     @property
     def passed(self) -> bool:
+        if self.compare == "p99":
+            return self.ratio <= self.target_ratio
         return self.ratio >= self.target_ratio
 
     def report(self) -> str:
@@ -57,7 +63,9 @@ class Result:
                 line(self.subject, self.subject_samples),
                 line(self.ceiling, self.ceiling_samples),
                 *(f"  note: {note}" for note in self.notes),
-                f"  ratio {self.ratio:.2f} (target >= {self.target_ratio:.2f}): {verdict}",
+                f"  {self.compare} ratio {self.ratio:.2f}"
+                f" (target {'<=' if self.compare == 'p99' else '>='} {self.target_ratio:.2f}):"
+                f" {verdict}",
             ]
         )
 

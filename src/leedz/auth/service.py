@@ -97,8 +97,9 @@ async def _tokens(
     refresh: opaque.OpaqueToken,
     token_id: UUID,
     issued_at: datetime,
+    tenant: TenantOut | None = None,
 ) -> Tokens:
-    tenant = await tenants.current_tenant(tx)
+    tenant = tenant or await tenants.current_tenant(tx)
     return Tokens(
         access_token=keys.access.issue(
             user_id=user["id"], tenant_id=refresh.tenant_id, token_id=token_id, issued_at=issued_at
@@ -111,10 +112,17 @@ async def _tokens(
 
 
 async def _start_session(
-    tx: Tx, keys: AuthKeys, *, user: asyncpg.Record, tenant_id: UUID, meta: RequestMeta
+    tx: Tx,
+    keys: AuthKeys,
+    *,
+    user: asyncpg.Record,
+    tenant_id: UUID,
+    meta: RequestMeta,
+    tenant: TenantOut | None = None,
 ) -> Tokens:
     """A new refresh-token family in `tenant_id` (the transaction moves there) and its tokens."""
-    await tx.set_context(tenant_id=tenant_id, user_id=user["id"])
+    if (tx.tenant_id, tx.user_id) != (tenant_id, user["id"]):
+        await tx.set_context(tenant_id=tenant_id, user_id=user["id"])
     refresh = opaque.new_token(REFRESH_PREFIX, tenant_id)
     token_id = uuid.uuid4()
     created = await RefreshTokens(tx).insert(
@@ -127,8 +135,11 @@ async def _start_session(
         ip_address=meta.ip,
         user_agent=meta.user_agent,
     )
-    await Users(tx).set_default_tenant(user["id"], tenant_id)
-    return await _tokens(tx, keys, user=user, refresh=refresh, token_id=token_id, issued_at=created)
+    if user.get("default_tenant_id") != tenant_id:
+        await Users(tx).set_default_tenant(user["id"], tenant_id)
+    return await _tokens(
+        tx, keys, user=user, refresh=refresh, token_id=token_id, issued_at=created, tenant=tenant
+    )
 
 
 async def signup(tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> Tokens:
@@ -178,12 +189,12 @@ async def login(tx: Tx, keys: AuthKeys, body: LoginIn, meta: RequestMeta) -> Tok
     if needs_rehash:
         await users.set_password(user["id"], await hash_password(body.password))
     await tx.set_context(tenant_id=None, user_id=user["id"])
-    memberships = await Tenants(tx).of_user(user["id"])
-    tenant_ids = [m["id"] for m in memberships]
-    if user["default_tenant_id"] in tenant_ids:
-        tenant_id = user["default_tenant_id"]
-    elif tenant_ids:
-        tenant_id = tenant_ids[0]
+    memberships = {m["id"]: m for m in await Tenants(tx).of_user(user["id"])}
+    tenant: TenantOut | None = None
+    if memberships:
+        chosen = memberships.get(user["default_tenant_id"]) or next(iter(memberships.values()))
+        tenant = TenantOut.model_validate(dict(chosen))
+        tenant_id = tenant.id
     else:
         # Removed from every tenant: a fresh workspace, so that the account stays usable.
         tenant = await tenants.create_tenant(
@@ -197,7 +208,7 @@ async def login(tx: Tx, keys: AuthKeys, body: LoginIn, meta: RequestMeta) -> Tok
     await audit.record(
         tx, "auth.login", user_id=user["id"], meta=meta, entity_type="user", entity_id=user["id"]
     )
-    return await _start_session(tx, keys, user=user, tenant_id=tenant_id, meta=meta)
+    return await _start_session(tx, keys, user=user, tenant_id=tenant_id, meta=meta, tenant=tenant)
 
 
 async def _audit_everywhere(tx: Tx, user_id: UUID, event: str, meta: RequestMeta) -> None:

@@ -2,13 +2,17 @@
 
 Each hash costs 19 MiB and tens of milliseconds of CPU, so hashing runs in a dedicated thread pool
 as wide as the machine has CPUs (argon2 releases the GIL): a login flood queues there instead of
-exhausting memory, and the event loop keeps serving other requests meanwhile.
+exhausting memory. On Linux those threads run under SCHED_IDLE: they get every cycle nothing else
+wants, and yield a core at once to the event loop, PostgreSQL or anything else that wakes up — a
+flood of logins does not slow /healthz or any other request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -16,7 +20,22 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
+
+
+def _lower_priority() -> None:
+    # Linux schedules threads as tasks: this changes only the calling (hashing) thread. Where
+    # SCHED_IDLE is unavailable, fall back to the lowest nice value.
+    thread = threading.get_native_id()
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, thread, 19)
+
+
+_POOL = ThreadPoolExecutor(
+    max_workers=os.cpu_count() or 1, thread_name_prefix="argon2", initializer=_lower_priority
+)
 # Verified against when the user does not exist, so that unknown emails cost the same time.
 _DUMMY_HASH = HASHER.hash("leedz-timing-equaliser")
 
