@@ -1,11 +1,9 @@
 """Tenant-scoped transaction overhead of kit/db against raw asyncpg.
 
-Subject: `Database.transaction(tenant_id=…)` (SQLAlchemy's pool, an asyncpg transaction, the role
+Subject: `Database.transaction(tenant_id=…)` (the pool, a transaction, the role
 switch with tenant/user context and statement timeout in one `set_config` round trip) followed by
 an RLS-scoped SELECT of 20 jobs on `tx.raw`, committed. Ceiling: the same statements in one
 transaction on a bare asyncpg pool of the same size. Both alternate in rounds on one database.
-A third line shows the same SELECT through SQLAlchemy Core (`tx.conn`), for information: it is
-why hot paths use plain SQL.
 """
 
 from __future__ import annotations
@@ -14,11 +12,9 @@ import asyncio
 import uuid
 
 import asyncpg
-from sqlalchemy import select
 
 from bench.harness import Result, closed_loop
 from leedz.config import Environment, Settings
-from leedz.jobs.models import Job
 from leedz.kit.db import Database
 from leedz.kit.scratch import asyncpg_dsn
 
@@ -62,6 +58,7 @@ async def run(url: str) -> Result:
     tenants = await _seed(url)
     settings = Settings(env=Environment.TEST, db_pool_size=POOL_SIZE, db_max_overflow=0)
     db = Database(settings, url)
+    await db.start()
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=POOL_SIZE, max_size=POOL_SIZE)
     assert pool is not None
 
@@ -70,17 +67,6 @@ async def run(url: str) -> Result:
         async with db.transaction(tenant_id=tenant) as tx:
             rows = await tx.raw.fetch(READ_SQL, tenant)
             assert len(rows) == 20
-
-    async def through_kit_core(i: int) -> None:
-        tenant = tenants[i % len(tenants)]
-        async with db.transaction(tenant_id=tenant) as tx:
-            query = (
-                select(Job.id, Job.status)
-                .where(Job.tenant_id == tenant)
-                .order_by(Job.created_at)
-                .limit(20)
-            )
-            assert len((await tx.conn.execute(query)).all()) == 20
 
     async def raw_asyncpg(i: int) -> None:
         tenant = tenants[i % len(tenants)]
@@ -105,11 +91,6 @@ async def run(url: str) -> Result:
             result.ceiling_samples.append(
                 await closed_loop(raw_asyncpg, concurrency=CONCURRENCY, seconds=SECONDS)
             )
-        core = await closed_loop(through_kit_core, concurrency=CONCURRENCY, seconds=SECONDS)
-        result.notes.append(
-            f"same SELECT through SQLAlchemy Core on tx.conn: {core.ops_per_second:,.0f} ops/s,"
-            f" p99 {core.p99_ms:.2f} ms"
-        )
     finally:
         await pool.close()
         await db.dispose()

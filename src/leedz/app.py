@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings, url, bus)
+        await app.state.db.start()
         try:
             yield
         finally:

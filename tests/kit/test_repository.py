@@ -34,6 +34,7 @@ async def unrestricted_db(
     assert await owner.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role)
     settings.db_app_role = role
     db = Database(settings, database_url)
+    await db.start()
     yield db
     await db.dispose()
 

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
-from sqlalchemy import text
 
 from leedz.config import Settings
 from leedz.kit.db import Database
@@ -227,6 +226,7 @@ class TestPooledConnections:
         a, _ = two_tenants
         settings.db_pool_size, settings.db_max_overflow = 1, 0
         db = Database(settings, database_url)
+        await db.start()
         try:
             async with db.transaction(tenant_id=a.tenant_id) as tx:
                 backend = await tx.raw.fetchval("SELECT pg_backend_pid()")
@@ -234,20 +234,18 @@ class TestPooledConnections:
             async with db.transaction() as tx:
                 same_backend = await tx.raw.fetchval("SELECT pg_backend_pid()")
                 after = await tx.raw.fetchval("SELECT count(*) FROM jobs")
-                # Core statements through SQLAlchemy share the same transaction and context.
-                role = (await tx.conn.execute(text("SELECT current_user"))).scalar_one()
-            async with db.engine.connect() as conn:
-                leftover = (
-                    await conn.execute(
-                        text("SELECT current_setting('app.current_tenant_id', true), current_user")
-                    )
-                ).one()
+                role = await tx.raw.fetchval("SELECT current_user")
+            async with db.pool.acquire() as conn:
+                leftover = await conn.fetchrow(  # a row always comes back
+                    "SELECT current_setting('app.current_tenant_id', true), current_user"
+                )
         finally:
             await db.dispose()
         assert same_backend == backend, "the pool should have reused its one connection"
         assert seen == 1
         assert after == 0
         assert role == APP_ROLE
+        assert leftover is not None
         assert leftover[0] in (None, "")
         assert leftover[1] != APP_ROLE, "the role switch must end with the transaction"
 
@@ -260,6 +258,7 @@ class TestPooledConnections:
         a, b = two_tenants
         settings.db_pool_size, settings.db_max_overflow = 2, 0
         db = Database(settings, database_url)
+        await db.start()
         try:
             for i in range(20):
                 current = (a, b)[i % 2]

@@ -1,34 +1,33 @@
-"""Engine, transactions and the tenant context of a transaction.
+"""The request-side connection pool, transactions, and the tenant context of a transaction.
 
 Every request (and later every socket event) runs in exactly one transaction. Its first statement
 switches to the restricted application role and sets the tenant and user for row-level security,
 all with `set_config(..., true)`: the settings die with the transaction, so a pooled connection
 never carries one request's tenant into the next (also behind a transaction-mode pooler).
 
-SQLAlchemy owns the pool (sizes, timeouts, disconnect handling) and runs Core statements; hot paths
-run plain SQL on the asyncpg connection underneath (`Tx.raw`), which `make bench` shows to be
-several times cheaper per statement. The transaction itself is asyncpg's, so both kinds of
-statement share it.
+Requests use asyncpg's own pool and plain SQL (`$1` parameters) written in repositories. SQLAlchemy
+describes the schema, drives Alembic and seeds the plans; on the request path its statement layer
+cost about four times asyncpg per statement and its pool several times asyncpg's per checkout
+on this machine (`make bench`, docs/benchmarks.md), so the hot path does not go through it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, cast
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
-from sqlalchemy import event, text
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from leedz.config import Settings
 from leedz.kit.events import EventBus
-from leedz.kit.urls import async_url
+from leedz.kit.urls import driver_dsn
 
 log = structlog.get_logger("leedz.db")
 
@@ -40,27 +39,27 @@ SCOPE_TRANSACTION_SQL = (
 )
 
 AfterCommit = Callable[[], Awaitable[None]]
+# A pooled connection (what requests get) or a plain one (tests, scripts).
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 class Tx:
     """One database transaction, already running as the request role with its RLS context.
 
-    `raw` is the asyncpg connection (plain SQL, `$1` parameters); `conn` is the same connection
-    through SQLAlchemy Core. Side effects outside the database (socket emits, mail) are
-    registered with `after_commit` and run only once the transaction has committed.
+    `raw` is the asyncpg connection (plain SQL, `$1` parameters). Side effects outside the
+    database (socket emits, mail) are registered with `after_commit` or published as events, and
+    run only once the transaction has committed.
     """
 
-    __slots__ = ("_after_commit", "_bus", "conn", "raw", "tenant_id", "user_id")
+    __slots__ = ("_after_commit", "_bus", "raw", "tenant_id", "user_id")
 
     def __init__(
         self,
-        conn: AsyncConnection,
-        raw: asyncpg.Connection,
+        raw: Connection,
         tenant_id: UUID | None,
         user_id: UUID | None,
         bus: EventBus,
     ) -> None:
-        self.conn = conn
         self.raw = raw
         self.tenant_id = tenant_id
         self.user_id = user_id
@@ -99,30 +98,47 @@ class Tx:
                 log.exception("after_commit_failed", callback=repr(callback))
 
 
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # JSON in: repositories pass serialized text. JSON out: Python objects.
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
 class Database:
-    """The request-side engine: every transaction it opens runs as the restricted role."""
+    """The request-side pool: every transaction it opens runs as the restricted role."""
 
     def __init__(self, settings: Settings, url: str, bus: EventBus | None = None) -> None:
         self.bus = bus or EventBus()
         self.app_role = settings.db_app_role
         self.statement_timeout = str(settings.db_statement_timeout_ms)
-        self.engine: AsyncEngine = create_async_engine(
-            async_url(settings.database_app_url or url),
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_connect_timeout,
-            # Transactions are begun and ended on the asyncpg connection (Database.transaction);
-            # SQLAlchemy must not open one of its own around them.
-            isolation_level="AUTOCOMMIT",
-            connect_args={
-                "timeout": settings.db_connect_timeout,
-                "server_settings": {"application_name": "leedz-api"},
-            },
+        self.acquire_timeout = settings.db_connect_timeout
+        self._dsn = driver_dsn(settings.database_app_url or url)
+        self._max_size = settings.db_pool_size + settings.db_max_overflow
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        """Create the pool. It connects lazily: the app starts even while the database is down."""
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=self._max_size,
+            timeout=self.acquire_timeout,
+            init=_init_connection,
+            server_settings={"application_name": "leedz-api"},
         )
-        event.listen(self.engine.sync_engine, "checkout", _discard_closed_connection)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("Database.start() has not run (the app lifespan starts it)")
+        return self._pool
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     @asynccontextmanager
     async def transaction(
@@ -133,9 +149,8 @@ class Database:
         Commits when the block ends normally, rolls back when it raises (unless the error has
         `keep_changes`); after a normal commit, runs the callbacks of `Tx.after_commit`.
         """
-        async with self.engine.connect() as conn:
-            raw = cast(asyncpg.Connection, (await conn.get_raw_connection()).driver_connection)
-            tx = Tx(conn, raw, tenant_id, user_id, self.bus)
+        async with self.pool.acquire(timeout=self.acquire_timeout) as raw:
+            tx = Tx(raw, tenant_id, user_id, self.bus)
             transaction = raw.transaction()
             await transaction.start()
             try:
@@ -161,19 +176,9 @@ class Database:
 
     async def ping(self, within_seconds: float) -> str | None:
         """The migration revision the database is at, answered within `within_seconds`."""
-        async with asyncio.timeout(within_seconds), self.engine.connect() as conn:
-            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            return result.scalar_one_or_none()
-
-
-def _discard_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    """A connection that died while checked in (a database restart) is replaced, not handed out.
-
-    Statements on `Tx.raw` bypass SQLAlchemy's disconnect detection, so liveness is checked here,
-    without a round trip: asyncpg marks a connection closed as soon as its socket drops.
-    """
-    if dbapi_connection.driver_connection.is_closed():
-        raise DisconnectionError("connection closed while idle")
+        async with asyncio.timeout(within_seconds), self.pool.acquire() as conn:
+            revision: str | None = await conn.fetchval("SELECT version_num FROM alembic_version")
+            return revision
 
 
 def database(request: Request) -> Database:

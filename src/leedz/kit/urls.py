@@ -22,6 +22,15 @@ def async_url(url: str) -> URL:
     return parsed.set(query=query)
 
 
+def driver_dsn(url: str) -> str:
+    """A DSN for asyncpg itself: no `+driver`, and no `channel_binding` (asyncpg would send it to
+    the server as a setting, which PostgreSQL refuses)."""
+    parsed = make_url(url)
+    query = {k: v for k, v in parsed.query.items() if k != "channel_binding"}
+    parsed = parsed.set(drivername="postgresql", query=query)
+    return parsed.render_as_string(hide_password=False)
+
+
 def with_database(url: str, database: str) -> str:
     """The same server and credentials, another database."""
     return make_url(url).set(database=database).render_as_string(hide_password=False)
