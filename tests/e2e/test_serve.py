@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -94,10 +95,12 @@ class TestServe:
         request_id = httpx.get(f"{base}/v1/nope").headers["x-request-id"]
         assert stop(process) == 0
         output = process.stdout.read().decode() if process.stdout else ""
-        lines = [line for line in output.splitlines() if request_id in line]
+        lines = [json.loads(line) for line in output.splitlines() if request_id in line]
         assert lines, output[-2000:]
-        assert '"status": 404' in lines[0]
-        assert '"route": "unmatched"' in lines[0]
+        assert lines[0]["status"] == 404
+        assert lines[0]["route"] == "unmatched"
+        assert lines[0]["event"] == "request"
+        assert lines[0]["level"] == "info"
 
     def test_production_refuses_to_start_without_secrets(self, base_env: dict[str, str]) -> None:
         result = subprocess.run(

@@ -98,6 +98,17 @@ class Tx:
                 log.exception("after_commit_failed", callback=repr(callback))
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """On release: roll back a transaction left open, nothing more.
+
+    asyncpg's default reset costs a round trip per request (RESET ALL, UNLISTEN *, …). Request
+    transactions keep no session state — role and context are transaction-local — so there is
+    nothing else to undo.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # JSON in: repositories pass serialized text. JSON out: Python objects.
     for type_name in ("json", "jsonb"):
@@ -126,6 +137,7 @@ class Database:
             max_size=self._max_size,
             timeout=self.acquire_timeout,
             init=_init_connection,
+            reset=_reset_connection,
             server_settings={"application_name": "leedz-api"},
         )
 
@@ -149,7 +161,10 @@ class Database:
         Commits when the block ends normally, rolls back when it raises (unless the error has
         `keep_changes`); after a normal commit, runs the callbacks of `Tx.after_commit`.
         """
-        async with self.pool.acquire(timeout=self.acquire_timeout) as raw:
+        # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.
+        async with asyncio.timeout(self.acquire_timeout):
+            raw = await self.pool.acquire()
+        try:
             tx = Tx(raw, tenant_id, user_id, self.bus)
             transaction = raw.transaction()
             await transaction.start()
@@ -172,6 +187,8 @@ class Database:
                 raise
             else:
                 await transaction.commit()
+        finally:
+            await self.pool.release(raw)
         await tx._run_after_commit()
 
     async def ping(self, within_seconds: float) -> str | None:
