@@ -24,7 +24,7 @@ from leedz.errors import (
     PayloadTooLarge,
     problem_response,
 )
-from leedz.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from leedz.kit.metrics import observe_request
 
 log = structlog.get_logger("leedz.http")
 
@@ -99,8 +99,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(elapsed)
+            observe_request(method, route, status, elapsed)
             log.info(
                 "request",
                 method=method,
@@ -191,6 +190,11 @@ class CredentialedCORSMiddleware(CORSMiddleware):
         return response
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is None or self.is_allowed_origin(origin):
+            await super().send(message, send, request_headers)
+            return
+
         async def without_stray_credentials(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
