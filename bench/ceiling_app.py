@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from leedz.kit.db import SCOPE_TRANSACTION_SQL
+from leedz.kit.db import SCOPE_TRANSACTION_SQL, _reset_connection
 
 SECRET = os.environ["LEEDZ_JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]
@@ -63,7 +63,8 @@ async def members(request: Request) -> Response:
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool  # noqa: PLW0603 - a benchmark's module-level pool
-    created = await asyncpg.create_pool(DSN, min_size=10, max_size=10)
+    # Same statements as the subject: no per-release RESET round trip (see kit/db.py).
+    created = await asyncpg.create_pool(DSN, min_size=10, max_size=10, reset=_reset_connection)
     if created is None:
         raise RuntimeError("no pool")
     pool = created

@@ -15,7 +15,7 @@ import asyncpg
 
 from bench.harness import Result, closed_loop
 from leedz.config import Environment, Settings
-from leedz.kit.db import Database
+from leedz.kit.db import Database, _reset_connection
 from leedz.kit.scratch import asyncpg_dsn
 
 CONCURRENCY = 8
@@ -59,7 +59,10 @@ async def run(url: str) -> Result:
     settings = Settings(env=Environment.TEST, db_pool_size=POOL_SIZE, db_max_overflow=0)
     db = Database(settings, url)
     await db.start()
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=POOL_SIZE, max_size=POOL_SIZE)
+    # The ceiling skips asyncpg's per-release RESET round trip, as kit/db does: same statements.
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(url), min_size=POOL_SIZE, max_size=POOL_SIZE, reset=_reset_connection
+    )
     assert pool is not None
 
     async def through_kit(i: int) -> None:
