@@ -1,6 +1,7 @@
 """The ceiling for `auth_read`: a bare Starlette + asyncpg app doing the same work as
-GET /v1/members — PyJWT verification, then the same SQL statements in one transaction with the
-same set_config — and nothing else (no dependency injection, validation, middleware or logs)."""
+GET /v1/members — PyJWT verification, then the same SQL statements in one transaction (the
+authenticated start with its set_config calls, then the listing) — and nothing else (no
+dependency injection, validation, middleware or logs)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from leedz.kit.db import SCOPE_TRANSACTION_SQL, _reset_connection
+from leedz.kit.db import BEGIN_AUTHENTICATED_SQL, _reset_connection
 
 SECRET = os.environ["LEEDZ_JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]
-ROLE_SQL = "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2"
 LIST_SQL = (
     "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at, m.role,"
     " m.created_at AS joined_at FROM memberships m JOIN users u ON u.id = m.user_id"
@@ -37,10 +37,10 @@ async def members(request: Request) -> Response:
     token = request.headers["authorization"].removeprefix("Bearer ")
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="leedz-api", issuer="leedz")
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            SCOPE_TRANSACTION_SQL, "leedz_app", claims["tid"], claims["sub"], "15000"
+        role = await conn.fetchval(
+            BEGIN_AUTHENTICATED_SQL, "leedz_app", claims["tid"], claims["sub"], "15000"
         )
-        if await conn.fetchval(ROLE_SQL, claims["tid"], claims["sub"]) is None:
+        if role is None:
             return Response(status_code=401)
         rows = await conn.fetch(LIST_SQL, claims["tid"])
     items = [

@@ -21,6 +21,8 @@ SELECT (SELECT count(*) FROM pg_tables
         WHERE schemaname = 'public' AND tablename <> 'alembic_version')
      + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = 'public' AND t.typtype = 'e')
+     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public')
 """
 
 
@@ -42,7 +44,9 @@ async def _scalar(url: str, sql: str) -> object:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> None:
     role = databases.APP_ROLE
     migrations.upgrade(empty_database, app_role=role)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 19  # 13 tables + 6 enums
+    assert (
+        asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 20
+    )  # 13 tables + 6 enums + 1 function
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)

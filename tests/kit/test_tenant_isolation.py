@@ -267,3 +267,45 @@ class TestPooledConnections:
                     assert [r["tenant_id"] for r in seen] == [current.tenant_id]
         finally:
             await db.dispose()
+
+
+class TestAuthenticatedStart:
+    """leedz_begin_authenticated(): the first statement of an authenticated request."""
+
+    async def test_switches_to_the_request_role_and_reads_only_its_tenant(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, _ = two_tenants
+        tx = owner.transaction()
+        await tx.start()
+        try:
+            own = await owner.fetchval(
+                "SELECT leedz_begin_authenticated($1, $2, $3, '1000')",
+                APP_ROLE,
+                str(a.tenant_id),
+                str(a.user_id),
+            )
+            role = await owner.fetchval("SELECT current_user")
+            tenants_seen = await owner.fetchval("SELECT count(DISTINCT tenant_id) FROM jobs")
+        finally:
+            await tx.rollback()
+        assert own == "OWNER"
+        assert role == APP_ROLE
+        assert tenants_seen == 1
+
+    async def test_a_member_of_another_tenant_is_not_a_member_here(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, b = two_tenants
+        tx = owner.transaction()
+        await tx.start()
+        try:
+            foreign = await owner.fetchval(
+                "SELECT leedz_begin_authenticated($1, $2, $3, '1000')",
+                APP_ROLE,
+                str(b.tenant_id),
+                str(a.user_id),
+            )
+        finally:
+            await tx.rollback()
+        assert foreign is None

@@ -99,15 +99,11 @@ async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
     except TokenError as exc:
         raise _token_failure(exc) from exc
     async with database(request).transaction(
-        tenant_id=claims.tenant_id, user_id=claims.user_id
+        tenant_id=claims.tenant_id, user_id=claims.user_id, authenticated=True
     ) as tx:
-        # Membership and role are read on every request: a removed member or a changed role
-        # takes effect at once, whatever the token says.
-        role = await tx.raw.fetchval(
-            "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2",
-            claims.tenant_id,
-            claims.user_id,
-        )
+        # Membership and role are read on every request (by the transaction's first statement):
+        # a removed member or a changed role takes effect at once, whatever the token says.
+        role = tx.member_role
         if role is None:
             raise _token_failure(TokenError("no longer a member"))
         actor = Actor(

@@ -38,6 +38,9 @@ SCOPE_TRANSACTION_SQL = (
     " set_config('statement_timeout', $4, true)"
 )
 
+# The same, plus the caller's membership role, in one round trip (migration 20261124_1300).
+BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4)"
+
 AfterCommit = Callable[[], Awaitable[None]]
 # A pooled connection (what requests get) or a plain one (tests, scripts).
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -51,7 +54,7 @@ class Tx:
     run only once the transaction has committed.
     """
 
-    __slots__ = ("_after_commit", "_bus", "raw", "tenant_id", "user_id")
+    __slots__ = ("_after_commit", "_bus", "member_role", "raw", "tenant_id", "user_id")
 
     def __init__(
         self,
@@ -65,6 +68,9 @@ class Tx:
         self.user_id = user_id
         self._bus = bus
         self._after_commit: list[AfterCommit] = []
+        # Set by an authenticated transaction: the user's role in the tenant, read as the
+        # request role under RLS by the transaction's first statement (None: not a member).
+        self.member_role: str | None = None
 
     @property
     def current_tenant(self) -> UUID:
@@ -154,12 +160,18 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, tenant_id: UUID | None = None, user_id: UUID | None = None
+        self,
+        *,
+        tenant_id: UUID | None = None,
+        user_id: UUID | None = None,
+        authenticated: bool = False,
     ) -> AsyncIterator[Tx]:
         """One transaction as the application role, scoped to a tenant (or to none).
 
-        Commits when the block ends normally, rolls back when it raises (unless the error has
-        `keep_changes`); after a normal commit, runs the callbacks of `Tx.after_commit`.
+        With `authenticated`, the first statement also reads the user's membership role into
+        `Tx.member_role` (same round trip). Commits when the block ends normally, rolls back when
+        it raises (unless the error has `keep_changes`); after a normal commit, runs the
+        callbacks of `Tx.after_commit`.
         """
         # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.
         async with asyncio.timeout(self.acquire_timeout):
@@ -169,13 +181,16 @@ class Database:
             transaction = raw.transaction()
             await transaction.start()
             try:
-                await raw.execute(
-                    SCOPE_TRANSACTION_SQL,
+                scope = (
                     self.app_role,
                     str(tenant_id) if tenant_id else "",
                     str(user_id) if user_id else "",
                     self.statement_timeout,
                 )
+                if authenticated:
+                    tx.member_role = await raw.fetchval(BEGIN_AUTHENTICATED_SQL, *scope)
+                else:
+                    await raw.execute(SCOPE_TRANSACTION_SQL, *scope)
                 yield tx
             except BaseException as exc:
                 # Some refusals must still leave a trace (a failed login's audit row, a refresh
