@@ -54,3 +54,8 @@ class TestCors:
         response = await client.get("/v1/missing", headers={"origin": LISTED})
         assert response.status_code == 404
         assert response.headers["access-control-allow-origin"] == LISTED
+
+    async def test_answers_vary_on_origin_even_without_one(self, client: httpx.AsyncClient) -> None:
+        plain = await client.get("/healthz")
+        assert "origin" in plain.headers["vary"].lower()
+        assert "access-control-allow-origin" not in plain.headers

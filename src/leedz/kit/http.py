@@ -161,6 +161,11 @@ class BodySizeLimitMiddleware:
                 await problem_response(error, state.get("request_id"))(scope, receive, send)
                 return
 
+        if scope["method"] in ("GET", "HEAD") and not any(
+            name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"]
+        ):
+            await self.app(scope, receive, send)  # no body to count
+            return
         received = 0
 
         async def counting_receive() -> Message:
@@ -182,6 +187,21 @@ class BodySizeLimitMiddleware:
 class CredentialedCORSMiddleware(CORSMiddleware):
     """Starlette's CORS, except that `Access-Control-Allow-Credentials` is only ever sent
     together with an allowed origin (Starlette adds it to every answer)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(
+            name == b"origin" for name, _ in scope.get("headers", ())
+        ):
+            # Not a browser's cross-origin call (most traffic: agents, servers): nothing to
+            # check, only `Vary: Origin` to add so that caches keep the variants apart.
+            async def with_vary(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+                await send(message)
+
+            await self.app(scope, receive, with_vary)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
