@@ -4,7 +4,10 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
+from fastapi import FastAPI
 
+from leedz.kit.passwords import verify_password
 from tests.factories.accounts import PASSWORD, login, signup, unique_email
 from tests.support.problems import without_request_id
 
@@ -293,3 +296,42 @@ class TestTenants:
         assert set(roles) == {"OWNER", "ADMIN", "MANAGER", "SALES"}
         assert "audit:read" in roles["ADMIN"]
         assert "audit:read" not in roles["MANAGER"]
+
+
+class TestLoginHoldsNoConnectionWhileHashing:
+    async def test_no_pooled_connection_is_in_use_during_verification(
+        self, client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        account = await signup(client)
+        in_use: list[int] = []
+
+        async def watching_verify(password_hash: str | None, password: str) -> tuple[bool, bool]:
+            pool = app.state.db.pool
+            in_use.append(pool.get_size() - pool.get_idle_size())
+            return await verify_password(password_hash, password)
+
+        monkeypatch.setattr("leedz.auth.service.verify_password", watching_verify)
+        await login(client, account)
+        assert in_use == [0]
+
+    async def test_a_password_changed_during_verification_wins(
+        self,
+        client: httpx.AsyncClient,
+        owner: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        account = await signup(client)
+
+        async def racing_verify(password_hash: str | None, password: str) -> tuple[bool, bool]:
+            result = await verify_password(password_hash, password)
+            await owner.execute(
+                "UPDATE users SET password_hash = 'changed-meanwhile' WHERE id = $1::uuid",
+                account.user_id,
+            )
+            return result
+
+        monkeypatch.setattr("leedz.auth.service.verify_password", racing_verify)
+        response = await client.post(
+            "/v1/auth/login", json={"email": account.email, "password": account.password}
+        )
+        assert response.status_code == 401

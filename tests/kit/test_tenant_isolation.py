@@ -309,3 +309,16 @@ class TestAuthenticatedStart:
         finally:
             await tx.rollback()
         assert foreign is None
+
+    async def test_login_lookup_leaves_nothing_behind_on_the_connection(
+        self, owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows]
+    ) -> None:
+        a, _ = two_tenants
+        email = await owner.fetchval("SELECT email FROM users WHERE id = $1", a.user_id)
+        found = await owner.fetchrow(
+            "SELECT id, default_tenant_id FROM leedz_login_lookup($1, $2)", APP_ROLE, email
+        )
+        role_after = await owner.fetchval("SELECT current_user")
+        assert found is not None
+        assert found["id"] == a.user_id
+        assert role_after != APP_ROLE, "the role switch must end with the statement"

@@ -16,7 +16,7 @@ from leedz.auth.schemas import (
     Tokens,
 )
 from leedz.auth.service import AuthKeys
-from leedz.kit.db import PublicTx
+from leedz.kit.db import PublicTx, database
 from leedz.kit.deps import rate_limited, settings_of
 from leedz.kit.ratelimit import RateLimits
 
@@ -43,18 +43,20 @@ async def _login_email_limit(request: Request, body: LoginIn) -> None:
     status_code=status.HTTP_201_CREATED,
     dependencies=[rate_limited("rate_limit_signup", "signup")],
 )
-async def signup(body: SignupIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
+async def signup(body: SignupIn, request: Request, keys: Keys, meta: Meta) -> Tokens:
     """Create an account (and a tenant, unless an invite token joins one); returns tokens."""
-    return await auth.signup(tx, keys, body, meta)
+    # No request transaction here: the service hashes first, then opens its own (see service).
+    return await auth.signup(database(request), keys, body, meta)
 
 
 @router.post(
     "/login",
     dependencies=[rate_limited("rate_limit_login_ip", "login-ip"), Depends(_login_email_limit)],
 )
-async def login(body: LoginIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
+async def login(body: LoginIn, request: Request, keys: Keys, meta: Meta) -> Tokens:
     """Sign in with email and password."""
-    return await auth.login(tx, keys, body, meta)
+    # No request transaction here: the password is verified holding no connection (service).
+    return await auth.login(database(request), keys, body, meta)
 
 
 @router.post("/refresh", dependencies=[rate_limited("rate_limit_refresh", "refresh")])

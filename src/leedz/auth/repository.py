@@ -5,7 +5,7 @@ from uuid import UUID
 
 import asyncpg
 
-from leedz.kit.db import Tx
+from leedz.kit.db import Database, Tx
 from leedz.kit.repository import TenantRepository
 
 USER_COLUMNS = "id, email, name, avatar_url, created_at"
@@ -52,6 +52,16 @@ class Users:
             user_id,
             tenant_id,
         )
+
+
+async def login_lookup(db: Database, email: str) -> asyncpg.Record | None:
+    """The id, password hash and last tenant of `email`'s user, read as the request role in a
+    statement of its own (migration 20261124_1310), holding no connection afterwards."""
+    return await db.fetchrow_as_app(
+        "SELECT id, password_hash, default_tenant_id FROM leedz_login_lookup($1, $2)",
+        db.app_role,
+        email,
+    )
 
 
 class RefreshTokens(TenantRepository):

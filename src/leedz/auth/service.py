@@ -19,7 +19,7 @@ import structlog
 from leedz.audit import service as audit
 from leedz.auth.context import Actor, RequestMeta
 from leedz.auth.permissions import permissions_of
-from leedz.auth.repository import RefreshTokens, Users
+from leedz.auth.repository import RefreshTokens, Users, login_lookup
 from leedz.auth.schemas import (
     LoginIn,
     MembershipOut,
@@ -32,7 +32,7 @@ from leedz.auth.schemas import (
 from leedz.errors import LeedzError, NotFound, Unauthorized
 from leedz.invites import service as invites
 from leedz.kit import opaque
-from leedz.kit.db import Tx
+from leedz.kit.db import Database, Tx
 from leedz.kit.jwt import ACCESS_TOKEN_TTL, AccessTokens
 from leedz.kit.passwords import hash_password, verify_password
 from leedz.members.models import Role
@@ -121,8 +121,7 @@ async def _start_session(
     tenant: TenantOut | None = None,
 ) -> Tokens:
     """A new refresh-token family in `tenant_id` (the transaction moves there) and its tokens."""
-    if (tx.tenant_id, tx.user_id) != (tenant_id, user["id"]):
-        await tx.set_context(tenant_id=tenant_id, user_id=user["id"])
+    await tx.set_context(tenant_id=tenant_id, user_id=user["id"])
     refresh = opaque.new_token(REFRESH_PREFIX, tenant_id)
     token_id = uuid.uuid4()
     created = await RefreshTokens(tx).insert(
@@ -142,10 +141,18 @@ async def _start_session(
     )
 
 
-async def signup(tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> Tokens:
+async def signup(db: Database, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> Tokens:
     """A new user; a new tenant (OWNER, FREE plan) unless an invite token joins an existing one."""
-    # Hash first: a taken email then costs the same time as a new one.
+    # Hash first, outside any transaction: a taken email then costs the same time as a new one,
+    # and no pooled connection waits on argon2id.
     password_hash = await hash_password(body.password)
+    async with db.transaction() as tx:
+        return await _create_account(tx, keys, body, meta, password_hash)
+
+
+async def _create_account(
+    tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta, password_hash: str
+) -> Tokens:
     email = _normalise(str(body.email))
     invite = None
     if body.invite_token is not None:
@@ -173,22 +180,33 @@ async def signup(tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> T
     return await _start_session(tx, keys, user=user, tenant_id=tenant_id, meta=meta)
 
 
-async def login(tx: Tx, keys: AuthKeys, body: LoginIn, meta: RequestMeta) -> Tokens:
-    """Check the password (upgrading an old hash), then start a session in the last tenant."""
+async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) -> Tokens:
+    """Check the password (upgrading an old hash), then start a session in the last tenant.
+
+    The password is verified between two database steps, holding no connection: a flood of
+    sign-ins queues on the hashing threads, not on the pool every other request needs.
+    """
     email = _normalise(str(body.email))
-    users = Users(tx)
-    user = await users.by_email(email)
+    found = await login_lookup(db, email)
     matches, needs_rehash = await verify_password(
-        user["password_hash"] if user else None, body.password
+        found["password_hash"] if found else None, body.password
     )
-    if user is None or not matches:
-        if user is not None:
-            await _audit_everywhere(tx, user["id"], "auth.login_failed", meta)
-        log.info("login_failed", known_user=user is not None)
+    if found is None:
+        log.info("login_failed", known_user=False)
         raise InvalidCredentials("The email or password is wrong")
-    if needs_rehash:
-        await users.set_password(user["id"], await hash_password(body.password))
-    await tx.set_context(tenant_id=None, user_id=user["id"])
+    async with db.transaction(tenant_id=found["default_tenant_id"], user_id=found["id"]) as tx:
+        user = await Users(tx).by_id(found["id"])
+        # The hash verified must still be the user's: a password changed meanwhile wins.
+        if user is None or not matches or user["password_hash"] != found["password_hash"]:
+            await _audit_everywhere(tx, found["id"], "auth.login_failed", meta)
+            log.info("login_failed", known_user=True)
+            raise InvalidCredentials("The email or password is wrong")
+        if needs_rehash:
+            await Users(tx).set_password(user["id"], await hash_password(body.password))
+        return await _sign_in(tx, keys, user, meta)
+
+
+async def _sign_in(tx: Tx, keys: AuthKeys, user: asyncpg.Record, meta: RequestMeta) -> Tokens:
     memberships = {m["id"]: m for m in await Tenants(tx).of_user(user["id"])}
     tenant: TenantOut | None = None
     if memberships:

@@ -88,6 +88,8 @@ class Tx:
 
     async def set_context(self, *, tenant_id: UUID | None, user_id: UUID | None) -> None:
         """Move this transaction to another tenant/user context (sign-in picks the tenant)."""
+        if (tenant_id, user_id) == (self.tenant_id, self.user_id):
+            return
         await self.raw.execute(
             "SELECT set_config('app.current_tenant_id', $1, true),"
             " set_config('app.current_user_id', $2, true)",
@@ -205,6 +207,20 @@ class Database:
         finally:
             await self.pool.release(raw)
         await tx._run_after_commit()
+
+    async def fetchrow_as_app(self, sql: str, *args: object) -> asyncpg.Record | None:
+        """One statement on its own (implicit) transaction, outside any request transaction.
+
+        For SQL functions that switch to the request role themselves (their `set_config` ends
+        with the statement): a quick read that must not keep a connection while the caller then
+        does slow work, such as verifying a password.
+        """
+        async with asyncio.timeout(self.acquire_timeout):
+            raw = await self.pool.acquire()
+        try:
+            return await raw.fetchrow(sql, *args)
+        finally:
+            await self.pool.release(raw)
 
     async def ping(self, within_seconds: float) -> str | None:
         """The migration revision the database is at, answered within `within_seconds`."""
