@@ -57,23 +57,23 @@ class TestMetrics:
         assert "/v1/does/not/exist/123" not in text
         assert "leedz_http_request_duration_seconds_bucket" in text
 
-    async def test_token_protects_metrics_when_configured(
-        self, settings: Settings, database_url: str
-    ) -> None:
+
+class TestMetricsToken:
+    @pytest.fixture
+    def app(self, settings: Settings, database_url: str) -> FastAPI:
         settings.metrics_token = "metrics-" + "t" * 32
-        app = create_app(settings, database_url=database_url)
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-        ):
-            assert (await http.get("/metrics")).status_code == 401
-            wrong = await http.get("/metrics", headers={"authorization": "Bearer nope"})
-            assert wrong.status_code == 401
-            ok = await http.get(
-                "/metrics", headers={"authorization": f"Bearer {settings.metrics_token}"}
-            )
-            assert ok.status_code == 200
+        return create_app(settings, database_url=database_url)
+
+    async def test_token_protects_metrics_when_configured(
+        self, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        assert (await client.get("/metrics")).status_code == 401
+        wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = await client.get(
+            "/metrics", headers={"authorization": f"Bearer {settings.metrics_token}"}
+        )
+        assert ok.status_code == 200
 
 
 class TestDatabaseOutage:
@@ -87,7 +87,8 @@ class TestDatabaseOutage:
         await proxy.cut()
 
     @pytest.fixture
-    def outage_app(self, settings: Settings, database_url: str, proxy: OutageProxy) -> FastAPI:
+    def app(self, settings: Settings, database_url: str, proxy: OutageProxy) -> FastAPI:
+        """The app, connected through the proxy (the `client` fixture serves it)."""
         settings.db_connect_timeout = 1.0
         app = create_app(settings, database_url=proxy.url_for(database_url))
 
@@ -98,48 +99,38 @@ class TestDatabaseOutage:
         return app
 
     async def test_requests_get_a_fast_503_and_recover(
-        self, outage_app: FastAPI, proxy: OutageProxy
+        self, client: httpx.AsyncClient, proxy: OutageProxy
     ) -> None:
-        transport = httpx.ASGITransport(app=outage_app, raise_app_exceptions=False)
-        async with (
-            outage_app.router.lifespan_context(outage_app),
-            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-        ):
-            assert (await http.get("/_probe/db")).json() == {"one": 1}
-            await proxy.cut()
-            for _ in range(3):  # pooled connections are dead, new ones are refused
-                started = time.monotonic()
-                down = await http.get("/_probe/db")
-                assert time.monotonic() - started < 1.5
-                assert down.status_code == 503, down.text
-                assert down.headers["content-type"] == "application/problem+json"
-                assert down.json()["code"] == "database_unavailable"
-                assert "Traceback" not in down.text
-            await proxy.restore()
-            assert (await http.get("/_probe/db")).json() == {"one": 1}
+        assert (await client.get("/_probe/db")).json() == {"one": 1}
+        await proxy.cut()
+        for _ in range(3):  # pooled connections are dead, new ones are refused
+            started = time.monotonic()
+            down = await client.get("/_probe/db")
+            assert time.monotonic() - started < 1.5
+            assert down.status_code == 503, down.text
+            assert down.headers["content-type"] == "application/problem+json"
+            assert down.json()["code"] == "database_unavailable"
+            assert "Traceback" not in down.text
+        await proxy.restore()
+        assert (await client.get("/_probe/db")).json() == {"one": 1}
 
     async def test_readyz_turns_503_and_recovers(
-        self, outage_app: FastAPI, proxy: OutageProxy
+        self, client: httpx.AsyncClient, proxy: OutageProxy
     ) -> None:
-        transport = httpx.ASGITransport(app=outage_app, raise_app_exceptions=False)
-        async with (
-            outage_app.router.lifespan_context(outage_app),
-            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-        ):
-            assert (await http.get("/readyz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 200
 
-            await proxy.cut()
-            started = time.monotonic()
-            down = await http.get("/readyz")
-            assert down.status_code == 503
-            assert time.monotonic() - started < 3.0
-            assert down.json()["database"] == "unreachable"
-            assert (await http.get("/healthz")).status_code == 200
+        await proxy.cut()
+        started = time.monotonic()
+        down = await client.get("/readyz")
+        assert down.status_code == 503
+        assert time.monotonic() - started < 3.0
+        assert down.json()["database"] == "unreachable"
+        assert (await client.get("/healthz")).status_code == 200
 
-            await proxy.restore()
-            for _ in range(20):
-                if (await http.get("/readyz")).status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("/readyz did not recover after the database came back")
+        await proxy.restore()
+        for _ in range(20):
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("/readyz did not recover after the database came back")
