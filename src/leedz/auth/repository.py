@@ -27,12 +27,6 @@ class Users:
             password_hash,
         )
 
-    async def by_email(self, email: str) -> asyncpg.Record | None:
-        return await self.tx.raw.fetchrow(
-            f"SELECT {USER_COLUMNS}, password_hash, default_tenant_id FROM users WHERE email = $1",
-            email,
-        )
-
     async def by_id(self, user_id: UUID) -> asyncpg.Record | None:
         return await self.tx.raw.fetchrow(
             f"SELECT {USER_COLUMNS}, password_hash, default_tenant_id FROM users WHERE id = $1",

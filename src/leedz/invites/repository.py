@@ -70,11 +70,3 @@ class Invites(TenantRepository):
             f"SELECT {INVITE_COLUMNS} FROM invites WHERE tenant_id = $1"
             " AND status = 'PENDING' AND expires_at > now() ORDER BY created_at DESC, id"
         )
-
-    async def pending_count(self) -> int:
-        return int(
-            await self.fetchval(
-                "SELECT count(*) FROM invites WHERE tenant_id = $1"
-                " AND status = 'PENDING' AND expires_at > now()"
-            )
-        )

@@ -24,9 +24,6 @@ class Memberships(TenantRepository):
         )
         return Role(role) if role else None
 
-    async def count(self) -> int:
-        return int(await self.fetchval("SELECT count(*) FROM memberships WHERE tenant_id = $1"))
-
     async def owners_locked(self) -> int:
         """The number of owners, with their rows locked: two concurrent demotions cannot both
         pass the last-owner check."""
