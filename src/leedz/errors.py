@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -156,7 +157,30 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(error, _request_id(request))
 
 
+class ConcurrentUpdate(Conflict):
+    code, title = "concurrent_update", "Changed concurrently"
+
+
+async def _database_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """Constraint and data errors PostgreSQL raises for client input are 4xx, never 500."""
+    error: LeedzError
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        error = Conflict("That already exists, or was just created by another request")
+    elif isinstance(exc, asyncpg.DataError):
+        error = ValidationFailed("A value is out of range or not representable")
+    else:  # deadlock or serialization failure between concurrent requests
+        error = ConcurrentUpdate("Another request changed the same data; retry")
+    return problem_response(error, _request_id(request))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LeedzError, _leedz_error)
+    for database_error in (
+        asyncpg.UniqueViolationError,
+        asyncpg.DataError,
+        asyncpg.DeadlockDetectedError,
+        asyncpg.SerializationError,
+    ):
+        app.add_exception_handler(database_error, _database_refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -82,8 +82,13 @@ async def get_me(tx: TenantTx, actor: CurrentActor) -> MeOut:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChangeIn, tx: TenantTx, actor: CurrentActor) -> None:
+async def change_password(
+    body: PasswordChangeIn, tx: TenantTx, actor: CurrentActor, request: Request
+) -> None:
     """Change the password; every other session of the user ends."""
+    # Guessing the current password with a stolen access token is limited like sign-in.
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.hit(settings_of(request).rate_limit_login_email, "password", str(actor.user_id))
     await auth.change_password(tx, actor, body)
 
 

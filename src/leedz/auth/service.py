@@ -38,7 +38,7 @@ from leedz.kit.passwords import hash_password, verify_password
 from leedz.members.models import Role
 from leedz.tenants import service as tenants
 from leedz.tenants.repository import Tenants
-from leedz.tenants.schemas import TenantCreate, TenantOut
+from leedz.tenants.schemas import TenantCreate, TenantOut, workspace_name
 
 log = structlog.get_logger("leedz.auth")
 
@@ -169,7 +169,7 @@ async def _create_account(
         tenant = await tenants.create_tenant(
             tx,
             owner_id=user["id"],
-            body=TenantCreate(name=body.tenant_name or f"{body.name}'s workspace"),
+            body=TenantCreate(name=body.tenant_name or workspace_name(body.name)),
             meta=meta,
         )
         tenant_id = tenant.id
@@ -218,7 +218,7 @@ async def _sign_in(tx: Tx, keys: AuthKeys, user: asyncpg.Record, meta: RequestMe
         tenant = await tenants.create_tenant(
             tx,
             owner_id=user["id"],
-            body=TenantCreate(name=f"{user['name']}'s workspace"),
+            body=TenantCreate(name=workspace_name(user["name"])),
             meta=meta,
         )
         tenant_id = tenant.id
@@ -353,6 +353,13 @@ async def change_password(tx: Tx, actor: Actor, body: PasswordChangeIn) -> None:
         user["password_hash"] if user else None, body.current_password
     )
     if user is None or not matches:
+        await audit.record(
+            tx,
+            "auth.password_change_failed",
+            actor=actor,
+            entity_type="user",
+            entity_id=actor.user_id,
+        )
         raise InvalidCredentials("The current password is wrong")
     await users.set_password(actor.user_id, await hash_password(body.new_password))
     current_family = await RefreshTokens(tx).family_of(actor.token_id)

@@ -62,6 +62,14 @@ class PendingInvite:
     role: Role
 
 
+def _ensure_rank(actor: Actor, role: Role) -> None:
+    """Nobody acts on an invite (or grants a role) above their own role."""
+    if not outranks_or_equals(actor.role, role):
+        raise Forbidden(
+            f"A {actor.role.value} cannot act on a {role.value} invite", permission="role:grant"
+        )
+
+
 def _accept_url(web_url: str, token: str) -> str:
     return f"{web_url.rstrip('/')}/invite/{token}"
 
@@ -98,11 +106,9 @@ async def _issue_link(
 
 async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> InviteWithLink:
     """Invite `email` with `role` (never above the inviter's); a pending invite is replaced."""
-    if not outranks_or_equals(actor.role, body.role):
-        raise Forbidden(
-            f"A {actor.role.value} cannot invite a {body.role.value}", permission="role:grant"
-        )
+    _ensure_rank(actor, body.role)
     email = str(body.email).strip().lower()
+    await tenants.lock_current(tx)
     member = await tx.raw.fetchval(
         "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id"
         " WHERE m.tenant_id = $1 AND u.email = $2",
@@ -114,6 +120,7 @@ async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> I
     invites = Invites(tx)
     previous = await invites.pending_by_email_locked(email)
     if previous is not None:
+        _ensure_rank(actor, Role(previous["role"]))
         await invites.set_status(previous["id"], "REVOKED")
         await audit.record(
             tx, "invite.replaced", actor=actor, entity_type="invite", entity_id=previous["id"]
@@ -153,7 +160,8 @@ async def _pending_by_id(invites: Invites, invite_id: UUID) -> asyncpg.Record:
 async def revoke(tx: Tx, actor: Actor, invite_id: UUID) -> None:
     """Withdraw a pending invite: its link stops working."""
     invites = Invites(tx)
-    await _pending_by_id(invites, invite_id)
+    row = await _pending_by_id(invites, invite_id)
+    _ensure_rank(actor, Role(row["role"]))
     await invites.set_status(invite_id, "REVOKED")
     await audit.record(tx, "invite.revoked", actor=actor, entity_type="invite", entity_id=invite_id)
 
@@ -162,8 +170,7 @@ async def resend(tx: Tx, actor: Actor, invite_id: UUID, *, web_url: str) -> Invi
     """A new token and expiry for a pending invite, mailed again; the old link dies."""
     invites = Invites(tx)
     row = await _pending_by_id(invites, invite_id)
-    if not outranks_or_equals(actor.role, Role(row["role"])):
-        raise Forbidden("You cannot resend an invite for a role above yours")
+    _ensure_rank(actor, Role(row["role"]))
     token = opaque.new_token(INVITE_PREFIX, actor.tenant_id)
     row = await invites.replace_token(invite_id, token.digest, datetime.now(UTC) + INVITE_TTL)
     await audit.record(tx, "invite.resent", actor=actor, entity_type="invite", entity_id=invite_id)
@@ -201,6 +208,7 @@ async def lookup(tx: Tx, raw_token: str) -> InviteLookup:
 
 
 async def _join(tx: Tx, row: asyncpg.Record, user_id: UUID, meta: RequestMeta) -> None:
+    await tenants.lock_current(tx)
     members = Memberships(tx)
     if await members.role_of(user_id) is not None:
         raise AlreadyMember("You are already a member of this tenant")

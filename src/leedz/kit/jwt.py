@@ -24,6 +24,7 @@ ISSUER = "leedz"
 AUDIENCE = "leedz-api"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 LEEWAY_SECONDS = 5
+MAX_HEADER_SEGMENT = 512
 REQUIRED_CLAIMS = ["sub", "tid", "jti", "typ", "iss", "aud", "iat", "nbf", "exp"]
 
 
@@ -47,10 +48,14 @@ class AccessClaims:
 
 def _header_of(token: str) -> dict[str, Any]:
     """The JOSE header, only to pick the key; PyJWT validates all of it again in decode()."""
+    segment = token.split(".", 1)[0]
+    # Our headers are ~70 bytes; a bound keeps hostile input (deeply nested JSON) away from the
+    # parser.
+    if len(segment) > MAX_HEADER_SEGMENT or not segment.startswith("ey"):
+        raise TokenError("malformed")
     try:
-        segment = token.split(".", 1)[0]
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise TokenError("malformed") from exc
     if not isinstance(header, dict):
         raise TokenError("malformed")

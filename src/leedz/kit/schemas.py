@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -13,6 +15,17 @@ class ApiModel(BaseModel):
 
 
 class ApiIn(ApiModel):
-    """Request bodies: an unknown field is a 422, never silently dropped."""
+    """Request bodies: an unknown field is a 422, never silently dropped; text with control
+    characters (NUL, which PostgreSQL cannot store, among them) is a 422 too."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: object) -> object:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -14,6 +14,7 @@ from leedz.kit.db import Tx
 from leedz.members.models import Role
 from leedz.members.repository import Memberships
 from leedz.members.schemas import MemberOut
+from leedz.tenants import service as tenants
 
 
 class LastOwner(Conflict):
@@ -32,6 +33,7 @@ async def list_members(tx: Tx) -> list[MemberOut]:
 
 
 async def _target_role(members: Memberships, user_id: UUID) -> Role:
+    await tenants.lock_current(members.tx)
     role = await members.role_of(user_id, for_update=True)
     if role is None:
         raise NotFound("No such member")

@@ -53,7 +53,11 @@ async def usage(tx: Tx) -> Usage:
 
 
 async def ensure_seats(tx: Tx, *, adding: int, counting_pending_invites: bool) -> None:
-    """Refuse when members (plus pending invites) plus `adding` would pass the plan's maxUsers."""
+    """Refuse when members (plus pending invites) plus `adding` would pass the plan's maxUsers.
+
+    The caller holds the tenant's row (`tenants.lock_current`), so two requests cannot both take
+    the last seat.
+    """
     plan = await repository.Plans(tx).of_current_tenant()
     limit = plan["max_users"]
     if limit is None:

@@ -35,6 +35,10 @@ class Tenants:
             tenant_id,
         )
 
+    async def lock(self, tenant_id: UUID) -> None:
+        """Serialise changes to a tenant's membership and seats behind its row."""
+        await self.tx.raw.execute("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
+
     async def rename(self, tenant_id: UUID, name: str) -> None:
         await self.tx.raw.execute(
             "UPDATE tenants SET name = $2, updated_at = now() WHERE id = $1", tenant_id, name

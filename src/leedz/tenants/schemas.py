@@ -24,6 +24,12 @@ class TenantWithRole(TenantOut):
     role: Role
 
 
+def workspace_name(person: str) -> str:
+    """The default tenant name for `person`, within the tenant name limit."""
+    suffix = "'s workspace"
+    return person[: 200 - len(suffix)].rstrip() + suffix
+
+
 class TenantCreate(ApiIn):
     name: str = Field(min_length=1, max_length=200)
     slug: str | None = Field(default=None, min_length=3, max_length=100)
@@ -47,4 +53,12 @@ class TenantCreate(ApiIn):
 class TenantUpdate(ApiIn):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
-    _strip = field_validator("name")(lambda v: v.strip() if v else v)
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value

@@ -64,6 +64,12 @@ async def current_tenant(tx: Tx) -> TenantOut:
     return TenantOut.model_validate(dict(row))
 
 
+async def lock_current(tx: Tx) -> None:
+    """Hold the current tenant's row until commit: membership changes, seat counts and
+    last-owner checks of one tenant then run one at a time (no deadlock, no over-booking)."""
+    await Tenants(tx).lock(tx.current_tenant)
+
+
 async def my_tenants(tx: Tx, actor: Actor) -> list[TenantWithRole]:
     """Every tenant the caller belongs to, with their role in it."""
     rows = await Tenants(tx).of_user(actor.user_id)
