@@ -38,7 +38,12 @@ async def members(request: Request) -> Response:
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="leedz-api", issuer="leedz")
     async with pool.acquire() as conn, conn.transaction():
         role = await conn.fetchval(
-            BEGIN_AUTHENTICATED_SQL, "leedz_app", claims["tid"], claims["sub"], "15000"
+            BEGIN_AUTHENTICATED_SQL,
+            "leedz_app",
+            claims["tid"],
+            claims["sub"],
+            "15000",
+            claims["jti"],
         )
         if role is None:
             return Response(status_code=401)

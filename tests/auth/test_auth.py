@@ -335,3 +335,32 @@ class TestLoginHoldsNoConnectionWhileHashing:
             "/v1/auth/login", json={"email": account.email, "password": account.password}
         )
         assert response.status_code == 401
+
+
+class TestSessionsEndAccessTokens:
+    async def test_logout_ends_the_access_token_at_once(self, client: httpx.AsyncClient) -> None:
+        account = await signup(client)
+        assert (await client.get("/v1/auth/me", headers=account.headers)).status_code == 200
+        await client.post("/v1/auth/logout", json={"refreshToken": account.refresh})
+        assert (await client.get("/v1/auth/me", headers=account.headers)).status_code == 401
+
+    async def test_a_password_change_ends_other_access_tokens(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await signup(client)
+        other = await login(client, account)
+        await client.post(
+            "/v1/auth/password",
+            json={"currentPassword": PASSWORD, "newPassword": "another long passphrase"},
+            headers=account.headers,
+        )
+        assert (await client.get("/v1/auth/me", headers=other.headers)).status_code == 401
+        assert (await client.get("/v1/auth/me", headers=account.headers)).status_code == 200
+
+    async def test_a_rotated_session_keeps_its_access_token_until_expiry(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await signup(client)
+        rotated = await client.post("/v1/auth/refresh", json={"refreshToken": account.refresh})
+        assert rotated.status_code == 200
+        assert (await client.get("/v1/auth/me", headers=account.headers)).status_code == 200

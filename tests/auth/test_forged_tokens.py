@@ -20,12 +20,18 @@ from tests.factories.accounts import Account, member, signup
 SECRET = "test-secret-" + "x" * 40  # the suite's secret (tests/conftest.py)
 
 
+def session_of(account: Account) -> str:
+    """The jti of the account's real access token: the id of its live session."""
+    return str(jwt.decode(account.access, options={"verify_signature": False})["jti"])
+
+
 def claims_of(account: Account, **overrides: Any) -> dict[str, Any]:
+    """Claims that would pass, for `account`'s live session, unless overridden."""
     now = int(time.time())
     claims = {
         "sub": account.user_id,
         "tid": account.tenant_id,
-        "jti": str(uuid.uuid4()),
+        "jti": session_of(account),
         "typ": "access",
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -130,6 +136,12 @@ class TestForgedTokens:
             await client.post("/v1/auth/refresh", json={"refreshToken": sales.refresh})
         ).status_code == 401
 
+    async def test_a_valid_signature_on_an_unknown_session(
+        self, client: httpx.AsyncClient, account: Account
+    ) -> None:
+        token = sign(claims_of(account, jti=str(uuid.uuid4())))
+        assert (await me_status(client, token)).status_code == 401
+
     async def test_garbage(self, client: httpx.AsyncClient) -> None:
         for header in ("Bearer", "Bearer ", "Basic abc", "Bearer a.b.c", "Bearer " + "x" * 5000):
             response = await client.get("/v1/auth/me", headers={"authorization": header})
@@ -145,7 +157,7 @@ class TestKeyRotation:
         token = old.issue(
             user_id=uuid.UUID(account.user_id),
             tenant_id=uuid.UUID(account.tenant_id),
-            token_id=uuid.uuid4(),
+            token_id=uuid.UUID(session_of(account)),
             issued_at=datetime.now(UTC) - timedelta(minutes=1),
         )
         assert (await me_status(client, token)).status_code == 401

@@ -280,10 +280,11 @@ class TestAuthenticatedStart:
         await tx.start()
         try:
             own = await owner.fetchval(
-                "SELECT leedz_begin_authenticated($1, $2, $3, '1000')",
+                "SELECT leedz_begin_authenticated($1, $2, $3, '1000', $4)",
                 APP_ROLE,
                 str(a.tenant_id),
                 str(a.user_id),
+                str(a.ids["refresh_tokens"]),
             )
             role = await owner.fetchval("SELECT current_user")
             tenants_seen = await owner.fetchval("SELECT count(DISTINCT tenant_id) FROM jobs")
@@ -301,10 +302,11 @@ class TestAuthenticatedStart:
         await tx.start()
         try:
             foreign = await owner.fetchval(
-                "SELECT leedz_begin_authenticated($1, $2, $3, '1000')",
+                "SELECT leedz_begin_authenticated($1, $2, $3, '1000', $4)",
                 APP_ROLE,
                 str(b.tenant_id),
                 str(a.user_id),
+                str(a.ids["refresh_tokens"]),
             )
         finally:
             await tx.rollback()

@@ -99,10 +99,11 @@ async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
     except TokenError as exc:
         raise _token_failure(exc) from exc
     async with database(request).transaction(
-        tenant_id=claims.tenant_id, user_id=claims.user_id, authenticated=True
+        tenant_id=claims.tenant_id, user_id=claims.user_id, session_id=claims.token_id
     ) as tx:
-        # Membership and role are read on every request (by the transaction's first statement):
-        # a removed member or a changed role takes effect at once, whatever the token says.
+        # Membership, role and session are read on every request (by the transaction's first
+        # statement): a removed member, a changed role or an ended session take effect at once,
+        # whatever the token says.
         role = tx.member_role
         if role is None:
             raise _token_failure(TokenError("no longer a member"))

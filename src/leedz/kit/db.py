@@ -38,8 +38,9 @@ SCOPE_TRANSACTION_SQL = (
     " set_config('statement_timeout', $4, true)"
 )
 
-# The same, plus the caller's membership role, in one round trip (migration 20261124_1300).
-BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4)"
+# The same, plus the caller's membership role while their session (refresh-token family) is
+# alive, in one round trip (migrations 20261124_1300 and _1320).
+BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
 
 AfterCommit = Callable[[], Awaitable[None]]
 # A pooled connection (what requests get) or a plain one (tests, scripts).
@@ -166,12 +167,13 @@ class Database:
         *,
         tenant_id: UUID | None = None,
         user_id: UUID | None = None,
-        authenticated: bool = False,
+        session_id: UUID | None = None,
     ) -> AsyncIterator[Tx]:
         """One transaction as the application role, scoped to a tenant (or to none).
 
-        With `authenticated`, the first statement also reads the user's membership role into
-        `Tx.member_role` (same round trip). Commits when the block ends normally, rolls back when
+        With `session_id` (an access token's `jti`), the first statement also reads the user's
+        membership role into `Tx.member_role` — None unless a member whose session is alive —
+        in the same round trip. Commits when the block ends normally, rolls back when
         it raises (unless the error has `keep_changes`); after a normal commit, runs the
         callbacks of `Tx.after_commit`.
         """
@@ -189,8 +191,10 @@ class Database:
                     str(user_id) if user_id else "",
                     self.statement_timeout,
                 )
-                if authenticated:
-                    tx.member_role = await raw.fetchval(BEGIN_AUTHENTICATED_SQL, *scope)
+                if session_id is not None:
+                    tx.member_role = await raw.fetchval(
+                        BEGIN_AUTHENTICATED_SQL, *scope, str(session_id)
+                    )
                 else:
                     await raw.execute(SCOPE_TRANSACTION_SQL, *scope)
                 yield tx
