@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field
 
-from leedz.kit.schemas import ApiIn, ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel, DisplayName
 from leedz.members.models import Role
 from leedz.tenants.schemas import TenantOut
 
@@ -25,19 +25,9 @@ class UserOut(ApiModel):
 class SignupIn(ApiIn):
     email: EmailStr = Field(max_length=320)
     password: str = Password
-    name: str = Field(min_length=1, max_length=200)
-    tenant_name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: DisplayName
+    tenant_name: DisplayName | None = None
     invite_token: str | None = Field(default=None, max_length=200)
-
-    @field_validator("name", "tenant_name")
-    @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
 
 
 class LoginIn(ApiIn):

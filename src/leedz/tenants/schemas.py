@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from leedz.kit.schemas import ApiIn, ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel, DisplayName
 from leedz.members.models import Role
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,98}[a-z0-9])$")
@@ -31,16 +31,8 @@ def workspace_name(person: str) -> str:
 
 
 class TenantCreate(ApiIn):
-    name: str = Field(min_length=1, max_length=200)
+    name: DisplayName
     slug: str | None = Field(default=None, min_length=3, max_length=100)
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
 
     @field_validator("slug")
     @classmethod
@@ -51,14 +43,4 @@ class TenantCreate(ApiIn):
 
 
 class TenantUpdate(ApiIn):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+    name: DisplayName | None = None
