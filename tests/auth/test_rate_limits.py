@@ -50,3 +50,16 @@ class TestRateLimits:
             for i in range(5)
         ]
         assert statuses == [404, 404, 404, 404, 429]
+
+    async def test_password_guessing_with_a_token_is_limited(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await signup(client)
+        wrong = {"currentPassword": "a wrong guess", "newPassword": "some new passphrase"}
+        statuses = [
+            (
+                await client.post("/v1/auth/password", json=wrong, headers=account.headers)
+            ).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
