@@ -50,7 +50,7 @@ class Users:
 
 async def login_lookup(db: Database, email: str) -> asyncpg.Record | None:
     """The id, password hash and last tenant of `email`'s user, read as the request role in a
-    statement of its own (migration 20261124_1310), holding no connection afterwards."""
+    statement of its own (migration 20261124_1300), holding no connection afterwards."""
     return await db.fetchrow_as_app(
         "SELECT id, password_hash, default_tenant_id FROM leedz_login_lookup($1, $2)",
         db.app_role,

@@ -39,7 +39,7 @@ SCOPE_TRANSACTION_SQL = (
 )
 
 # The same, plus the caller's membership role while their session (refresh-token family) is
-# alive, in one round trip (migrations 20261124_1300 and _1320).
+# alive, in one round trip (migration 20261124_1300).
 BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
 
 AfterCommit = Callable[[], Awaitable[None]]
