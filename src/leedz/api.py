@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
 from leedz.invites.endpoints import router as invites_router
+from leedz.jobs.endpoints import router as jobs_router
 from leedz.members.endpoints import router as members_router
 from leedz.ops.endpoints import router as ops_router
 from leedz.plans.endpoints import router as plans_router
@@ -19,6 +20,7 @@ V1_ROUTERS = (
     members_router,
     invites_router,
     audit_router,
+    jobs_router,
 )
 
 

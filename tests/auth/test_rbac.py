@@ -34,6 +34,7 @@ class World:
     by_role: dict[str, Account]
     target: Account
     invite_id: str
+    job_id: str
     other: Account
 
 
@@ -55,8 +56,12 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         headers=boss.headers,
     )
     assert invite.status_code == 201
+    job = await client.post(
+        "/v1/jobs", json={"type": "SEARCH", "input": {"query": "rbac"}}, headers=boss.headers
+    )
+    assert job.status_code == 201
     other = await signup(client, tenant_name="Elsewhere")
-    return World(by_role, target, invite.json()["invite"]["id"], other)
+    return World(by_role, target, invite.json()["invite"]["id"], job.json()["id"], other)
 
 
 @pytest.mark.parametrize(("row", "caller"), CASES)
@@ -64,7 +69,7 @@ async def test_rbac_table(
     client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
 ) -> None:
     world = await build_world(client, owner)
-    path = row["path"].format(target=world.target.user_id, invite=world.invite_id)
+    path = row["path"].format(target=world.target.user_id, invite=world.invite_id, job=world.job_id)
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
     headers: dict[str, str] = {}
     if caller == "other":

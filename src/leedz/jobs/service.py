@@ -1,0 +1,177 @@
+"""Jobs: created with typed input and reserved quota, listed, read, cancelled.
+
+Agent-executed types (SEARCH, SURVEY, WHATSAPP_*) are validated per type; server-executed types
+have no worker yet and are refused. SEARCH reserves one search and WHATSAPP_* one message per
+recipient of the month's quota at creation; a job that ends without running gives them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from pydantic import ValidationError
+
+from leedz.audit import service as audit
+from leedz.auth.context import Actor
+from leedz.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
+from leedz.jobs.models import JobStatus, JobType
+from leedz.jobs.repository import Jobs, UsageCounters
+from leedz.jobs.schemas import AGENT_INPUTS, EvidenceOut, JobCreate, JobOut
+from leedz.kit.db import Tx
+from leedz.kit.pagination import Page, decode_cursor, next_cursor
+from leedz.plans import repository as plans
+from leedz.plans.service import current_period
+
+
+class JobTypeNotAvailable(ValidationFailed):
+    code, title = "job_type_not_available", "Job type not available"
+
+
+class JobNotCancellable(Conflict):
+    code, title = "job_not_cancellable", "Job already finished"
+
+
+@dataclass(frozen=True)
+class JobCreated:
+    """Published after commit: the gateway tells the tenant's agents a job is available."""
+
+    tenant_id: UUID
+    job_id: UUID
+    job_type: JobType
+
+
+def _cost(body: JobCreate) -> tuple[int, int]:
+    """(searches, messages) a job reserves."""
+    if body.type is JobType.SEARCH:
+        return 1, 0
+    if body.type is JobType.WHATSAPP_SEND:
+        return 0, 1
+    if body.type is JobType.WHATSAPP_BULK:
+        return 0, len(body.input.get("phones", []))
+    return 0, 0
+
+
+async def _reserve(tx: Tx, searches: int, messages: int) -> None:
+    period = current_period()
+    totals = await UsageCounters(tx).add(period, searches=searches, messages=messages)
+    plan = await plans.Plans(tx).of_current_tenant()
+    for quota, used, limit in (
+        ("searches", totals["searches"], plan["max_searches"]),
+        ("messages", totals["messages"], plan["max_messages"]),
+    ):
+        if limit is not None and used > limit:
+            # The increment rolls back with the request.
+            raise QuotaExceeded(
+                f"The {plan['name']} plan allows {limit} {quota} a month",
+                quota=quota,
+                limit=limit,
+                used=used - (searches if quota == "searches" else messages),
+            )
+
+
+async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
+    """A PENDING job with validated input and its quota reserved."""
+    schema = AGENT_INPUTS.get(body.type)
+    if schema is None:
+        raise JobTypeNotAvailable(f"{body.type.value} jobs have no worker yet")
+    try:
+        job_input = schema.model_validate(body.input).model_dump(mode="json", by_alias=True)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"The input is not valid for a {body.type.value} job",
+            errors=[
+                {"loc": ["body", "input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ],
+        ) from exc
+    searches, messages = _cost(body)
+    period = None
+    if searches or messages:
+        await _reserve(tx, searches, messages)
+        period = current_period()
+    row = await Jobs(tx).insert(
+        job_type=body.type.value,
+        job_input=job_input,
+        priority=body.priority,
+        created_by=actor.user_id,
+        quota_period=period,
+    )
+    await audit.record(
+        tx,
+        "job.created",
+        actor=actor,
+        entity_type="job",
+        entity_id=row["id"],
+        details={"type": body.type.value},
+    )
+    tx.publish(JobCreated(tenant_id=actor.tenant_id, job_id=row["id"], job_type=body.type))
+    return JobOut.model_validate(dict(row))
+
+
+async def get(tx: Tx, job_id: UUID) -> JobOut:
+    row = await Jobs(tx).get(job_id)
+    if row is None:
+        raise NotFound("No such job")
+    return JobOut.model_validate(dict(row))
+
+
+async def list_jobs(
+    tx: Tx, *, limit: int, cursor: str | None, status: JobStatus | None, job_type: JobType | None
+) -> Page[JobOut]:
+    """A page of the tenant's jobs, newest first."""
+    rows = await Jobs(tx).page(
+        limit=limit,
+        before=decode_cursor(cursor) if cursor else None,
+        status=status.value if status else None,
+        job_type=job_type.value if job_type else None,
+    )
+    return Page[JobOut](
+        items=[JobOut.model_validate(dict(r)) for r in rows[:limit]],
+        next_cursor=next_cursor([(r["created_at"], r["id"]) for r in rows], limit),
+    )
+
+
+async def _release(tx: Tx, row: asyncpg.Record) -> None:
+    if row["quota_period"] is None:
+        return
+    job_type = JobType(row["type"])
+    searches = 1 if job_type is JobType.SEARCH else 0
+    messages = {JobType.WHATSAPP_SEND: 1}.get(job_type, 0)
+    if job_type is JobType.WHATSAPP_BULK:
+        messages = len((row["input"] or {}).get("phones", []))
+    await UsageCounters(tx).add(row["quota_period"], searches=-searches, messages=-messages)
+
+
+async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
+    """PENDING: cancelled at once, quota released. RUNNING: its agent is asked to stop."""
+    jobs = Jobs(tx)
+    row = await jobs.get(job_id, for_update=True)
+    if row is None:
+        raise NotFound("No such job")
+    status = JobStatus(row["status"])
+    if status is JobStatus.PENDING:
+        row = await jobs.cancel_pending(job_id)
+        await _release(tx, row)
+    elif status is JobStatus.RUNNING:
+        row = await jobs.request_cancel(job_id)
+    else:
+        raise JobNotCancellable(f"The job is already {status.value}")
+    await audit.record(
+        tx,
+        "job.cancelled",
+        actor=actor,
+        entity_type="job",
+        entity_id=job_id,
+        details={"from": status.value},
+    )
+    return JobOut.model_validate(dict(row))
+
+
+async def evidence(tx: Tx, job_id: UUID) -> Page[EvidenceOut]:
+    """Everything agents uploaded for a job (one page: evidence is bounded per job)."""
+    if await Jobs(tx).get(job_id) is None:
+        raise NotFound("No such job")
+    rows = await Jobs(tx).evidence(job_id)
+    return Page[EvidenceOut](items=[EvidenceOut.model_validate(dict(r)) for r in rows])
