@@ -8,6 +8,7 @@ recipient of the month's quota at creation; a job that ends without running give
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -42,14 +43,14 @@ class JobCreated:
     job_type: JobType
 
 
-def _cost(body: JobCreate) -> tuple[int, int]:
-    """(searches, messages) a job reserves."""
-    if body.type is JobType.SEARCH:
+def _cost(job_type: JobType, job_input: dict[str, Any]) -> tuple[int, int]:
+    """(searches, messages) a job of this type and input reserves."""
+    if job_type is JobType.SEARCH:
         return 1, 0
-    if body.type is JobType.WHATSAPP_SEND:
+    if job_type is JobType.WHATSAPP_SEND:
         return 0, 1
-    if body.type is JobType.WHATSAPP_BULK:
-        return 0, len(body.input.get("phones", []))
+    if job_type is JobType.WHATSAPP_BULK:
+        return 0, len(job_input.get("phones", []))
     return 0, 0
 
 
@@ -86,7 +87,7 @@ async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
                 for e in exc.errors()
             ],
         ) from exc
-    searches, messages = _cost(body)
+    searches, messages = _cost(body.type, job_input)
     period = None
     if searches or messages:
         await _reserve(tx, searches, messages)
@@ -136,11 +137,7 @@ async def list_jobs(
 async def _release(tx: Tx, row: asyncpg.Record) -> None:
     if row["quota_period"] is None:
         return
-    job_type = JobType(row["type"])
-    searches = 1 if job_type is JobType.SEARCH else 0
-    messages = {JobType.WHATSAPP_SEND: 1}.get(job_type, 0)
-    if job_type is JobType.WHATSAPP_BULK:
-        messages = len((row["input"] or {}).get("phones", []))
+    searches, messages = _cost(JobType(row["type"]), row["input"] or {})
     await UsageCounters(tx).add(row["quota_period"], searches=-searches, messages=-messages)
 
 
