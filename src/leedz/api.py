@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from leedz.agents.endpoints import router as agents_router
 from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
 from leedz.invites.endpoints import router as invites_router
@@ -21,6 +22,7 @@ V1_ROUTERS = (
     invites_router,
     audit_router,
     jobs_router,
+    agents_router,
 )
 
 

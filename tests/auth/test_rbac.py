@@ -35,6 +35,7 @@ class World:
     target: Account
     invite_id: str
     job_id: str
+    agent_id: str
     other: Account
 
 
@@ -60,8 +61,17 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         "/v1/jobs", json={"type": "SEARCH", "input": {"query": "rbac"}}, headers=boss.headers
     )
     assert job.status_code == 201
+    agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
+    assert agent.status_code == 201
     other = await signup(client, tenant_name="Elsewhere")
-    return World(by_role, target, invite.json()["invite"]["id"], job.json()["id"], other)
+    return World(
+        by_role,
+        target,
+        invite.json()["invite"]["id"],
+        job.json()["id"],
+        agent.json()["agent"]["id"],
+        other,
+    )
 
 
 @pytest.mark.parametrize(("row", "caller"), CASES)
@@ -69,7 +79,9 @@ async def test_rbac_table(
     client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
 ) -> None:
     world = await build_world(client, owner)
-    path = row["path"].format(target=world.target.user_id, invite=world.invite_id, job=world.job_id)
+    path = row["path"].format(
+        target=world.target.user_id, invite=world.invite_id, job=world.job_id, agent=world.agent_id
+    )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
     headers: dict[str, str] = {}
     if caller == "other":

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from leedz.kit.repository import TenantRepository
+
+# An agent is online while its heartbeats are recent (the protocol asks for one every 20 s).
+ONLINE_WINDOW = "45 seconds"
+AGENT_COLUMNS = (
+    "a.id, a.name, a.version, a.capabilities::text[] AS capabilities, a.max_concurrency,"
+    " a.token_prefix, a.user_id, a.last_seen_at, a.revoked_at, a.created_at,"
+    " coalesce(a.revoked_at IS NULL"
+    f" AND a.last_seen_at > now() - interval '{ONLINE_WINDOW}', false) AS online,"
+    " (SELECT count(*) FROM jobs j WHERE j.tenant_id = a.tenant_id AND j.agent_id = a.id"
+    " AND j.status = 'RUNNING') AS running_jobs"
+)
+
+
+class Agents(TenantRepository):
+    async def insert(
+        self,
+        *,
+        user_id: UUID,
+        name: str,
+        version: str | None,
+        capabilities: list[str],
+        max_concurrency: int,
+        token_hash: bytes,
+        token_prefix: str,
+    ) -> UUID:
+        agent_id: UUID = await self.fetchval(
+            "INSERT INTO agents (tenant_id, user_id, name, version, capabilities,"
+            " max_concurrency, token_hash, token_prefix)"
+            " VALUES ($1, $2, $3, $4, $5::text[]::job_type[], $6, $7, $8) RETURNING id",
+            user_id,
+            name,
+            version,
+            capabilities,
+            max_concurrency,
+            token_hash,
+            token_prefix,
+        )
+        return agent_id
+
+    async def get(self, agent_id: UUID) -> asyncpg.Record | None:
+        return await self.fetchrow(
+            f"SELECT {AGENT_COLUMNS} FROM agents a WHERE a.tenant_id = $1 AND a.id = $2",
+            agent_id,
+        )
+
+    async def listing(self) -> list[asyncpg.Record]:
+        return await self.fetch(
+            f"SELECT {AGENT_COLUMNS} FROM agents a WHERE a.tenant_id = $1"
+            " ORDER BY a.created_at DESC, a.id"
+        )
+
+    async def revoke(self, agent_id: UUID) -> bool:
+        status = await self.execute(
+            "UPDATE agents SET revoked_at = now(), updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+            agent_id,
+        )
+        return status == "UPDATE 1"

@@ -1,0 +1,75 @@
+"""Agents: one row per extension install, holding a hashed bearer token shown once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from leedz.agents.repository import Agents
+from leedz.agents.schemas import AgentCreate, AgentOut, AgentWithToken
+from leedz.audit import service as audit
+from leedz.auth.context import Actor
+from leedz.errors import NotFound
+from leedz.jobs.schemas import AGENT_INPUTS
+from leedz.jobs.service import JobTypeNotAvailable
+from leedz.kit import opaque
+from leedz.kit.db import Tx
+from leedz.kit.pagination import Page
+
+AGENT_PREFIX = "lza"
+# Enough of the token to recognise it in a list or a log, far too little to use it.
+PREFIX_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class AgentRevoked:
+    """Published after commit: the gateway disconnects the agent's socket."""
+
+    tenant_id: UUID
+    agent_id: UUID
+
+
+async def register(tx: Tx, actor: Actor, body: AgentCreate) -> AgentWithToken:
+    """A new agent and its token (returned once, stored as SHA-256)."""
+    capabilities = body.capabilities or list(AGENT_INPUTS)
+    unknown = [c for c in capabilities if c not in AGENT_INPUTS]
+    if unknown:
+        raise JobTypeNotAvailable(f"Agents cannot execute {', '.join(c.value for c in unknown)}")
+    token = opaque.new_token(AGENT_PREFIX, actor.tenant_id)
+    agents = Agents(tx)
+    agent_id = await agents.insert(
+        user_id=actor.user_id,
+        name=body.name,
+        version=body.version,
+        capabilities=[c.value for c in dict.fromkeys(capabilities)],
+        max_concurrency=body.max_concurrency,
+        token_hash=token.digest,
+        token_prefix=token.value[:PREFIX_LENGTH],
+    )
+    await audit.record(
+        tx,
+        "agent.registered",
+        actor=actor,
+        entity_type="agent",
+        entity_id=agent_id,
+        details={"name": body.name},
+    )
+    row = await agents.get(agent_id)
+    if row is None:  # pragma: no cover - inserted a moment ago in this transaction
+        raise LookupError("the new agent is not visible")
+    return AgentWithToken(agent=AgentOut.model_validate(dict(row)), token=token.value)
+
+
+async def list_agents(tx: Tx) -> Page[AgentOut]:
+    """The tenant's agents with live status (bounded per tenant, so one page)."""
+    return Page[AgentOut](
+        items=[AgentOut.model_validate(dict(r)) for r in await Agents(tx).listing()]
+    )
+
+
+async def revoke(tx: Tx, actor: Actor, agent_id: UUID) -> None:
+    """Revoke an agent: its token stops working everywhere and its socket is closed."""
+    if not await Agents(tx).revoke(agent_id):
+        raise NotFound("No active agent with this id")
+    await audit.record(tx, "agent.revoked", actor=actor, entity_type="agent", entity_id=agent_id)
+    tx.publish(AgentRevoked(tenant_id=actor.tenant_id, agent_id=agent_id))
