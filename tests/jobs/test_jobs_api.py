@@ -195,3 +195,23 @@ class TestReading:
         denied = await client.post(f"/v1/jobs/{job.json()['id']}/cancel", headers=sales.headers)
         assert denied.status_code == 403
         assert denied.json()["permission"] == "jobs:cancel"
+
+
+class TestCancelRunning:
+    async def test_a_running_job_is_flagged_for_its_agent_not_cancelled(
+        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+    ) -> None:
+        job = (await client.post("/v1/jobs", json=SEARCH, headers=boss.headers)).json()
+        await owner.execute(
+            "UPDATE jobs SET status = 'RUNNING', started_at = now() WHERE id = $1::uuid",
+            job["id"],
+        )
+        response = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=boss.headers)
+        assert response.status_code == 200
+        assert response.json()["status"] == "RUNNING"
+        flagged = await owner.fetchval(
+            "SELECT cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1::uuid", job["id"]
+        )
+        assert flagged
+        usage = (await client.get("/v1/tenants/current/usage", headers=boss.headers)).json()
+        assert usage["used"]["searches"] == 1  # a job that ran keeps its quota

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from leedz.auth.permissions import ROLE_PERMISSIONS, Permission
 from leedz.errors import Forbidden, Unauthorized
 from leedz.kit.db import Tx, database
+from leedz.kit.deps import client_ip
 from leedz.kit.jwt import AccessTokens, TokenError
 from leedz.members.models import Role
 
@@ -57,7 +58,7 @@ def request_meta(request: Request) -> RequestMeta:
     """Where the call comes from (a plain function: services call it too)."""
     user_agent = request.headers.get("user-agent")
     return RequestMeta(
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         user_agent=user_agent[:512] if user_agent else None,
         request_id=request.scope.get("state", {}).get("request_id"),
     )

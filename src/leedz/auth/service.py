@@ -111,6 +111,29 @@ async def _tokens(
     )
 
 
+async def _store_refresh(
+    tx: Tx,
+    token_id: UUID,
+    user_id: UUID,
+    *,
+    family_id: UUID,
+    parent_id: UUID | None,
+    token: opaque.OpaqueToken,
+    meta: RequestMeta,
+) -> datetime:
+    """Store one refresh token (its hash) of a family; returns its creation time."""
+    return await RefreshTokens(tx).insert(
+        token_id=token_id,
+        user_id=user_id,
+        family_id=family_id,
+        parent_id=parent_id,
+        token_hash=token.digest,
+        expires_at=datetime.now(UTC) + REFRESH_TOKEN_TTL,
+        ip_address=meta.ip,
+        user_agent=meta.user_agent,
+    )
+
+
 async def _start_session(
     tx: Tx,
     keys: AuthKeys,
@@ -124,15 +147,8 @@ async def _start_session(
     await tx.set_context(tenant_id=tenant_id, user_id=user["id"])
     refresh = opaque.new_token(REFRESH_PREFIX, tenant_id)
     token_id = uuid.uuid4()
-    created = await RefreshTokens(tx).insert(
-        token_id=token_id,
-        user_id=user["id"],
-        family_id=token_id,
-        parent_id=None,
-        token_hash=refresh.digest,
-        expires_at=datetime.now(UTC) + REFRESH_TOKEN_TTL,
-        ip_address=meta.ip,
-        user_agent=meta.user_agent,
+    created = await _store_refresh(
+        tx, token_id, user["id"], family_id=token_id, parent_id=None, token=refresh, meta=meta
     )
     if user.get("default_tenant_id") != tenant_id:
         await Users(tx).set_default_tenant(user["id"], tenant_id)
@@ -292,15 +308,14 @@ async def refresh(tx: Tx, keys: AuthKeys, raw_token: str, meta: RequestMeta) -> 
 
     await tokens.mark_rotated(row["id"])
     child_id = uuid.uuid4()
-    created = await tokens.insert(
-        token_id=child_id,
-        user_id=row["user_id"],
+    created = await _store_refresh(
+        tx,
+        child_id,
+        row["user_id"],
         family_id=row["family_id"],
         parent_id=row["id"],
-        token_hash=child.digest,
-        expires_at=datetime.now(UTC) + REFRESH_TOKEN_TTL,
-        ip_address=meta.ip,
-        user_agent=meta.user_agent,
+        token=child,
+        meta=meta,
     )
     return await _tokens(tx, keys, user=user, refresh=child, token_id=child_id, issued_at=created)
 

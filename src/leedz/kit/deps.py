@@ -17,6 +17,7 @@ def settings_of(request: Request) -> Settings:
 
 
 def client_ip(request: Request) -> str:
+    """The caller's address (behind a proxy: from X-Forwarded-For, via uvicorn's settings)."""
     return request.client.host if request.client else "unknown"
 
 
