@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -13,6 +16,8 @@ from leedz.api import include_routers
 from leedz.auth.service import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers
+from leedz.gateway import relay
+from leedz.gateway.server import Gateway
 from leedz.invites import mail as invite_mail
 from leedz.kit import migrations
 from leedz.kit.db import Database
@@ -25,6 +30,7 @@ from leedz.kit.http import (
 from leedz.kit.logging import configure_logging
 from leedz.kit.mail import mailer_for
 from leedz.kit.ratelimit import RateLimits
+from leedz.leases.reaper import LeaseReaper
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -48,12 +54,19 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database(settings, url, bus)
-        await app.state.db.start()
+        app.state.db = db = Database(settings, url, bus)
+        await db.start()
+        reaper = LeaseReaper(
+            db, role=settings.db_reaper_role, interval=settings.reaper_interval_seconds
+        )
+        reaping = asyncio.create_task(reaper.run(), name="lease-reaper")
         try:
             yield
         finally:
-            await app.state.db.dispose()
+            reaping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaping
+            await db.dispose()
 
     app = FastAPI(
         title="Leedz API",
@@ -73,6 +86,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.access_tokens = keys.access
     app.state.rate_limits = RateLimits(settings.redis_url)
     app.state.mailer = mailer
+    app.state.gateway = gateway = Gateway(
+        settings,
+        database=lambda: app.state.db,
+        access_tokens=keys.access,
+        rate_limits=app.state.rate_limits,
+    )
+    relay.subscribe(bus, gateway)
 
     install_error_handlers(app)
     include_routers(app)
@@ -89,3 +109,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         max_age=600,
     )
     return app
+
+
+def asgi(app: FastAPI) -> Any:
+    """What is served: the Socket.IO gateway under /socket.io/, the API for everything else."""
+    gateway: Gateway = app.state.gateway
+    return gateway.asgi(app)

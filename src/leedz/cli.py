@@ -43,7 +43,7 @@ def serve(
     """Serve the API (HTTP and Socket.IO) until interrupted."""
     import uvicorn
 
-    from leedz.app import create_app
+    from leedz.app import asgi, create_app
 
     settings = get_settings()
     settings.check_production()
@@ -54,7 +54,7 @@ def serve(
         _seed(url)
     application = create_app(settings, database_url=url)
     uvicorn.run(
-        application,
+        asgi(application),
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     smtp_from: str = "Leedz <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Agents (docs/agent-protocol.md): a lease lasts this long unless a heartbeat or progress
+    # extends it; the reaper looks for expired leases this often; Socket.IO pings this often
+    # (a Chrome MV3 service worker is stopped after 30 s without an event).
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+    reaper_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
+    socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
+    # Socket.IO handshakes per client IP (both namespaces), against reconnect storms.
+    rate_limit_socket_connect: str = "120/minute"
+
     max_body_bytes: int = 1_048_576
     # When set, /metrics requires `Authorization: Bearer <token>`.
     metrics_token: str | None = None
@@ -122,6 +132,11 @@ class Settings(BaseSettings):
         if not value.isidentifier() or value.lower() != value:
             raise ValueError("LEEDZ_DB_APP_ROLE must be a lower-case SQL identifier")
         return value
+
+    @property
+    def db_reaper_role(self) -> str:
+        """The role the lease reaper runs as (created by migration 20261125_1200)."""
+        return f"{self.db_app_role}_reaper"
 
     @property
     def is_production(self) -> bool:

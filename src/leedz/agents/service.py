@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from leedz.agents.context import AGENT_TOKEN_PREFIX
 from leedz.agents.repository import Agents
 from leedz.agents.schemas import AgentCreate, AgentOut, AgentWithToken
 from leedz.audit import service as audit
@@ -16,7 +17,6 @@ from leedz.kit import opaque
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page
 
-AGENT_PREFIX = "lza"
 # Enough of the token to recognise it in a list or a log, far too little to use it.
 PREFIX_LENGTH = 12
 
@@ -35,7 +35,7 @@ async def register(tx: Tx, actor: Actor, body: AgentCreate) -> AgentWithToken:
     unknown = [c for c in capabilities if c not in AGENT_INPUTS]
     if unknown:
         raise JobTypeNotAvailable(f"Agents cannot execute {', '.join(c.value for c in unknown)}")
-    token = opaque.new_token(AGENT_PREFIX, actor.tenant_id)
+    token = opaque.new_token(AGENT_TOKEN_PREFIX, actor.tenant_id)
     agents = Agents(tx)
     agent_id = await agents.insert(
         user_id=actor.user_id,

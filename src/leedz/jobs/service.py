@@ -7,7 +7,6 @@ recipient of the month's quota at creation; a job that ends without running give
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 from leedz.audit import service as audit
 from leedz.auth.context import Actor
 from leedz.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
+from leedz.jobs.events import JobCancelRequested, JobCreated, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import Jobs, UsageCounters
 from leedz.jobs.schemas import AGENT_INPUTS, EvidenceOut, JobCreate, JobOut
@@ -32,15 +32,6 @@ class JobTypeNotAvailable(ValidationFailed):
 
 class JobNotCancellable(Conflict):
     code, title = "job_not_cancellable", "Job already finished"
-
-
-@dataclass(frozen=True)
-class JobCreated:
-    """Published after commit: the gateway tells the tenant's agents a job is available."""
-
-    tenant_id: UUID
-    job_id: UUID
-    job_type: JobType
 
 
 def _cost(job_type: JobType, job_input: dict[str, Any]) -> tuple[int, int]:
@@ -151,8 +142,22 @@ async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
     if status is JobStatus.PENDING:
         row = await jobs.cancel_pending(job_id)
         await _release(tx, row)
+        tx.publish(
+            JobUpdated(
+                tenant_id=actor.tenant_id,
+                job_id=job_id,
+                status=JobStatus.CANCELLED,
+                progress=row["progress"],
+            )
+        )
     elif status is JobStatus.RUNNING:
         row = await jobs.request_cancel(job_id)
+        if row["agent_id"] is not None:
+            tx.publish(
+                JobCancelRequested(
+                    tenant_id=actor.tenant_id, job_id=job_id, agent_id=row["agent_id"]
+                )
+            )
     else:
         raise JobNotCancellable(f"The job is already {status.value}")
     await audit.record(

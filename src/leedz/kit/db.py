@@ -17,6 +17,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -42,9 +43,23 @@ SCOPE_TRANSACTION_SQL = (
 # alive, in one round trip (migration 20261124_1300).
 BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
 
+# The same for an agent: the scope, then the agent (by token hash or id) unless revoked
+# (migration 20261125_1200).
+BEGIN_AGENT_SQL = (
+    "SELECT id, user_id, capabilities, max_concurrency FROM leedz_begin_agent($1, $2, $3, $4, $5)"
+)
+
 AfterCommit = Callable[[], Awaitable[None]]
 # A pooled connection (what requests get) or a plain one (tests, scripts).
 Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+@dataclass(frozen=True)
+class AgentLookup:
+    """Which agent an agent transaction is for: by token hash (REST) or by id (socket events)."""
+
+    token_hash: bytes | None = None
+    agent_id: UUID | None = None
 
 
 class Tx:
@@ -55,7 +70,7 @@ class Tx:
     run only once the transaction has committed.
     """
 
-    __slots__ = ("_after_commit", "_bus", "member_role", "raw", "tenant_id", "user_id")
+    __slots__ = ("_after_commit", "_bus", "agent", "member_role", "raw", "tenant_id", "user_id")
 
     def __init__(
         self,
@@ -72,6 +87,8 @@ class Tx:
         # Set by an authenticated transaction: the user's role in the tenant, read as the
         # request role under RLS by the transaction's first statement (None: not a member).
         self.member_role: str | None = None
+        # Set by an agent transaction: the agent row (None: unknown or revoked).
+        self.agent: asyncpg.Record | None = None
 
     @property
     def current_tenant(self) -> UUID:
@@ -168,14 +185,17 @@ class Database:
         tenant_id: UUID | None = None,
         user_id: UUID | None = None,
         session_id: UUID | None = None,
+        agent: AgentLookup | None = None,
+        role: str | None = None,
     ) -> AsyncIterator[Tx]:
         """One transaction as the application role, scoped to a tenant (or to none).
 
         With `session_id` (an access token's `jti`), the first statement also reads the user's
         membership role into `Tx.member_role` — None unless a member whose session is alive —
-        in the same round trip. Commits when the block ends normally, rolls back when
-        it raises (unless the error has `keep_changes`); after a normal commit, runs the
-        callbacks of `Tx.after_commit`.
+        in the same round trip. With `agent`, it reads the agent into `Tx.agent` the same way.
+        `role` replaces the request role (the lease reaper's). Commits when the block ends
+        normally, rolls back when it raises (unless the error has `keep_changes`); after a
+        normal commit, runs the callbacks of `Tx.after_commit`.
         """
         # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.
         async with asyncio.timeout(self.acquire_timeout):
@@ -186,12 +206,21 @@ class Database:
             await transaction.start()
             try:
                 scope = (
-                    self.app_role,
+                    role or self.app_role,
                     str(tenant_id) if tenant_id else "",
                     str(user_id) if user_id else "",
                     self.statement_timeout,
                 )
-                if session_id is not None:
+                if agent is not None:
+                    tx.agent = await raw.fetchrow(
+                        BEGIN_AGENT_SQL,
+                        scope[0],
+                        scope[1],
+                        self.statement_timeout,
+                        agent.token_hash,
+                        agent.agent_id,
+                    )
+                elif session_id is not None:
                     tx.member_role = await raw.fetchval(
                         BEGIN_AUTHENTICATED_SQL, *scope, str(session_id)
                     )

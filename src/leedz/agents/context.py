@@ -1,0 +1,92 @@
+"""Which agent is calling, already verified, and the transaction that runs on its behalf.
+
+An agent token (`lza_…`) names its tenant in clear (kit/opaque.py), so the transaction is scoped
+to that tenant before the token's hash is looked up, and the lookup is the transaction's first
+statement (`leedz_begin_agent`): a revoked agent fails on its very next call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+import asyncpg
+from fastapi import Depends, Request
+
+from leedz.auth.context import InvalidToken, bearer_token
+from leedz.jobs.models import JobType
+from leedz.kit import opaque
+from leedz.kit.db import AgentLookup, Tx, database
+
+AGENT_TOKEN_PREFIX = "lza"  # noqa: S105 - a token prefix, not a secret
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """A registered, unrevoked agent of a tenant."""
+
+    agent_id: UUID
+    tenant_id: UUID
+    user_id: UUID | None
+    capabilities: frozenset[JobType]
+    max_concurrency: int
+
+    @classmethod
+    def of(cls, tenant_id: UUID, row: asyncpg.Record) -> AgentPrincipal:
+        return cls(
+            agent_id=row["id"],
+            tenant_id=tenant_id,
+            user_id=row["user_id"],
+            capabilities=frozenset(JobType(c) for c in row["capabilities"]),
+            max_concurrency=row["max_concurrency"],
+        )
+
+
+def agent_token_lookup(token: str) -> tuple[UUID, AgentLookup] | None:
+    """The tenant and lookup an agent token names, or None when it is not shaped like one."""
+    parsed = opaque.parse_token(AGENT_TOKEN_PREFIX, token)
+    if parsed is None:
+        return None
+    return parsed.tenant_id, AgentLookup(token_hash=parsed.digest)
+
+
+def invalid_agent_token() -> InvalidToken:
+    error = InvalidToken("The agent token is not valid or the agent was revoked")
+    error.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return error
+
+
+@dataclass(frozen=True)
+class AgentAuthenticated:
+    agent: AgentPrincipal
+    tx: Tx
+
+
+async def _authenticate_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:
+    found = agent_token_lookup(bearer_token(request))
+    if found is None:
+        raise invalid_agent_token()
+    tenant_id, lookup = found
+    async with database(request).transaction(tenant_id=tenant_id, agent=lookup) as tx:
+        if tx.agent is None:
+            raise invalid_agent_token()
+        yield AgentAuthenticated(agent=AgentPrincipal.of(tenant_id, tx.agent), tx=tx)
+
+
+# One transaction per request, closed before the response is sent (see kit/db.py).
+_AgentAuthenticated = Annotated[AgentAuthenticated, Depends(_authenticate_agent, scope="function")]
+
+
+async def _agent(auth: _AgentAuthenticated) -> AgentPrincipal:
+    return auth.agent
+
+
+async def _agent_tx(auth: _AgentAuthenticated) -> Tx:
+    return auth.tx
+
+
+CurrentAgent = Annotated[AgentPrincipal, Depends(_agent)]
+AgentTx = Annotated[Tx, Depends(_agent_tx)]
+"""The agent request's transaction, scoped by RLS to the agent's tenant."""

@@ -1,0 +1,23 @@
+"""Room names. An agent is in its own room and in one room per job type it can run; a user's
+socket is in its tenant's room. Emits go to rooms, so they reach every instance (Redis)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from leedz.jobs.models import JobType
+
+AGENT_NAMESPACE = "/agent"
+APP_NAMESPACE = "/app"
+
+
+def agent_room(agent_id: UUID) -> str:
+    return f"agent:{agent_id}"
+
+
+def capability_room(tenant_id: UUID, job_type: JobType) -> str:
+    return f"tenant:{tenant_id}:{job_type.value}"
+
+
+def tenant_room(tenant_id: UUID) -> str:
+    return f"tenant:{tenant_id}"

@@ -1,0 +1,281 @@
+"""The Socket.IO server: handshake authentication, thin event handlers, one transaction each.
+
+Handlers parse the event's payload with the same schemas as the REST twin, call the same service
+functions, and answer through the ack: `{ok: true, …}` or `{ok: false, error: {code, message}}`.
+Domain events published after commit (kit/events.py) become emits to rooms (relay.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import socketio
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from leedz.agents.context import AgentPrincipal, agent_token_lookup
+from leedz.config import Settings
+from leedz.errors import DatabaseUnavailable, LeedzError, Unauthorized
+from leedz.gateway import rooms
+from leedz.gateway.managers import manager_for
+from leedz.gateway.schemas import (
+    SocketClaimIn,
+    SocketCompleteIn,
+    SocketEvidenceIn,
+    SocketFailIn,
+    SocketHeartbeatIn,
+    SocketProgressIn,
+)
+from leedz.kit.db import AgentLookup, Database, Tx
+from leedz.kit.jwt import AccessTokens, TokenError
+from leedz.kit.ratelimit import RateLimited, RateLimits
+from leedz.leases import service as leases
+
+log = structlog.get_logger("leedz.gateway")
+
+Ack = dict[str, Any]
+DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+def _failure(error: LeedzError) -> Ack:
+    return {"ok": False, "error": {"code": error.code, "message": error.detail, **error.extra}}
+
+
+def _refusal(error: LeedzError) -> ConnectionRefusedError:
+    """A refused handshake: the client's `connect_error` carries `message` and `data.code`."""
+    return ConnectionRefusedError(error.detail, {"code": error.code, **error.extra})
+
+
+def _client_ip(environ: dict[str, Any]) -> str:
+    scope = environ.get("asgi.scope") or {}
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _auth_token(auth: object) -> str:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if not isinstance(token, str) or not token:
+        raise Unauthorized("The handshake needs `auth: {token}`")
+    return token
+
+
+def _dump(model: BaseModel | None) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True) if model is not None else {}
+
+
+class Gateway:
+    """The Socket.IO server of one instance and what its handlers need."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        database: Callable[[], Database],
+        access_tokens: AccessTokens,
+        rate_limits: RateLimits,
+    ) -> None:
+        self.settings = settings
+        self._database = database
+        self._access_tokens = access_tokens
+        self._rate_limits = rate_limits
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager_for(settings.redis_url, channel="leedz-socketio"),
+            cors_allowed_origins=settings.allowed_origins,
+            ping_interval=settings.socket_ping_interval,
+            ping_timeout=settings.socket_ping_timeout,
+            max_http_buffer_size=settings.max_body_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._register_agent_namespace()
+        self._register_app_namespace()
+
+    @property
+    def db(self) -> Database:
+        return self._database()
+
+    def asgi(self, other: Any) -> socketio.ASGIApp:
+        """The served ASGI app: Socket.IO under /socket.io/, everything else to `other`."""
+        return socketio.ASGIApp(self.sio, other_asgi_app=other, socketio_path="socket.io")
+
+    async def _limit_handshake(self, environ: dict[str, Any]) -> None:
+        await self._rate_limits.hit(
+            self.settings.rate_limit_socket_connect, "socket", _client_ip(environ)
+        )
+
+    # --- /agent -------------------------------------------------------------------------------
+
+    def _register_agent_namespace(self) -> None:
+        ns = rooms.AGENT_NAMESPACE
+        self.sio.on("connect", self._agent_connect, namespace=ns)
+        self.sio.on("disconnect", self._agent_disconnect, namespace=ns)
+        lease_seconds = self.settings.lease_seconds
+
+        async def heartbeat(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            return _dump(await leases.heartbeat(tx, agent, body, lease_seconds=lease_seconds))
+
+        async def claim(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            claimed = await leases.claim(tx, agent, body, lease_seconds=lease_seconds)
+            return _dump(claimed) if claimed is not None else {"job": None}
+
+        async def progress(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            return _dump(
+                await leases.progress(tx, agent, body.job_id, body, lease_seconds=lease_seconds)
+            )
+
+        async def evidence(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            return _dump(
+                await leases.upload_evidence(
+                    tx, agent, body.job_id, lease_id=body.lease_id, items=body.items
+                )
+            )
+
+        async def complete(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            return {"job": _dump(await leases.complete(tx, agent, body.job_id, body))}
+
+        async def fail(tx: Tx, agent: AgentPrincipal, body: Any) -> Ack:
+            return {"job": _dump(await leases.fail(tx, agent, body.job_id, body))}
+
+        handlers: dict[str, tuple[type[BaseModel], AgentCall]] = {
+            "heartbeat": (SocketHeartbeatIn, heartbeat),
+            "job:claim": (SocketClaimIn, claim),
+            "job:progress": (SocketProgressIn, progress),
+            "job:evidence": (SocketEvidenceIn, evidence),
+            "job:complete": (SocketCompleteIn, complete),
+            "job:fail": (SocketFailIn, fail),
+        }
+        for event, (schema, call) in handlers.items():
+            self.sio.on(event, self._agent_handler(schema, call), namespace=ns)
+
+    async def _agent_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
+        try:
+            await self._limit_handshake(environ)
+            found = agent_token_lookup(_auth_token(auth))
+            if found is None:
+                raise Unauthorized("The agent token is not valid or the agent was revoked")
+            tenant_id, lookup = found
+            in_flight = SocketHeartbeatIn.model_validate(
+                {"inFlight": auth.get("inFlight")} if isinstance(auth, dict) else {}
+            ).in_flight
+            async with self.db.transaction(tenant_id=tenant_id, agent=lookup) as tx:
+                if tx.agent is None:
+                    raise Unauthorized("The agent token is not valid or the agent was revoked")
+                agent = AgentPrincipal.of(tenant_id, tx.agent)
+                if in_flight is not None:
+                    # Reconnect: the database is the truth about what this agent holds.
+                    await leases.reconcile(
+                        tx, agent, in_flight, lease_seconds=self.settings.lease_seconds
+                    )
+                else:
+                    await leases.touch(tx, agent)
+        except RateLimited as exc:
+            raise _refusal(exc) from exc
+        except LeedzError as exc:
+            raise _refusal(exc) from exc
+        except ValidationError as exc:
+            raise ConnectionRefusedError(
+                "The handshake is malformed", {"code": "validation_error"}
+            ) from exc
+        except DATABASE_ERRORS as exc:
+            raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
+        await self.sio.save_session(sid, {"agent": agent}, namespace=rooms.AGENT_NAMESPACE)
+        await self.sio.enter_room(sid, rooms.agent_room(agent.agent_id), rooms.AGENT_NAMESPACE)
+        for job_type in agent.capabilities:
+            await self.sio.enter_room(
+                sid, rooms.capability_room(agent.tenant_id, job_type), rooms.AGENT_NAMESPACE
+            )
+        await self.emit_agent_status(agent.tenant_id, agent.agent_id, online=True)
+
+    async def _agent_disconnect(self, sid: str, *_: object) -> None:
+        try:
+            session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
+        except KeyError:
+            return
+        agent: AgentPrincipal | None = session.get("agent")
+        if agent is not None:
+            await self.emit_agent_status(agent.tenant_id, agent.agent_id, online=False)
+
+    def _agent_handler(
+        self, schema: type[BaseModel], call: AgentCall
+    ) -> Callable[[str, object], Awaitable[Ack]]:
+        async def handle(sid: str, data: object = None) -> Ack:
+            session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
+            agent: AgentPrincipal = session["agent"]
+            try:
+                body = schema.model_validate(data if data is not None else {})
+                lookup = AgentLookup(agent_id=agent.agent_id)
+                async with self.db.transaction(tenant_id=agent.tenant_id, agent=lookup) as tx:
+                    if tx.agent is None:
+                        raise Unauthorized("The agent was revoked")
+                    result = await call(tx, AgentPrincipal.of(agent.tenant_id, tx.agent), body)
+            except ValidationError as exc:
+                return {
+                    "ok": False,
+                    "error": {
+                        "code": "validation_error",
+                        "message": "The event payload is invalid",
+                        "errors": [
+                            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                            for e in exc.errors()
+                        ],
+                    },
+                }
+            except Unauthorized as exc:
+                await self.sio.disconnect(sid, namespace=rooms.AGENT_NAMESPACE)
+                return _failure(exc)
+            except LeedzError as exc:
+                return _failure(exc)
+            except DATABASE_ERRORS:
+                return _failure(DatabaseUnavailable("The database is not reachable; retry"))
+            return {"ok": True, **result}
+
+        return handle
+
+    # --- /app ---------------------------------------------------------------------------------
+
+    def _register_app_namespace(self) -> None:
+        self.sio.on("connect", self._app_connect, namespace=rooms.APP_NAMESPACE)
+
+    async def _app_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
+        try:
+            await self._limit_handshake(environ)
+            try:
+                claims = self._access_tokens.verify(_auth_token(auth))
+            except TokenError as exc:
+                code = "token_expired" if exc.expired else "invalid_token"
+                raise ConnectionRefusedError(
+                    "The access token is not valid", {"code": code}
+                ) from exc
+            async with self.db.transaction(
+                tenant_id=claims.tenant_id, user_id=claims.user_id, session_id=claims.token_id
+            ) as tx:
+                if tx.member_role is None:
+                    raise ConnectionRefusedError(
+                        "Not a member of this tenant, or signed out", {"code": "invalid_token"}
+                    )
+        except LeedzError as exc:
+            raise _refusal(exc) from exc
+        except DATABASE_ERRORS as exc:
+            raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
+        await self.sio.save_session(
+            sid,
+            {"user_id": claims.user_id, "tenant_id": claims.tenant_id},
+            namespace=rooms.APP_NAMESPACE,
+        )
+        await self.sio.enter_room(sid, rooms.tenant_room(claims.tenant_id), rooms.APP_NAMESPACE)
+
+    async def emit_agent_status(self, tenant_id: UUID, agent_id: UUID, *, online: bool) -> None:
+        await self.sio.emit(
+            "agent:status",
+            {"id": str(agent_id), "online": online, "lastSeenAt": datetime.now(UTC).isoformat()},
+            room=rooms.tenant_room(tenant_id),
+            namespace=rooms.APP_NAMESPACE,
+        )
+
+
+AgentCall = Callable[[Tx, AgentPrincipal, Any], Awaitable[Ack]]

@@ -1,0 +1,199 @@
+"""The SQL of leases. A lease is (job, agent, lease_id) on a RUNNING job; every statement that
+acts under a lease matches all three, so a stale or foreign lease changes nothing (fencing)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from leedz.jobs.repository import JOB_COLUMNS
+from leedz.kit.repository import TenantRepository
+
+LEASE_COLUMNS = f"{JOB_COLUMNS}, lease_id, lease_expires_at, delivery_started_at, max_attempts"
+
+# What happens to a job whose lease is let go without an answer (expired, or abandoned by a
+# reconnecting agent): cancelled if a user asked; failed after its last attempt, or when its
+# agent reported an irreversible action (a message sent); otherwise back to PENDING.
+_CANCELLED = "cancel_requested_at IS NOT NULL"
+_GIVE_UP = "(delivery_started_at IS NOT NULL OR attempts >= max_attempts)"
+_REQUEUED = f"(NOT ({_CANCELLED}) AND NOT {_GIVE_UP})"
+
+
+def release_assignments(reason: str) -> str:
+    """The SET list that lets go of a lease, `reason` naming why in the job's error."""
+    if not reason.isidentifier():
+        raise ValueError("a release reason is a plain code")
+    return (
+        f"status = (CASE WHEN {_CANCELLED} THEN 'CANCELLED' WHEN {_GIVE_UP} THEN 'FAILED'"
+        " ELSE 'PENDING' END)::job_status,"
+        f" error = CASE WHEN {_CANCELLED} THEN error ELSE jsonb_build_object('code', '{reason}',"
+        " 'message', 'The agent holding the job stopped answering', 'attempts', attempts) END,"
+        f" agent_id = CASE WHEN {_REQUEUED} THEN NULL ELSE agent_id END,"
+        f" started_at = CASE WHEN {_REQUEUED} THEN NULL ELSE started_at END,"
+        f" progress = CASE WHEN {_REQUEUED} THEN 0 ELSE progress END,"
+        f" completed_at = CASE WHEN {_REQUEUED} THEN NULL ELSE now() END,"
+        " lease_id = NULL, lease_expires_at = NULL, updated_at = now()"
+    )
+
+
+RELEASED_COLUMNS = "tenant_id, id, type, status, progress"
+
+
+class Leases(TenantRepository):
+    async def lock_agent(self, agent_id: UUID) -> None:
+        """Serialize the claims of one agent, so that `max_concurrency` holds under races."""
+        await self.execute(
+            "SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE", agent_id
+        )
+
+    async def claim(
+        self, *, agent_id: UUID, types: list[str], lease_seconds: int, max_running: int
+    ) -> asyncpg.Record | None:
+        """The next PENDING job of `types` (priority, then age) under a new lease, or None.
+
+        SKIP LOCKED: concurrent claims never wait on each other and never get the same job.
+        """
+        return await self.fetchrow(
+            "WITH next AS ("
+            " SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'PENDING'"
+            " AND type = ANY($3::text[]::job_type[])"
+            " AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = $1 AND r.agent_id = $2"
+            " AND r.status = 'RUNNING') < $5"
+            " ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " UPDATE jobs j SET status = 'RUNNING', agent_id = $2, lease_id = gen_random_uuid(),"
+            " lease_expires_at = now() + make_interval(secs => $4), attempts = j.attempts + 1,"
+            " started_at = now(), progress = 0, updated_at = now()"
+            f" FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING {_qualified()}",
+            agent_id,
+            types,
+            lease_seconds,
+            max_running,
+        )
+
+    async def held(self, *, job_id: UUID, agent_id: UUID, lease_id: UUID) -> asyncpg.Record | None:
+        """The job if this agent holds it under this lease (locked for the transaction)."""
+        return await self.fetchrow(
+            f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2"
+            " AND agent_id = $3 AND lease_id = $4 AND status = 'RUNNING' FOR NO KEY UPDATE",
+            job_id,
+            agent_id,
+            lease_id,
+        )
+
+    async def extend(
+        self, *, agent_id: UUID, job_ids: list[UUID] | None, lease_seconds: int
+    ) -> list[asyncpg.Record]:
+        """Extend the agent's leases (all of them, or those of `job_ids`)."""
+        return await self.fetch(
+            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4),"
+            " updated_at = now() WHERE tenant_id = $1 AND agent_id = $2 AND status = 'RUNNING'"
+            " AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))"
+            " RETURNING id, lease_id, lease_expires_at,"
+            " cancel_requested_at IS NOT NULL AS cancel_requested",
+            agent_id,
+            job_ids,
+            lease_seconds,
+        )
+
+    async def progress(
+        self,
+        *,
+        job_id: UUID,
+        agent_id: UUID,
+        lease_id: UUID,
+        progress: int,
+        delivery_started: bool,
+        lease_seconds: int,
+    ) -> asyncpg.Record | None:
+        return await self.fetchrow(
+            "UPDATE jobs SET progress = $5, lease_expires_at = now() + make_interval(secs => $7),"
+            " delivery_started_at = CASE WHEN $6 THEN coalesce(delivery_started_at, now())"
+            " ELSE delivery_started_at END, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
+            " AND status = 'RUNNING'"
+            " RETURNING id, status, progress, lease_expires_at,"
+            " cancel_requested_at IS NOT NULL AS cancel_requested",
+            job_id,
+            agent_id,
+            lease_id,
+            progress,
+            delivery_started,
+            lease_seconds,
+        )
+
+    async def complete(
+        self, *, job_id: UUID, agent_id: UUID, lease_id: UUID, output: dict[str, Any] | None
+    ) -> asyncpg.Record | None:
+        # The lease id stays on the finished job: it records which lease completed it.
+        return await self.fetchrow(
+            "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = $5::jsonb,"
+            " completed_at = now(), lease_expires_at = NULL, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
+            f" AND status = 'RUNNING' RETURNING {LEASE_COLUMNS}",
+            job_id,
+            agent_id,
+            lease_id,
+            json.dumps(output) if output is not None else None,
+        )
+
+    async def finish(self, *, job_id: UUID, status: str, error: dict[str, Any]) -> asyncpg.Record:
+        """End a held job as FAILED or CANCELLED with `error`."""
+        return await self.fetchrow_one(
+            "UPDATE jobs SET status = $3::job_status, error = $4::jsonb, completed_at = now(),"
+            " lease_expires_at = NULL, updated_at = now()"
+            f" WHERE tenant_id = $1 AND id = $2 RETURNING {LEASE_COLUMNS}",
+            job_id,
+            status,
+            json.dumps(error),
+        )
+
+    async def requeue(self, *, job_id: UUID, error: dict[str, Any]) -> asyncpg.Record:
+        """Back to PENDING for another attempt, keeping the last error visible."""
+        return await self.fetchrow_one(
+            "UPDATE jobs SET status = 'PENDING', error = $3::jsonb, agent_id = NULL,"
+            " lease_id = NULL, lease_expires_at = NULL, started_at = NULL, progress = 0,"
+            f" updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {LEASE_COLUMNS}",
+            job_id,
+            json.dumps(error),
+        )
+
+    async def release_unlisted(self, *, agent_id: UUID, keep: list[UUID]) -> list[asyncpg.Record]:
+        """Let go of the agent's leases on jobs it no longer reports (a reconnect after a crash)."""
+        return await self.fetch(
+            f"UPDATE jobs SET {release_assignments('abandoned')}"
+            " WHERE tenant_id = $1 AND agent_id = $2 AND status = 'RUNNING'"
+            f" AND NOT (id = ANY($3::uuid[])) RETURNING {RELEASED_COLUMNS}",
+            agent_id,
+            keep,
+        )
+
+    async def release_expired(self, limit: int) -> list[asyncpg.Record]:
+        """Let go of this tenant's expired leases (SKIP LOCKED: an agent completing right now
+        keeps its row and its completion; another reaper takes other rows)."""
+        return await self.fetch(
+            f"UPDATE jobs SET {release_assignments('lease_expired')}"
+            " WHERE tenant_id = $1 AND id IN (SELECT id FROM jobs WHERE tenant_id = $1"
+            " AND status = 'RUNNING' AND lease_expires_at < now()"
+            " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {RELEASED_COLUMNS}",
+            limit,
+        )
+
+    async def state(self, job_id: UUID) -> asyncpg.Record | None:
+        return await self.fetchrow(
+            f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2", job_id
+        )
+
+    async def touch_agent(self, agent_id: UUID) -> asyncpg.Record:
+        return await self.fetchrow_one(
+            "UPDATE agents SET last_seen_at = now() WHERE tenant_id = $1 AND id = $2"
+            " RETURNING last_seen_at",
+            agent_id,
+        )
+
+
+def _qualified() -> str:
+    return ", ".join(f"j.{column.strip()}" for column in LEASE_COLUMNS.split(","))
