@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -37,6 +39,27 @@ async def owner(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         # Each test starts from empty tenant data; plans (seeded once) stay.
         await conn.execute("TRUNCATE tenants, users CASCADE")
         await conn.close()
+
+
+REDIS_URL = os.environ.get("LEEDZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis for scale-out tests: required in CI (its machines run one), else skipped."""
+    if not _redis_answers():
+        if os.environ.get("CI"):
+            pytest.fail("CI machines run Redis on 127.0.0.1:6379; it does not answer")
+        pytest.skip("no Redis on 127.0.0.1:6379 on this machine")
+    return REDIS_URL
 
 
 @pytest.fixture

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 
 import pytest
 
 from leedz.kit.ratelimit import RateLimited, RateLimits
-
-REDIS_URL = os.environ.get("LEEDZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not redis_answers():
-        if os.environ.get("CI"):
-            pytest.fail("CI machines run Redis on 127.0.0.1:6379; it does not answer")
-        pytest.skip("no Redis on 127.0.0.1:6379 on this machine")
-    return REDIS_URL
 
 
 async def test_two_instances_share_one_budget(redis_url: str) -> None:

@@ -17,7 +17,7 @@ import socketio
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from leedz.agents.context import AgentPrincipal, agent_token_lookup
+from leedz.agents.context import AgentPrincipal, agent_token_lookup, invalid_agent_token
 from leedz.config import Settings
 from leedz.errors import DatabaseUnavailable, LeedzError, Unauthorized
 from leedz.gateway import rooms
@@ -32,10 +32,13 @@ from leedz.gateway.schemas import (
 )
 from leedz.kit.db import AgentLookup, Database, Tx
 from leedz.kit.jwt import AccessTokens, TokenError
-from leedz.kit.ratelimit import RateLimited, RateLimits
+from leedz.kit.ratelimit import RateLimits
 from leedz.leases import service as leases
 
 log = structlog.get_logger("leedz.gateway")
+
+# Raised in a connect handler: the client's `connect_error` gets `{message, data: {code, …}}`.
+Refused = socketio.exceptions.ConnectionRefusedError
 
 Ack = dict[str, Any]
 DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
@@ -45,9 +48,10 @@ def _failure(error: LeedzError) -> Ack:
     return {"ok": False, "error": {"code": error.code, "message": error.detail, **error.extra}}
 
 
-def _refusal(error: LeedzError) -> ConnectionRefusedError:
+def _refusal(error: LeedzError) -> Exception:
     """A refused handshake: the client's `connect_error` carries `message` and `data.code`."""
-    return ConnectionRefusedError(error.detail, {"code": error.code, **error.extra})
+    refused: Exception = Refused(error.detail, {"code": error.code, **error.extra})
+    return refused
 
 
 def _client_ip(environ: dict[str, Any]) -> str:
@@ -157,14 +161,14 @@ class Gateway:
             await self._limit_handshake(environ)
             found = agent_token_lookup(_auth_token(auth))
             if found is None:
-                raise Unauthorized("The agent token is not valid or the agent was revoked")
+                raise invalid_agent_token()
             tenant_id, lookup = found
             in_flight = SocketHeartbeatIn.model_validate(
                 {"inFlight": auth.get("inFlight")} if isinstance(auth, dict) else {}
             ).in_flight
             async with self.db.transaction(tenant_id=tenant_id, agent=lookup) as tx:
                 if tx.agent is None:
-                    raise Unauthorized("The agent token is not valid or the agent was revoked")
+                    raise invalid_agent_token()
                 agent = AgentPrincipal.of(tenant_id, tx.agent)
                 if in_flight is not None:
                     # Reconnect: the database is the truth about what this agent holds.
@@ -173,14 +177,10 @@ class Gateway:
                     )
                 else:
                     await leases.touch(tx, agent)
-        except RateLimited as exc:
-            raise _refusal(exc) from exc
         except LeedzError as exc:
             raise _refusal(exc) from exc
         except ValidationError as exc:
-            raise ConnectionRefusedError(
-                "The handshake is malformed", {"code": "validation_error"}
-            ) from exc
+            raise Refused("The handshake is malformed", {"code": "validation_error"}) from exc
         except DATABASE_ERRORS as exc:
             raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
         await self.sio.save_session(sid, {"agent": agent}, namespace=rooms.AGENT_NAMESPACE)
@@ -211,7 +211,7 @@ class Gateway:
                 lookup = AgentLookup(agent_id=agent.agent_id)
                 async with self.db.transaction(tenant_id=agent.tenant_id, agent=lookup) as tx:
                     if tx.agent is None:
-                        raise Unauthorized("The agent was revoked")
+                        raise invalid_agent_token()
                     result = await call(tx, AgentPrincipal.of(agent.tenant_id, tx.agent), body)
             except ValidationError as exc:
                 return {
@@ -248,14 +248,12 @@ class Gateway:
                 claims = self._access_tokens.verify(_auth_token(auth))
             except TokenError as exc:
                 code = "token_expired" if exc.expired else "invalid_token"
-                raise ConnectionRefusedError(
-                    "The access token is not valid", {"code": code}
-                ) from exc
+                raise Refused("The access token is not valid", {"code": code}) from exc
             async with self.db.transaction(
                 tenant_id=claims.tenant_id, user_id=claims.user_id, session_id=claims.token_id
             ) as tx:
                 if tx.member_role is None:
-                    raise ConnectionRefusedError(
+                    raise Refused(
                         "Not a member of this tenant, or signed out", {"code": "invalid_token"}
                     )
         except LeedzError as exc:

@@ -1,0 +1,243 @@
+"""The Socket.IO gateway against a live server: handshakes, dispatch, fencing, tenant walls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import asyncpg
+import pytest
+import socketio
+
+from tests.factories.accounts import Account, signup
+from tests.factories.agents import AgentHandle, create_job, register_agent
+from tests.gateway.conftest import Connect, Live
+
+
+@pytest.fixture
+async def boss(live: Live, owner: asyncpg.Connection) -> Account:
+    account = await signup(live.http)
+    await owner.execute(
+        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'PRO')"
+        " WHERE id = $1::uuid",
+        account.tenant_id,
+    )
+    return account
+
+
+@pytest.fixture
+async def agent(live: Live, boss: Account) -> AgentHandle:
+    return await register_agent(live.http, boss, maxConcurrency=3)
+
+
+class TestHandshake:
+    @pytest.mark.parametrize(
+        "auth", [{}, {"token": ""}, {"token": "lza_x"}, {"token": "nonsense"}, {"token": 42}]
+    )
+    async def test_agent_without_a_valid_token_is_refused(
+        self, connect: Connect, auth: dict[str, object]
+    ) -> None:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await connect("/agent", auth)
+
+    async def test_revoked_agent_and_user_token_are_refused(
+        self, live: Live, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await connect("/agent", {"token": boss.access})
+        await live.http.delete(f"/v1/agents/{agent.id}", headers=boss.headers)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await connect("/agent", {"token": agent.token})
+
+    async def test_app_needs_a_members_access_token(
+        self, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        for auth in ({}, {"token": "x.y.z"}, {"token": agent.token}):
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await connect("/app", auth)
+        app = await connect("/app", {"token": boss.access})
+        assert app.client.connected
+
+    async def test_ping_interval_suits_chrome_service_workers(self, live: Live) -> None:
+        server = live.app.state.gateway.sio.eio
+        assert server.ping_interval <= 20
+
+
+class TestDispatch:
+    async def test_job_flow_over_the_socket_reaches_the_tenants_app_sockets_only(
+        self,
+        live: Live,
+        connect: Connect,
+        boss: Account,
+        agent: AgentHandle,
+        owner: asyncpg.Connection,
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        watcher = await connect("/app", {"token": boss.access})
+        rival = await signup(live.http)
+        rival_agent = await register_agent(live.http, rival)
+        rival_worker = await connect("/agent", {"token": rival_agent.token})
+        rival_watcher = await connect("/app", {"token": rival.access})
+        surveyor = await register_agent(live.http, boss, capabilities=["SURVEY"])
+        survey_worker = await connect("/agent", {"token": surveyor.token})
+
+        job = await create_job(live.http, boss)
+        assert await worker.wait_for("job:available") == {"types": ["SEARCH"]}
+        claimed = await worker.call("job:claim", {})
+        assert claimed["ok"] is True
+        assert claimed["job"]["id"] == job["id"]
+        lease = claimed["leaseId"]
+        assert (await worker.call("job:claim", {"types": ["SEARCH"]})) == {"ok": True, "job": None}
+
+        progress = await worker.call(
+            "job:progress", {"jobId": job["id"], "leaseId": lease, "progress": 50}
+        )
+        assert progress["ok"] is True
+        assert progress["cancelRequested"] is False
+        stale = await worker.call(
+            "job:complete", {"jobId": job["id"], "leaseId": str(uuid.uuid4())}
+        )
+        assert stale["ok"] is False
+        assert stale["error"]["code"] == "lease_stale"
+        done = await worker.call(
+            "job:complete", {"jobId": job["id"], "leaseId": lease, "output": {"found": 2}}
+        )
+        assert done["ok"] is True
+        assert done["job"]["status"] == "COMPLETED"
+
+        await watcher.wait_for("job:updated", lambda e: e["status"] == "COMPLETED")
+        statuses = [e["status"] for e in watcher.events["job:updated"] if e["id"] == job["id"]]
+        assert statuses[0] == "PENDING"
+        assert "RUNNING" in statuses
+        assert any(e["progress"] == 50 for e in watcher.events["job:updated"])
+        await asyncio.sleep(0.2)
+        assert rival_watcher.events["job:updated"] == []
+        assert rival_worker.events["job:available"] == []
+        assert survey_worker.events["job:available"] == []
+        row = await owner.fetchrow(
+            "SELECT status, lease_id FROM jobs WHERE id = $1::uuid", job["id"]
+        )
+        assert row is not None
+        assert row["status"] == "COMPLETED"
+        assert str(row["lease_id"]) == lease
+
+    async def test_a_rival_agent_cannot_touch_the_job(
+        self, live: Live, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        job = await create_job(live.http, boss)
+        lease = (await worker.call("job:claim", {}))["leaseId"]
+        rival = await signup(live.http)
+        rival_worker = await connect(
+            "/agent", {"token": (await register_agent(live.http, rival)).token}
+        )
+        assert (await rival_worker.call("job:claim", {}))["job"] is None
+        for event, extra in (
+            ("job:progress", {"progress": 99}),
+            ("job:complete", {}),
+            ("job:fail", {"error": {"code": "x", "message": "y"}}),
+            ("job:evidence", {"items": [{"type": "SEARCH_RESULT"}]}),
+        ):
+            answer = await rival_worker.call(event, {"jobId": job["id"], "leaseId": lease, **extra})
+            assert answer["ok"] is False
+            assert answer["error"]["code"] == "lease_stale", answer
+
+    async def test_malformed_payloads_answer_validation_error(
+        self, connect: Connect, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        for event, data in (
+            ("job:claim", {"types": ["NOPE"]}),
+            ("job:progress", {"jobId": "not-a-uuid"}),
+            ("job:complete", "a string"),
+            ("heartbeat", {"inFlight": "x"}),
+        ):
+            answer = await worker.call(event, data)
+            assert answer["ok"] is False
+            assert answer["error"]["code"] == "validation_error", (event, answer)
+        assert worker.client.connected
+
+
+class TestControl:
+    async def test_revoking_disconnects_the_agent_at_once(
+        self, live: Live, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        watcher = await connect("/app", {"token": boss.access})
+        assert (await worker.call("heartbeat", {}))["ok"] is True
+        response = await live.http.delete(f"/v1/agents/{agent.id}", headers=boss.headers)
+        assert response.status_code == 204
+        await worker.wait_for("disconnect", within=3)
+        assert worker.events["agent:revoked"] == [{}]
+        status = await watcher.wait_for("agent:status", lambda e: e["online"] is False)
+        assert status["id"] == agent.id
+
+    async def test_cancel_reaches_the_agent_holding_the_job(
+        self, live: Live, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        job = await create_job(live.http, boss)
+        lease = (await worker.call("job:claim", {}))["leaseId"]
+        await live.http.post(f"/v1/jobs/{job['id']}/cancel", headers=boss.headers)
+        assert await worker.wait_for("job:cancel") == {"jobId": job["id"]}
+        answer = await worker.call(
+            "job:fail",
+            {"jobId": job["id"], "leaseId": lease, "error": {"code": "cancelled", "message": ""}},
+        )
+        assert answer["job"]["status"] == "CANCELLED"
+
+    async def test_reconnect_reconciles_in_flight_jobs(
+        self,
+        live: Live,
+        connect: Connect,
+        boss: Account,
+        agent: AgentHandle,
+        owner: asyncpg.Connection,
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        kept = await create_job(live.http, boss)
+        lost = await create_job(live.http, boss)
+        leases = [await worker.call("job:claim", {}) for _ in range(2)]
+        assert {c["job"]["id"] for c in leases} == {kept["id"], lost["id"]}
+        await worker.client.disconnect()
+        again = await connect("/agent", {"token": agent.token, "inFlight": [kept["id"]]})
+        rows = {
+            str(r["id"]): r["status"]
+            for r in await owner.fetch(
+                "SELECT id, status FROM jobs WHERE tenant_id = $1::uuid", boss.tenant_id
+            )
+        }
+        assert rows == {kept["id"]: "RUNNING", lost["id"]: "PENDING"}
+        beat = await again.call("heartbeat", {"inFlight": [kept["id"], lost["id"]]})
+        assert beat["drop"] == [lost["id"]]
+        assert [lease["jobId"] for lease in beat["leases"]] == [kept["id"]]
+
+
+async def test_handshakes_are_rate_limited(
+    live_settings: object, database_url: str, owner: asyncpg.Connection
+) -> None:
+    from leedz.app import create_app
+    from leedz.config import Settings
+    from tests.gateway.conftest import serve, shutdown
+
+    assert isinstance(live_settings, Settings)
+    app = create_app(
+        live_settings.model_copy(update={"rate_limit_socket_connect": "3/minute"}),
+        database_url=database_url,
+    )
+    server, task, base = await serve(app)
+    try:
+        refusals: list[object] = []
+        for _ in range(5):
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("connect_error", refusals.append, namespace="/agent")
+            with contextlib.suppress(socketio.exceptions.ConnectionError):
+                await client.connect(
+                    base, namespaces=["/agent"], auth={"token": "lza_x"}, transports=["websocket"]
+                )
+            await client.disconnect()
+        codes = [r["data"]["code"] for r in refusals if isinstance(r, dict)]
+        assert codes == ["invalid_token"] * 3 + ["rate_limited"] * 2, refusals
+    finally:
+        await shutdown(server, task)

@@ -1,0 +1,101 @@
+"""Real servers for end-to-end tests: `leedz serve` as a process, on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+LEEDZ = [sys.executable, "-m", "leedz.cli"]
+TEST_JWT_SECRET = "e2e-secret-" + "y" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(data_dir: Path) -> dict[str, str]:
+    """The process environment without LEEDZ_/DATABASE_/REDIS_ settings, plus a data dir."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LEEDZ_", "DATABASE_", "REDIS_"))
+    }
+    env["LEEDZ_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"server exited with {process.returncode}:\n{out[-3000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail("server did not come up")
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@contextmanager
+def running_server(
+    database_url: str, data_dir: Path, *, log_path: Path | None = None, **settings: str
+) -> Iterator[str]:
+    """`leedz serve` against `database_url` (already migrated); yields its base URL.
+
+    `settings` are extra environment variables (LEEDZ_LEASE_SECONDS="5", REDIS_URL=…). The
+    server's output goes to `log_path` (or is discarded) so a chatty server never blocks on a
+    full pipe.
+    """
+    port = free_port()
+    env = {
+        **clean_env(data_dir),
+        "DATABASE_URL": database_url,
+        "LEEDZ_PORT": str(port),
+        "LEEDZ_JWT_SECRET": TEST_JWT_SECRET,
+        "LEEDZ_LOG_LEVEL": "WARNING",
+        **settings,
+    }
+    log_path = log_path or data_dir / f"server-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([*LEEDZ, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait(base, process, log_path)
+            yield base
+        finally:
+            stop(process)
+
+
+def _wait(base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail("server did not come up")
