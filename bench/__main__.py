@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import auth_read, login_flood, tenant_transaction
+from bench import agents_connected, auth_read, dispatch, login_flood, tenant_transaction
 from bench.harness import Result
 from leedz.kit import scratch
 
@@ -19,6 +19,9 @@ BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
     "tenant_transaction": tenant_transaction.main,
     "auth_read": auth_read.main,
     "login_flood": login_flood.main,
+    "dispatch_latency": dispatch.dispatch_latency,
+    "claim_throughput": dispatch.claim_throughput,
+    "agents_connected": agents_connected.main,
 }
 
 

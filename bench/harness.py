@@ -24,6 +24,27 @@ class Sample:
 
 
 @dataclass
+class Check:
+    """An absolute target measured in the run (latency, memory, CPU), beside the ratio."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    # "max": value must stay at or under the limit; "min": reach it.
+    kind: str = "max"
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
+
+    def report(self) -> str:
+        sign = "<=" if self.kind == "max" else ">="
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"  {self.name}: {self.value:,.2f} {self.unit} (target {sign} {self.limit:,.2f}): {verdict}"
+
+
+@dataclass
 class Result:
     name: str
     subject: str
@@ -35,6 +56,7 @@ class Result:
     # With "throughput" the ratio of ops/s must reach the target; with "p99" the ratio of p99
     # latencies must stay at or under it.
     compare: str = "throughput"
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -44,10 +66,14 @@ class Result:
         return subject / ceiling
 
     @property
-    def passed(self) -> bool:
+    def ratio_passed(self) -> bool:
         if self.compare == "p99":
             return self.ratio <= self.target_ratio
         return self.ratio >= self.target_ratio
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio_passed and all(check.passed for check in self.checks)
 
     def report(self) -> str:
         def line(label: str, samples: list[Sample]) -> str:
@@ -56,7 +82,7 @@ class Result:
             p50 = statistics.median(s.p50_ms for s in samples)
             return f"  {label:<60} {ops:>10,.0f} ops/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
 
-        verdict = "PASS" if self.passed else "FAIL"
+        verdict = "PASS" if self.ratio_passed else "FAIL"
         return "\n".join(
             [
                 f"{self.name}",
@@ -66,6 +92,7 @@ class Result:
                 f"  {self.compare} ratio {self.ratio:.2f}"
                 f" (target {'<=' if self.compare == 'p99' else '>='} {self.target_ratio:.2f}):"
                 f" {verdict}",
+                *(check.report() for check in self.checks),
             ]
         )
 
@@ -76,6 +103,7 @@ class Result:
             **asdict(self),
             "ratio": self.ratio,
             "passed": self.passed,
+            "checks": [{**asdict(c), "passed": c.passed} for c in self.checks],
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),

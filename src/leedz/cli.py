@@ -64,6 +64,72 @@ def serve(
     )
 
 
+@app.command()
+def agent(
+    url: Annotated[str, typer.Option(help="The Leedz server")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None, typer.Option(envvar="LEEDZ_AGENT_TOKEN", help="An agent token (lza_…)")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Sign in to register a new agent")] = None,
+    password: Annotated[str | None, typer.Option(help="With --email")] = None,
+    name: Annotated[str, typer.Option(help="The new agent's name")] = "reference-agent",
+    capability: Annotated[
+        list[str] | None, typer.Option(help="The new agent's job types (repeat); default all")
+    ] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(help="The new agent's parallel jobs (server default: 1)")
+    ] = None,
+    max_jobs: Annotated[int | None, typer.Option(help="Exit after completing N jobs")] = None,
+    work_seconds: Annotated[float, typer.Option(help="Simulated work per job")] = 1.0,
+    transport: Annotated[str, typer.Option(help="websocket or polling")] = "websocket",
+) -> None:
+    """Run the reference agent: claim jobs over Socket.IO and do simulated work (JSON lines)."""
+    from leedz.reference_agent.registration import RegistrationFailed, register
+    from leedz.reference_agent.runner import AgentOptions, run_agent
+
+    if transport not in ("websocket", "polling"):
+        raise typer.BadParameter("websocket or polling", param_hint="--transport")
+    if token is None:
+        if not (email and password):
+            raise typer.BadParameter(
+                "give --token (or LEEDZ_AGENT_TOKEN), or --email and --password"
+            )
+        try:
+            registered = register(
+                url,
+                email=email,
+                password=password,
+                name=name,
+                capabilities=capability,
+                max_concurrency=max_concurrency,
+            )
+        except RegistrationFailed as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        token = str(registered["token"])
+        typer.echo(
+            f"registered agent {registered['agent']['id']}; its token, shown once"
+            f" (use it with --token or LEEDZ_AGENT_TOKEN):\n{token}",
+            err=True,
+        )
+    options = AgentOptions(
+        url=url,
+        token=token,
+        max_jobs=max_jobs,
+        work_seconds=work_seconds,
+        transport="polling" if transport == "polling" else "websocket",
+    )
+    try:
+        code = asyncio.run(run_agent(options))
+    except KeyboardInterrupt:
+        code = 130
+    if code == 2:
+        typer.echo("the server refused the agent token (invalid or revoked)", err=True)
+    elif code == 3:
+        typer.echo("this agent was revoked by its tenant; register a new one", err=True)
+    raise typer.Exit(code)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""

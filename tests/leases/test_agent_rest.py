@@ -473,3 +473,17 @@ class TestReaperRole:
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await as_reaper(owner, sql)
+
+
+async def test_a_cancelled_jobs_lease_is_not_extended(
+    client: httpx.AsyncClient, boss: Account, agent: AgentHandle, owner: asyncpg.Connection
+) -> None:
+    job = await create_job(client, boss)
+    claimed = await claim(client, agent)
+    assert claimed is not None
+    await client.post(f"/v1/jobs/{job['id']}/cancel", headers=boss.headers)
+    before = (await job_row(owner, job["id"]))["lease_expires_at"]
+    await asyncio.sleep(0.05)
+    await client.post("/v1/agent/heartbeat", json={}, headers=agent.headers)
+    await call(client, agent, job["id"], "progress", leaseId=claimed["leaseId"], progress=9)
+    assert (await job_row(owner, job["id"]))["lease_expires_at"] == before

@@ -8,6 +8,7 @@ statement (`leedz_begin_agent`): a revoked agent fails on its very next call.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
@@ -64,29 +65,33 @@ class AgentAuthenticated:
     tx: Tx
 
 
-async def _authenticate_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:
+@asynccontextmanager
+async def _agent_transaction(request: Request, *, lock: bool) -> AsyncIterator[AgentAuthenticated]:
     found = agent_token_lookup(bearer_token(request))
     if found is None:
         raise invalid_agent_token()
     tenant_id, lookup = found
+    lookup = AgentLookup(token_hash=lookup.token_hash, lock=lock)
     async with database(request).transaction(tenant_id=tenant_id, agent=lookup) as tx:
         if tx.agent is None:
             raise invalid_agent_token()
         yield AgentAuthenticated(agent=AgentPrincipal.of(tenant_id, tx.agent), tx=tx)
 
 
+async def _authenticate_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:
+    async with _agent_transaction(request, lock=False) as auth:
+        yield auth
+
+
+async def _authenticate_claiming_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:
+    async with _agent_transaction(request, lock=True) as auth:
+        yield auth
+
+
 # One transaction per request, closed before the response is sent (see kit/db.py).
-_AgentAuthenticated = Annotated[AgentAuthenticated, Depends(_authenticate_agent, scope="function")]
-
-
-async def _agent(auth: _AgentAuthenticated) -> AgentPrincipal:
-    return auth.agent
-
-
-async def _agent_tx(auth: _AgentAuthenticated) -> Tx:
-    return auth.tx
-
-
-CurrentAgent = Annotated[AgentPrincipal, Depends(_agent)]
-AgentTx = Annotated[Tx, Depends(_agent_tx)]
-"""The agent request's transaction, scoped by RLS to the agent's tenant."""
+AgentCall = Annotated[AgentAuthenticated, Depends(_authenticate_agent, scope="function")]
+"""The calling agent and its request's transaction, scoped by RLS to the agent's tenant."""
+ClaimingAgentCall = Annotated[
+    AgentAuthenticated, Depends(_authenticate_claiming_agent, scope="function")
+]
+"""The same, with the agent's row locked for the transaction (claims are serialized)."""

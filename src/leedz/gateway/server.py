@@ -154,7 +154,9 @@ class Gateway:
             "job:fail": (SocketFailIn, fail),
         }
         for event, (schema, call) in handlers.items():
-            self.sio.on(event, self._agent_handler(schema, call), namespace=ns)
+            # A claim locks the agent's row in the transaction's first statement.
+            handler = self._agent_handler(schema, call, lock=event == "job:claim")
+            self.sio.on(event, handler, namespace=ns)
 
     async def _agent_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
         try:
@@ -201,14 +203,14 @@ class Gateway:
             await self.emit_agent_status(agent.tenant_id, agent.agent_id, online=False)
 
     def _agent_handler(
-        self, schema: type[BaseModel], call: AgentCall
+        self, schema: type[BaseModel], call: AgentCall, *, lock: bool
     ) -> Callable[[str, object], Awaitable[Ack]]:
         async def handle(sid: str, data: object = None) -> Ack:
             session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
             agent: AgentPrincipal = session["agent"]
             try:
                 body = schema.model_validate(data if data is not None else {})
-                lookup = AgentLookup(agent_id=agent.agent_id)
+                lookup = AgentLookup(agent_id=agent.agent_id, lock=lock)
                 async with self.db.transaction(tenant_id=agent.tenant_id, agent=lookup) as tx:
                     if tx.agent is None:
                         raise invalid_agent_token()

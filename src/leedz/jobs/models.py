@@ -60,12 +60,13 @@ class Job(TenantOwned, Base):
         CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_range"),
         Index(None, "tenant_id", "status"),
         Index(None, "tenant_id", "created_at", "id"),
-        # The claim query: pending jobs of a tenant in priority-then-age order.
+        # The claim query: pending jobs of a tenant in priority-then-age order (id breaks ties).
         Index(
             "ix_jobs_claimable",
             "tenant_id",
             text("priority DESC"),
             "created_at",
+            "id",
             postgresql_where=text("status = 'PENDING'"),
         ),
         # The reaper: running jobs by lease expiry.

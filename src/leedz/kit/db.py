@@ -43,10 +43,11 @@ SCOPE_TRANSACTION_SQL = (
 # alive, in one round trip (migration 20261124_1300).
 BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
 
-# The same for an agent: the scope, then the agent (by token hash or id) unless revoked
-# (migration 20261125_1200).
+# The same for an agent: the scope, then the agent (by token hash or id) unless revoked, its row
+# locked on request (migration 20261125_1200).
 BEGIN_AGENT_SQL = (
-    "SELECT id, user_id, capabilities, max_concurrency FROM leedz_begin_agent($1, $2, $3, $4, $5)"
+    "SELECT id, user_id, capabilities, max_concurrency"
+    " FROM leedz_begin_agent($1, $2, $3, $4, $5, $6)"
 )
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -60,6 +61,8 @@ class AgentLookup:
 
     token_hash: bytes | None = None
     agent_id: UUID | None = None
+    # Lock the agent row for the transaction (a claim): the agent's claims are serialized.
+    lock: bool = False
 
 
 class Tx:
@@ -70,7 +73,16 @@ class Tx:
     run only once the transaction has committed.
     """
 
-    __slots__ = ("_after_commit", "_bus", "agent", "member_role", "raw", "tenant_id", "user_id")
+    __slots__ = (
+        "_after_commit",
+        "_bus",
+        "agent",
+        "agent_locked",
+        "member_role",
+        "raw",
+        "tenant_id",
+        "user_id",
+    )
 
     def __init__(
         self,
@@ -89,6 +101,7 @@ class Tx:
         self.member_role: str | None = None
         # Set by an agent transaction: the agent row (None: unknown or revoked).
         self.agent: asyncpg.Record | None = None
+        self.agent_locked = False
 
     @property
     def current_tenant(self) -> UUID:
@@ -219,7 +232,9 @@ class Database:
                         self.statement_timeout,
                         agent.token_hash,
                         agent.agent_id,
+                        agent.lock,
                     )
+                    tx.agent_locked = agent.lock
                 elif session_id is not None:
                     tx.member_role = await raw.fetchval(
                         BEGIN_AUTHENTICATED_SQL, *scope, str(session_id)

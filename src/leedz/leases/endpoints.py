@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from leedz.agents.context import AgentTx, CurrentAgent
+from leedz.agents.context import AgentCall, ClaimingAgentCall
 from leedz.evidence.schemas import EvidenceBatchIn, EvidenceUploadOut
 from leedz.jobs.schemas import JobOut
 from leedz.kit.deps import settings_of
@@ -36,10 +36,12 @@ LeaseSeconds = Annotated[int, Depends(_lease_seconds)]
 
 @router.post("/heartbeat")
 async def agent_heartbeat(
-    tx: AgentTx, agent: CurrentAgent, lease_seconds: LeaseSeconds, body: HeartbeatIn | None = None
+    call: AgentCall, lease_seconds: LeaseSeconds, body: HeartbeatIn | None = None
 ) -> HeartbeatOut:
     """The agent is alive; its leases are extended (those it lists, or all it holds)."""
-    return await leases.heartbeat(tx, agent, body or HeartbeatIn(), lease_seconds=lease_seconds)
+    return await leases.heartbeat(
+        call.tx, call.agent, body or HeartbeatIn(), lease_seconds=lease_seconds
+    )
 
 
 @router.post(
@@ -48,33 +50,37 @@ async def agent_heartbeat(
     responses={204: {"description": "No job to claim now"}},
 )
 async def claim_job(
-    tx: AgentTx, agent: CurrentAgent, lease_seconds: LeaseSeconds, body: ClaimIn | None = None
+    call: ClaimingAgentCall, lease_seconds: LeaseSeconds, body: ClaimIn | None = None
 ) -> ClaimOut | Response:
     """The next job this agent may run, under a new lease; 204 when there is none."""
-    claimed = await leases.claim(tx, agent, body or ClaimIn(), lease_seconds=lease_seconds)
+    claimed = await leases.claim(
+        call.tx, call.agent, body or ClaimIn(), lease_seconds=lease_seconds
+    )
     return claimed if claimed is not None else Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/jobs/{job_id}/progress")
 async def report_progress(
-    job_id: UUID, body: ProgressIn, tx: AgentTx, agent: CurrentAgent, lease_seconds: LeaseSeconds
+    job_id: UUID, body: ProgressIn, call: AgentCall, lease_seconds: LeaseSeconds
 ) -> ProgressOut:
-    return await leases.progress(tx, agent, job_id, body, lease_seconds=lease_seconds)
+    return await leases.progress(call.tx, call.agent, job_id, body, lease_seconds=lease_seconds)
 
 
 @router.post("/jobs/{job_id}/evidence")
 async def upload_evidence(
-    job_id: UUID, body: EvidenceBatchIn, tx: AgentTx, agent: CurrentAgent
+    job_id: UUID, body: EvidenceBatchIn, call: AgentCall
 ) -> EvidenceUploadOut:
     """Evidence for a held job; a batch uploaded again stores nothing new."""
-    return await leases.upload_evidence(tx, agent, job_id, lease_id=body.lease_id, items=body.items)
+    return await leases.upload_evidence(
+        call.tx, call.agent, job_id, lease_id=body.lease_id, items=body.items
+    )
 
 
 @router.post("/jobs/{job_id}/complete")
-async def complete_job(job_id: UUID, body: CompleteIn, tx: AgentTx, agent: CurrentAgent) -> JobOut:
-    return await leases.complete(tx, agent, job_id, body)
+async def complete_job(job_id: UUID, body: CompleteIn, call: AgentCall) -> JobOut:
+    return await leases.complete(call.tx, call.agent, job_id, body)
 
 
 @router.post("/jobs/{job_id}/fail")
-async def fail_job(job_id: UUID, body: FailIn, tx: AgentTx, agent: CurrentAgent) -> JobOut:
-    return await leases.fail(tx, agent, job_id, body)
+async def fail_job(job_id: UUID, body: FailIn, call: AgentCall) -> JobOut:
+    return await leases.fail(call.tx, call.agent, job_id, body)

@@ -42,6 +42,15 @@ def release_assignments(reason: str) -> str:
 RELEASED_COLUMNS = "tenant_id, id, type, status, progress"
 
 
+def _extended(seconds: str) -> str:
+    """The new lease expiry: `seconds` from now, except for a job a user cancelled, whose lease
+    is never extended, so it ends CANCELLED at the latest when that lease runs out."""
+    return (
+        f"CASE WHEN {_CANCELLED} THEN lease_expires_at"
+        f" ELSE now() + make_interval(secs => {seconds}) END"
+    )
+
+
 class Leases(TenantRepository):
     async def lock_agent(self, agent_id: UUID) -> None:
         """Serialize the claims of one agent, so that `max_concurrency` holds under races."""
@@ -88,7 +97,7 @@ class Leases(TenantRepository):
     ) -> list[asyncpg.Record]:
         """Extend the agent's leases (all of them, or those of `job_ids`)."""
         return await self.fetch(
-            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4),"
+            f"UPDATE jobs SET lease_expires_at = {_extended('$4')},"
             " updated_at = now() WHERE tenant_id = $1 AND agent_id = $2 AND status = 'RUNNING'"
             " AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))"
             " RETURNING id, lease_id, lease_expires_at,"
@@ -109,7 +118,7 @@ class Leases(TenantRepository):
         lease_seconds: int,
     ) -> asyncpg.Record | None:
         return await self.fetchrow(
-            "UPDATE jobs SET progress = $5, lease_expires_at = now() + make_interval(secs => $7),"
+            f"UPDATE jobs SET progress = $5, lease_expires_at = {_extended('$7')},"
             " delivery_started_at = CASE WHEN $6 THEN coalesce(delivery_started_at, now())"
             " ELSE delivery_started_at END, updated_at = now()"
             " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
