@@ -288,7 +288,7 @@ async def _raw_round(pool: asyncpg.Pool, tenant: uuid.UUID, agent_ids: list[uuid
                 if row is None:
                     raise RuntimeError("the raw loop ran out of jobs")
                 async with conn.transaction():
-                    await conn.fetchval(BEGIN_AGENT, *scope, agent_id)
+                    await conn.fetchval(BEGIN_AGENT, *scope, agent_id, False)
                     await conn.fetchval(
                         COMPLETE, tenant, row["id"], agent_id, row["lease_id"], '{"n": 1}'
                     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 import socketio
 
-from tests.factories.accounts import Account, signup
+from leedz.kit.jwt import ACCESS_TOKEN_TTL
+from tests.factories.accounts import Account, member, signup
 from tests.factories.agents import AgentHandle, create_job, register_agent
 from tests.gateway.conftest import Connect, Live
 
@@ -241,3 +243,33 @@ async def test_handshakes_are_rate_limited(
         assert codes == ["invalid_token"] * 3 + ["rate_limited"] * 2, refusals
     finally:
         await shutdown(server, task)
+
+
+class TestAppSocketLifetime:
+    async def test_closes_when_its_access_token_expires(
+        self, live: Live, connect: Connect, boss: Account
+    ) -> None:
+        tokens = live.app.state.access_tokens
+        claims = tokens.verify(boss.access)
+        short = tokens.issue(
+            user_id=claims.user_id,
+            tenant_id=claims.tenant_id,
+            token_id=claims.token_id,
+            issued_at=datetime.now(UTC) - ACCESS_TOKEN_TTL + timedelta(seconds=2),
+        )
+        watcher = await connect("/app", {"token": short})
+        assert watcher.client.connected
+        await watcher.wait_for("disconnect", within=8)
+
+    async def test_closes_when_the_membership_ends(
+        self, live: Live, connect: Connect, boss: Account
+    ) -> None:
+        sales = await member(live.http, boss, "SALES")
+        watcher = await connect("/app", {"token": sales.access})
+        stays = await connect("/app", {"token": boss.access})
+        removed = await live.http.delete(f"/v1/members/{sales.user_id}", headers=boss.headers)
+        assert removed.status_code == 204
+        await watcher.wait_for("disconnect", within=3)
+        await create_job(live.http, boss)
+        await stays.wait_for("job:updated")
+        assert watcher.events["job:updated"] == []

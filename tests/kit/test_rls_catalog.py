@@ -145,3 +145,29 @@ class TestRequestRole:
                 await owner.execute(statement)
         finally:
             await tx.rollback()
+
+
+class TestReaperRole:
+    """The lease reaper's role: weak, reads only `jobs`, and only through its own policy."""
+
+    async def test_is_weak_and_reads_only_jobs(self, owner: asyncpg.Connection) -> None:
+        role = await owner.fetchrow(
+            "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1",
+            f"{APP_ROLE}_reaper",
+        )
+        assert role is not None
+        assert not (role["rolsuper"] or role["rolbypassrls"] or role["rolcanlogin"])
+        grants = await owner.fetch(
+            "SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+            " WHERE grantee = $1 ORDER BY 1, 2",
+            f"{APP_ROLE}_reaper",
+        )
+        assert [(g["table_name"], g["privilege_type"]) for g in grants] == [("jobs", "SELECT")]
+        policies = await owner.fetch(
+            "SELECT tablename, cmd, qual FROM pg_policies WHERE $1 = ANY(roles)",
+            f"{APP_ROLE}_reaper",
+        )
+        assert len(policies) == 1
+        assert policies[0]["tablename"] == "jobs"
+        assert policies[0]["cmd"] == "SELECT"
+        assert "lease_expires_at < now()" in policies[0]["qual"]

@@ -11,6 +11,7 @@ from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus
 from leedz.kit.events import EventBus
+from leedz.members.service import MembershipEnded
 
 
 def subscribe(bus: EventBus, gateway: Gateway) -> None:
@@ -63,7 +64,13 @@ def subscribe(bus: EventBus, gateway: Gateway) -> None:
         await sio.close_room(room, namespace=rooms.AGENT_NAMESPACE)
         await gateway.emit_agent_status(event.tenant_id, event.agent_id, online=False)
 
+    async def membership_ended(event: MembershipEnded) -> None:
+        await sio.close_room(
+            rooms.member_room(event.tenant_id, event.user_id), namespace=rooms.APP_NAMESPACE
+        )
+
     bus.subscribe(JobCreated, job_created)
+    bus.subscribe(MembershipEnded, membership_ended)
     bus.subscribe(JobsAvailable, jobs_available)
     bus.subscribe(JobUpdated, job_updated)
     bus.subscribe(JobCancelRequested, cancel_requested)

@@ -21,3 +21,8 @@ def capability_room(tenant_id: UUID, job_type: JobType) -> str:
 
 def tenant_room(tenant_id: UUID) -> str:
     return f"tenant:{tenant_id}"
+
+
+def member_room(tenant_id: UUID, user_id: UUID) -> str:
+    """A signed-in user's sockets for one tenant: closed when the membership ends."""
+    return f"member:{tenant_id}:{user_id}"

@@ -7,6 +7,8 @@ Domain events published after commit (kit/events.py) become emits to rooms (rela
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +88,8 @@ class Gateway:
         self._database = database
         self._access_tokens = access_tokens
         self._rate_limits = rate_limits
+        self._expiries: dict[str, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Future[None]] = set()
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager_for(settings.redis_url, channel="leedz-socketio"),
@@ -242,6 +246,7 @@ class Gateway:
 
     def _register_app_namespace(self) -> None:
         self.sio.on("connect", self._app_connect, namespace=rooms.APP_NAMESPACE)
+        self.sio.on("disconnect", self._app_disconnect, namespace=rooms.APP_NAMESPACE)
 
     async def _app_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
         try:
@@ -268,6 +273,29 @@ class Gateway:
             namespace=rooms.APP_NAMESPACE,
         )
         await self.sio.enter_room(sid, rooms.tenant_room(claims.tenant_id), rooms.APP_NAMESPACE)
+        await self.sio.enter_room(
+            sid, rooms.member_room(claims.tenant_id, claims.user_id), rooms.APP_NAMESPACE
+        )
+        # The socket lives no longer than the token that opened it: the client reconnects with
+        # a fresh one, and a session ended meanwhile (sign-out, password change) is refused.
+        self._expire_at(sid, claims.expires)
+
+    def _expire_at(self, sid: str, expires: int) -> None:
+        async def disconnect() -> None:
+            await self.sio.disconnect(sid, namespace=rooms.APP_NAMESPACE)
+
+        def fire() -> None:
+            task = asyncio.ensure_future(disconnect())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        delay = max(0.0, expires - time.time())
+        self._expiries[sid] = asyncio.get_running_loop().call_later(delay, fire)
+
+    async def _app_disconnect(self, sid: str, *_: object) -> None:
+        handle = self._expiries.pop(sid, None)
+        if handle is not None:
+            handle.cancel()
 
     async def emit_agent_status(self, tenant_id: UUID, agent_id: UUID, *, online: bool) -> None:
         await self.sio.emit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from leedz.audit import service as audit
@@ -67,10 +68,19 @@ async def change_role(tx: Tx, actor: Actor, user_id: UUID, role: Role) -> Member
     return next(m for m in await list_members(tx) if m.user.id == user_id)
 
 
+@dataclass(frozen=True)
+class MembershipEnded:
+    """Published after commit: the user's live sockets for this tenant are closed."""
+
+    tenant_id: UUID
+    user_id: UUID
+
+
 async def _leave(tx: Tx, members: Memberships, user_id: UUID) -> None:
     await members.remove(user_id)
     # Their sessions in this tenant end too; access tokens already fail the membership check.
     await RefreshTokens(tx).revoke_user(user_id, "membership_ended", except_family=None)
+    tx.publish(MembershipEnded(tenant_id=tx.current_tenant, user_id=user_id))
 
 
 async def remove(tx: Tx, actor: Actor, user_id: UUID) -> None:
