@@ -23,10 +23,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import socketio
 
 from bench.harness import Check, Result, Sample
 from bench.http_load import PYTHON, free_port, server_process
+from bench.socket_client import RawSocket
 from leedz.kit.scratch import asyncpg_dsn
 
 SECRET = "bench-secret-" + "d" * 40
@@ -92,11 +92,9 @@ async def _tenant(base: str, url: str, agents: int, max_concurrency: int) -> tup
         return tokens["accessToken"], agent_tokens
 
 
-async def _agent_socket(base: str, token: str) -> socketio.AsyncClient:
-    client = socketio.AsyncClient(reconnection=False)
-    await client.connect(
-        base, namespaces=["/agent"], auth={"token": token}, transports=["websocket"]
-    )
+async def _agent_socket(base: str, token: str) -> RawSocket:
+    client = RawSocket()
+    await client.connect(base, {"token": token})
     return client
 
 
@@ -112,23 +110,20 @@ async def _dispatch(base: str, url: str) -> tuple[Sample, Sample, int]:
     background: set[asyncio.Task[Any]] = set()
 
     async def claim_one(_: object = None) -> None:
-        ack = await agent.call("job:claim", {}, namespace="/agent", timeout=10)
+        ack = await agent.call("job:claim", {})
         if ack.get("job") is None:
             return
         claimed[ack["job"]["input"]["query"]] = time.perf_counter()
-        await agent.call(
-            "job:complete",
-            {"jobId": ack["job"]["id"], "leaseId": ack["leaseId"]},
-            namespace="/agent",
-            timeout=10,
-        )
+        await agent.call("job:complete", {"jobId": ack["job"]["id"], "leaseId": ack["leaseId"]})
 
-    def on_available(_: object = None) -> None:
+    def on_event(event: str, _: object) -> None:
+        if event != "job:available":
+            return
         task = asyncio.create_task(claim_one())
         background.add(task)
         task.add_done_callback(background.discard)
 
-    agent.on("job:available", on_available, namespace="/agent")
+    agent.on_event = on_event
     headers = {"authorization": f"Bearer {access}"}
     async with httpx.AsyncClient(
         base_url=base, headers=headers, limits=httpx.Limits(max_connections=50)
@@ -162,7 +157,7 @@ async def _dispatch(base: str, url: str) -> tuple[Sample, Sample, int]:
                 break
             await asyncio.sleep(0.05)
     await asyncio.gather(*background, return_exceptions=True)
-    await agent.disconnect()
+    await agent.close()
     missing = sum(n not in claimed for n in measured)
     dispatch = [claimed[n] - sent[n] for n in measured if n in claimed]
     creates = [answered[n] - sent[n] for n in measured]
@@ -248,21 +243,19 @@ async def _agents_of(url: str, tenant: str) -> list[uuid.UUID]:
         await conn.close()
 
 
-async def _socket_round(agents: list[socketio.AsyncClient]) -> Sample:
+async def _socket_round(agents: list[RawSocket]) -> Sample:
     latencies: list[float] = []
     deadline = time.perf_counter() + ROUND_SECONDS
 
-    async def loop(agent: socketio.AsyncClient) -> None:
+    async def loop(agent: RawSocket) -> None:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            ack = await agent.call("job:claim", {}, namespace="/agent", timeout=10)
+            ack = await agent.call("job:claim", {})
             if not ack.get("ok") or ack.get("job") is None:
                 raise RuntimeError(f"claim failed: {ack}")
             done = await agent.call(
                 "job:complete",
                 {"jobId": ack["job"]["id"], "leaseId": ack["leaseId"], "output": {"n": 1}},
-                namespace="/agent",
-                timeout=10,
             )
             if not done.get("ok"):
                 raise RuntimeError(f"complete failed: {done}")
@@ -319,7 +312,7 @@ async def _throughput(base: str, url: str, result: Result) -> None:
     finally:
         await pool.close()
         for socket in sockets:
-            await socket.disconnect()
+            await socket.close()
 
 
 def claim_throughput(url: str) -> Result:

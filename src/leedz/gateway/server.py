@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from leedz.agents.context import AgentPrincipal, agent_token_lookup, invalid_agent_token
 from leedz.config import Settings
 from leedz.errors import DatabaseUnavailable, LeedzError, Unauthorized
-from leedz.gateway import rooms
+from leedz.gateway import fastjson, rooms
 from leedz.gateway.managers import manager_for
 from leedz.gateway.schemas import (
     SocketClaimIn,
@@ -99,6 +99,7 @@ class Gateway:
             max_http_buffer_size=settings.max_body_bytes,
             logger=False,
             engineio_logger=False,
+            json=fastjson,
         )
         self._register_agent_namespace()
         self._register_app_namespace()
