@@ -156,7 +156,9 @@ class TestReaperRole:
             f"{APP_ROLE}_reaper",
         )
         assert role is not None
-        assert not (role["rolsuper"] or role["rolbypassrls"] or role["rolcanlogin"])
+        assert not role["rolsuper"]
+        assert not role["rolbypassrls"]
+        assert not role["rolcanlogin"]
         grants = await owner.fetch(
             "SELECT table_name, privilege_type FROM information_schema.role_table_grants"
             " WHERE grantee = $1 ORDER BY 1, 2",
