@@ -122,4 +122,6 @@ def downgrade() -> None:
     op.execute("DROP POLICY IF EXISTS lease_reaper_read ON jobs")
     for statement in rls.drop_app_role(reaper):
         op.execute(statement)
-    op.execute("DROP FUNCTION IF EXISTS public.leedz_begin_agent(text, text, text, bytea, uuid, boolean)")
+    op.execute(
+        "DROP FUNCTION IF EXISTS public.leedz_begin_agent(text, text, text, bytea, uuid, boolean)"
+    )
