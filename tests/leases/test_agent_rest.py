@@ -487,3 +487,22 @@ async def test_a_cancelled_jobs_lease_is_not_extended(
     await client.post("/v1/agent/heartbeat", json={}, headers=agent.headers)
     await call(client, agent, job["id"], "progress", leaseId=claimed["leaseId"], progress=9)
     assert (await job_row(owner, job["id"]))["lease_expires_at"] == before
+
+
+async def test_several_reapers_release_each_lease_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    boss: Account,
+    owner: asyncpg.Connection,
+) -> None:
+    busy = await register_agent(client, boss, maxConcurrency=40)
+    for _ in range(40):
+        await create_job(client, boss)
+    for _ in range(40):
+        assert await claim(client, busy) is not None
+    await expire_leases(owner)
+    reapers = [LeaseReaper(app.state.db, role="leedz_app_reaper", interval=1) for _ in range(4)]
+    released = await asyncio.gather(*(r.reap_once() for r in reapers))
+    assert sum(released) == 40
+    rows = await owner.fetch("SELECT status, attempts FROM jobs")
+    assert {(r["status"], r["attempts"]) for r in rows} == {("PENDING", 1)}
