@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help uv install run test lint format types bench db-upgrade db-downgrade db-seed db-revision clean
+.PHONY: help uv install run test client lint format types bench db-upgrade db-downgrade db-seed db-revision clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: install ## Run the whole test suite on real PostgreSQL (embedded unless LE
 	@status=0; $(UV) run --frozen pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $$status
+
+client: install ## Regenerate the TypeScript client from the spec; fail on drift; tsc --noEmit
+	bash scripts/check-ts-client.sh
 
 lint: install ## ruff check and ruff format --check
 	$(UV) run --frozen ruff check .

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -61,6 +64,11 @@ def serve(
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        # Engine.IO pings every socket itself (LEEDZ_SOCKET_PING_INTERVAL): uvicorn's own
+        # websocket pings only doubled the idle work. Socket.IO packets are small, and
+        # per-message deflate kept ~43 KB of zlib state per connection (bench/agents_connected).
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
     )
 
 
@@ -128,6 +136,41 @@ def agent(
     elif code == 3:
         typer.echo("this agent was revoked by its tenant; register a new one", err=True)
     raise typer.Exit(code)
+
+
+OPENAPI_PATH = "clients/typescript/openapi.json"  # from the repository root
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as stable JSON (sorted keys, 2-space indent, final newline)."""
+    from pydantic import SecretStr
+
+    from leedz.app import create_app
+    from leedz.config import Environment
+
+    # Built from defaults alone (model_construct reads no environment and no .env): the document
+    # is the same on every machine, needs no database (create_app connects only in its lifespan)
+    # and, with an explicit secret, writes nothing under the data directory.
+    settings = Settings.model_construct(
+        env=Environment.TEST, jwt_secret=SecretStr("openapi-" + "x" * 40)
+    )
+    spec = create_app(settings, database_url="postgresql://unused@localhost/unused").openapi()
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+@app.command()
+def openapi(
+    path: Annotated[str, typer.Argument(help="A file, or - for standard output")] = OPENAPI_PATH,
+) -> None:
+    """Write the OpenAPI document (what clients/typescript is generated from); no database."""
+    document = openapi_document()
+    if path == "-":
+        sys.stdout.write(document)
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document, encoding="utf-8")
+    typer.echo(f"wrote {target}", err=True)
 
 
 @db_app.command("upgrade")

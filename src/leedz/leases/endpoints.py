@@ -24,7 +24,7 @@ from leedz.leases.schemas import (
     ProgressOut,
 )
 
-router = APIRouter(prefix="/agent", tags=["agent protocol"])
+router = APIRouter(prefix="/agent", tags=["agent-protocol"])
 
 
 async def _lease_seconds(request: Request) -> int:
@@ -60,14 +60,14 @@ async def claim_job(
 
 
 @router.post("/jobs/{job_id}/progress")
-async def report_progress(
+async def report_job_progress(
     job_id: UUID, body: ProgressIn, call: AgentCall, lease_seconds: LeaseSeconds
 ) -> ProgressOut:
     return await leases.progress(call.tx, call.agent, job_id, body, lease_seconds=lease_seconds)
 
 
 @router.post("/jobs/{job_id}/evidence")
-async def upload_evidence(
+async def upload_job_evidence(
     job_id: UUID, body: EvidenceBatchIn, call: AgentCall
 ) -> EvidenceUploadOut:
     """Evidence for a held job; a batch uploaded again stores nothing new."""

@@ -8,14 +8,14 @@ from leedz.kit.schemas import ApiModel
 from leedz.plans import service as plans
 from leedz.plans.schemas import PlanOut
 
-router = APIRouter(tags=["plans"])
+router = APIRouter()
 
 
 class PermissionsOut(ApiModel):
     roles: dict[str, list[str]]
 
 
-@router.get("/plans")
+@router.get("/plans", tags=["plans"])
 async def list_plans(tx: PublicTx) -> list[PlanOut]:
     """The public plan catalog with quotas and features."""
     return await plans.list_plans(tx)

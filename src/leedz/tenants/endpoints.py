@@ -36,6 +36,6 @@ async def update_current_tenant(body: TenantUpdate, tx: TenantTx, actor: Current
 
 
 @router.get("/current/usage", dependencies=[Require(Permission.USAGE_READ)])
-async def get_usage(tx: TenantTx) -> Usage:
+async def get_tenant_usage(tx: TenantTx) -> Usage:
     """This month's consumption against the plan's limits."""
     return await plans.usage(tx)
