@@ -194,7 +194,7 @@ def dispatch_latency(url: str) -> Result:
 
 # --- claim_throughput ---------------------------------------------------------------------
 
-BEGIN_AGENT = "SELECT id FROM leedz_begin_agent($1, $2, $3, NULL, $4, $5)"
+BEGIN_AGENT = "SELECT id FROM leedz_begin_agent($1, $2, $3, NULL, $4, $5, false)"
 CLAIM = (
     "WITH next AS ("
     " SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'PENDING'"

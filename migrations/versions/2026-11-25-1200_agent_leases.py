@@ -1,12 +1,14 @@
 """Agent leases: the agent's first statement, and a lease reaper that sees only expired leases.
 
-`leedz_begin_agent(request_role, tenant, statement_timeout, token_hash, agent, lock)` is every
-agent transaction's first statement: switch to the request role, set the tenant (and no user),
+`leedz_begin_agent(request_role, tenant, statement_timeout, token_hash, agent, lock, touch)` is
+every agent call's first statement: switch to the request role, set the tenant (and no user),
 set the statement timeout — all transaction-local — then, already under RLS, return the agent
 that the token hash (REST) or the id (a socket event, authenticated at connect) names, only
 while it is not revoked: a revoked agent fails on its very next call, whatever channel it uses.
 With `lock`, the agent row is locked (FOR NO KEY UPDATE) so that the claims of one agent are
-serialized and its `maxConcurrency` holds. One round trip, like `leedz_begin_authenticated`.
+serialized and its `maxConcurrency` holds; with `touch`, the agent is marked seen now (a
+heartbeat, a socket connecting). One round trip, like `leedz_begin_authenticated`; run alone,
+its settings end with its implicit transaction (a socket handshake: one round trip in all).
 
 The lease reaper must find expired leases across tenants, which the request role cannot (no
 tenant set: no row). It looks for them as `<app role>_reaper`, another NOLOGIN role without
@@ -66,44 +68,41 @@ def upgrade() -> None:
         """
 CREATE FUNCTION public.leedz_begin_agent(
     request_role text, tenant text, statement_timeout text,
-    agent_token_hash bytea, agent uuid, lock boolean
+    agent_token_hash bytea, agent uuid, lock boolean, touch boolean
 ) RETURNS TABLE (id uuid, user_id uuid, capabilities text[], max_concurrency integer)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
+DECLARE
+    target uuid := agent;
 BEGIN
     PERFORM pg_catalog.set_config('role', request_role, true),
             pg_catalog.set_config('app.current_tenant_id', tenant, true),
             pg_catalog.set_config('app.current_user_id', '', true),
             pg_catalog.set_config('statement_timeout', statement_timeout, true);
-    -- From here on this transaction runs as the request role: RLS applies to the lookup.
-    IF agent_token_hash IS NOT NULL AND lock THEN
+    -- From here on this transaction runs as the request role: RLS applies to the lookups.
+    IF agent_token_hash IS NOT NULL THEN
+        SELECT a.id INTO target FROM public.agents a
+        WHERE a.tenant_id = tenant::uuid AND a.token_hash = agent_token_hash;
+    END IF;
+    IF touch THEN
         RETURN QUERY
-            SELECT a.id, a.user_id, a.capabilities::text[], a.max_concurrency
-            FROM public.agents a
-            WHERE a.tenant_id = tenant::uuid AND a.token_hash = agent_token_hash
-              AND a.revoked_at IS NULL
-            FOR NO KEY UPDATE;
-    ELSIF agent_token_hash IS NOT NULL THEN
-        RETURN QUERY
-            SELECT a.id, a.user_id, a.capabilities::text[], a.max_concurrency
-            FROM public.agents a
-            WHERE a.tenant_id = tenant::uuid AND a.token_hash = agent_token_hash
-              AND a.revoked_at IS NULL;
+            UPDATE public.agents a SET last_seen_at = now()
+            WHERE a.tenant_id = tenant::uuid AND a.id = target AND a.revoked_at IS NULL
+            RETURNING a.id, a.user_id, a.capabilities::text[], a.max_concurrency;
     ELSIF lock THEN
         RETURN QUERY
             SELECT a.id, a.user_id, a.capabilities::text[], a.max_concurrency
             FROM public.agents a
-            WHERE a.tenant_id = tenant::uuid AND a.id = agent AND a.revoked_at IS NULL
+            WHERE a.tenant_id = tenant::uuid AND a.id = target AND a.revoked_at IS NULL
             FOR NO KEY UPDATE;
     ELSE
         RETURN QUERY
             SELECT a.id, a.user_id, a.capabilities::text[], a.max_concurrency
             FROM public.agents a
-            WHERE a.tenant_id = tenant::uuid AND a.id = agent AND a.revoked_at IS NULL;
+            WHERE a.tenant_id = tenant::uuid AND a.id = target AND a.revoked_at IS NULL;
     END IF;
 END
-$$
-"""
+$$"""
     )
     reaper = f"{_app_role()}_reaper"
     for statement in rls.create_app_role(reaper):
@@ -123,5 +122,5 @@ def downgrade() -> None:
     for statement in rls.drop_app_role(reaper):
         op.execute(statement)
     op.execute(
-        "DROP FUNCTION IF EXISTS public.leedz_begin_agent(text, text, text, bytea, uuid, boolean)"
+        "DROP FUNCTION IF EXISTS public.leedz_begin_agent(text, text, text, bytea, uuid, boolean, boolean)"
     )

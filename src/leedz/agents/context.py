@@ -66,12 +66,14 @@ class AgentAuthenticated:
 
 
 @asynccontextmanager
-async def _agent_transaction(request: Request, *, lock: bool) -> AsyncIterator[AgentAuthenticated]:
+async def _agent_transaction(
+    request: Request, *, lock: bool = False, touch: bool = False
+) -> AsyncIterator[AgentAuthenticated]:
     found = agent_token_lookup(bearer_token(request))
     if found is None:
         raise invalid_agent_token()
     tenant_id, lookup = found
-    lookup = AgentLookup(token_hash=lookup.token_hash, lock=lock)
+    lookup = AgentLookup(token_hash=lookup.token_hash, lock=lock, touch=touch)
     async with database(request).transaction(tenant_id=tenant_id, agent=lookup) as tx:
         if tx.agent is None:
             raise invalid_agent_token()
@@ -79,7 +81,12 @@ async def _agent_transaction(request: Request, *, lock: bool) -> AsyncIterator[A
 
 
 async def _authenticate_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:
-    async with _agent_transaction(request, lock=False) as auth:
+    async with _agent_transaction(request) as auth:
+        yield auth
+
+
+async def _authenticate_heartbeat(request: Request) -> AsyncIterator[AgentAuthenticated]:
+    async with _agent_transaction(request, touch=True) as auth:
         yield auth
 
 
@@ -91,6 +98,10 @@ async def _authenticate_claiming_agent(request: Request) -> AsyncIterator[AgentA
 # One transaction per request, closed before the response is sent (see kit/db.py).
 AgentCall = Annotated[AgentAuthenticated, Depends(_authenticate_agent, scope="function")]
 """The calling agent and its request's transaction, scoped by RLS to the agent's tenant."""
+HeartbeatAgentCall = Annotated[
+    AgentAuthenticated, Depends(_authenticate_heartbeat, scope="function")
+]
+"""The same, the agent marked seen by the transaction's first statement."""
 ClaimingAgentCall = Annotated[
     AgentAuthenticated, Depends(_authenticate_claiming_agent, scope="function")
 ]

@@ -159,8 +159,11 @@ class Gateway:
             "job:fail": (SocketFailIn, fail),
         }
         for event, (schema, call) in handlers.items():
-            # A claim locks the agent's row in the transaction's first statement.
-            handler = self._agent_handler(schema, call, lock=event == "job:claim")
+            # The transaction's first statement locks the agent's row for a claim and marks it
+            # seen for a heartbeat.
+            handler = self._agent_handler(
+                schema, call, lock=event == "job:claim", touch=event == "heartbeat"
+            )
             self.sio.on(event, handler, namespace=ns)
 
     async def _agent_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
@@ -173,17 +176,8 @@ class Gateway:
             in_flight = SocketHeartbeatIn.model_validate(
                 {"inFlight": auth.get("inFlight")} if isinstance(auth, dict) else {}
             ).in_flight
-            async with self.db.transaction(tenant_id=tenant_id, agent=lookup) as tx:
-                if tx.agent is None:
-                    raise invalid_agent_token()
-                agent = AgentPrincipal.of(tenant_id, tx.agent)
-                if in_flight is not None:
-                    # Reconnect: the database is the truth about what this agent holds.
-                    await leases.reconcile(
-                        tx, agent, in_flight, lease_seconds=self.settings.lease_seconds
-                    )
-                else:
-                    await leases.touch(tx, agent)
+            lookup = AgentLookup(token_hash=lookup.token_hash, touch=True)
+            agent = await self._agent_seen(tenant_id, lookup, in_flight)
         except LeedzError as exc:
             raise _refusal(exc) from exc
         except ValidationError as exc:
@@ -198,6 +192,24 @@ class Gateway:
             )
         await self.emit_agent_status(agent.tenant_id, agent.agent_id, online=True)
 
+    async def _agent_seen(
+        self, tenant_id: UUID, lookup: AgentLookup, in_flight: list[UUID] | None
+    ) -> AgentPrincipal:
+        """Authenticate the handshake's agent and mark it seen; with `in_flight`, reconcile."""
+        if in_flight is None:
+            # One statement, one round trip: the common handshake is cheap (agents_connected).
+            row = await self.db.agent_alone(tenant_id, lookup)
+            if row is None:
+                raise invalid_agent_token()
+            return AgentPrincipal.of(tenant_id, row)
+        async with self.db.transaction(tenant_id=tenant_id, agent=lookup) as tx:
+            if tx.agent is None:
+                raise invalid_agent_token()
+            agent = AgentPrincipal.of(tenant_id, tx.agent)
+            # Reconnect: the database is the truth about what this agent holds.
+            await leases.reconcile(tx, agent, in_flight, lease_seconds=self.settings.lease_seconds)
+        return agent
+
     async def _agent_disconnect(self, sid: str, *_: object) -> None:
         try:
             session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
@@ -208,14 +220,14 @@ class Gateway:
             await self.emit_agent_status(agent.tenant_id, agent.agent_id, online=False)
 
     def _agent_handler(
-        self, schema: type[BaseModel], call: AgentCall, *, lock: bool
+        self, schema: type[BaseModel], call: AgentCall, *, lock: bool, touch: bool
     ) -> Callable[[str, object], Awaitable[Ack]]:
         async def handle(sid: str, data: object = None) -> Ack:
             session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
             agent: AgentPrincipal = session["agent"]
             try:
                 body = schema.model_validate(data if data is not None else {})
-                lookup = AgentLookup(agent_id=agent.agent_id, lock=lock)
+                lookup = AgentLookup(agent_id=agent.agent_id, lock=lock, touch=touch)
                 async with self.db.transaction(tenant_id=agent.tenant_id, agent=lookup) as tx:
                     if tx.agent is None:
                         raise invalid_agent_token()

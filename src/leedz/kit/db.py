@@ -47,7 +47,7 @@ BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
 # locked on request (migration 20261125_1200).
 BEGIN_AGENT_SQL = (
     "SELECT id, user_id, capabilities, max_concurrency"
-    " FROM leedz_begin_agent($1, $2, $3, $4, $5, $6)"
+    " FROM leedz_begin_agent($1, $2, $3, $4, $5, $6, $7)"
 )
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -63,6 +63,8 @@ class AgentLookup:
     agent_id: UUID | None = None
     # Lock the agent row for the transaction (a claim): the agent's claims are serialized.
     lock: bool = False
+    # Mark the agent seen now (a heartbeat, a socket connecting).
+    touch: bool = False
 
 
 class Tx:
@@ -233,6 +235,7 @@ class Database:
                         agent.token_hash,
                         agent.agent_id,
                         agent.lock,
+                        agent.touch,
                     )
                     tx.agent_locked = agent.lock
                 elif session_id is not None:
@@ -269,6 +272,20 @@ class Database:
             return await raw.fetchrow(sql, *args)
         finally:
             await self.pool.release(raw)
+
+    async def agent_alone(self, tenant_id: UUID, lookup: AgentLookup) -> asyncpg.Record | None:
+        """The agent's first statement on its own (its settings end with it): one round trip
+        that authenticates an agent, and with `lookup.touch` marks it seen (a socket handshake)."""
+        return await self.fetchrow_as_app(
+            BEGIN_AGENT_SQL,
+            self.app_role,
+            str(tenant_id),
+            self.statement_timeout,
+            lookup.token_hash,
+            lookup.agent_id,
+            lookup.lock,
+            lookup.touch,
+        )
 
     async def ping(self, within_seconds: float) -> str | None:
         """The migration revision the database is at, answered within `within_seconds`."""

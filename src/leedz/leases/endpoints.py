@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from leedz.agents.context import AgentCall, ClaimingAgentCall
+from leedz.agents.context import AgentCall, ClaimingAgentCall, HeartbeatAgentCall
 from leedz.evidence.schemas import EvidenceBatchIn, EvidenceUploadOut
 from leedz.jobs.schemas import JobOut
 from leedz.kit.deps import settings_of
@@ -36,7 +36,7 @@ LeaseSeconds = Annotated[int, Depends(_lease_seconds)]
 
 @router.post("/heartbeat")
 async def agent_heartbeat(
-    call: AgentCall, lease_seconds: LeaseSeconds, body: HeartbeatIn | None = None
+    call: HeartbeatAgentCall, lease_seconds: LeaseSeconds, body: HeartbeatIn | None = None
 ) -> HeartbeatOut:
     """The agent is alive; its leases are extended (those it lists, or all it holds)."""
     return await leases.heartbeat(

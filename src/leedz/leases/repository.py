@@ -196,13 +196,6 @@ class Leases(TenantRepository):
             f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2", job_id
         )
 
-    async def touch_agent(self, agent_id: UUID) -> asyncpg.Record:
-        return await self.fetchrow_one(
-            "UPDATE agents SET last_seen_at = now() WHERE tenant_id = $1 AND id = $2"
-            " RETURNING last_seen_at",
-            agent_id,
-        )
-
 
 def _qualified() -> str:
     return ", ".join(f"j.{column.strip()}" for column in LEASE_COLUMNS.split(","))

@@ -9,6 +9,7 @@ Socket.IO gateway, each call in one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -81,23 +82,17 @@ def publish_released(tx: Tx, rows: Iterable[asyncpg.Record]) -> None:
         tx.publish(JobsAvailable(tenant_id=tenant_id, job_types=tuple(sorted(types))))
 
 
-async def touch(tx: Tx, agent: AgentPrincipal) -> None:
-    """The agent was seen now (its socket connected)."""
-    await Leases(tx).touch_agent(agent.agent_id)
-
-
 async def heartbeat(
     tx: Tx, agent: AgentPrincipal, body: HeartbeatIn, *, lease_seconds: int
 ) -> HeartbeatOut:
-    """Mark the agent alive and extend its leases (those it lists, or all it holds)."""
-    leases = Leases(tx)
-    seen = await leases.touch_agent(agent.agent_id)
-    rows = await leases.extend(
+    """Extend the agent's leases (those it lists, or all it holds). The caller's transaction
+    marked it seen already (its first statement, `AgentLookup.touch`)."""
+    rows = await Leases(tx).extend(
         agent_id=agent.agent_id, job_ids=body.in_flight, lease_seconds=lease_seconds
     )
     held = {row["id"] for row in rows}
     return HeartbeatOut(
-        server_time=seen["last_seen_at"],
+        server_time=datetime.now(UTC),
         lease_seconds=lease_seconds,
         leases=[
             LeaseOut(job_id=r["id"], lease_id=r["lease_id"], lease_expires_at=r["lease_expires_at"])
