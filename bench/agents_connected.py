@@ -541,6 +541,7 @@ def main(url: str) -> Result:
         "LEEDZ_DB_POOL_SIZE": "10",
         "LEEDZ_DB_MAX_OVERFLOW": "0",
         "LEEDZ_RATE_LIMIT_SOCKET_CONNECT": "1000000/minute",
+        "LEEDZ_RATE_LIMIT_SOCKET_CONNECT_INSTANCE": "1000000/second",
         "LEEDZ_SOCKET_PING_INTERVAL": str(PING_INTERVAL),
     }
     subject_argv = [PYTHON, "-m", "leedz.cli", "serve", "--host", "127.0.0.1"]

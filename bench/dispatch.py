@@ -48,6 +48,7 @@ def _env(url: str, port: int) -> dict[str, str]:
         "LEEDZ_DB_POOL_SIZE": "10",
         "LEEDZ_DB_MAX_OVERFLOW": "0",
         "LEEDZ_RATE_LIMIT_SOCKET_CONNECT": "100000/minute",
+        "LEEDZ_RATE_LIMIT_SOCKET_CONNECT_INSTANCE": "1000000/second",
     }
 
 

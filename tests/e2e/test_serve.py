@@ -4,49 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.live import LEEDZ, free_port, stop, wait_until_up
+
 pytestmark = pytest.mark.e2e
-
-LEEDZ = [sys.executable, "-m", "leedz.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"server exited with {process.returncode}:\n{out[-3000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail("server did not come up")
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def serve(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:

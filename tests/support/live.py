@@ -34,11 +34,17 @@ def clean_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_until_up(
+    base: str, process: subprocess.Popen[bytes], timeout: float = 60, log_path: Path | None = None
+) -> None:
+    """Until `base`/healthz answers; fails with the server's output if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
+            if log_path is not None:
+                out = log_path.read_text()
+            else:
+                out = process.stdout.read().decode() if process.stdout else ""
             pytest.fail(f"server exited with {process.returncode}:\n{out[-3000:]}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -58,44 +64,51 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 
 @contextmanager
-def running_server(
-    database_url: str, data_dir: Path, *, log_path: Path | None = None, **settings: str
-) -> Iterator[str]:
-    """`leedz serve` against `database_url` (already migrated); yields its base URL.
+def server_process(
+    database_url: str,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    log_path: Path | None = None,
+    environment: dict[str, str] | None = None,
+    **settings: str,
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`leedz serve` against `database_url` (already migrated): (process, base URL).
 
-    `settings` are extra environment variables (LEEDZ_LEASE_SECONDS="5", REDIS_URL=…). The
-    server's output goes to `log_path` (or is discarded) so a chatty server never blocks on a
-    full pipe.
+    `environment` and `settings` are extra variables (LEEDZ_LEASE_SECONDS="5", REDIS_URL=…). The
+    server's output goes to `log_path` (default: a file in `data_dir`) so a chatty server never
+    blocks on a full pipe. Stopped with SIGINT on exit, unless the test ended it already.
     """
-    port = free_port()
+    port = port or free_port()
     env = {
         **clean_env(data_dir),
         "DATABASE_URL": database_url,
         "LEEDZ_PORT": str(port),
         "LEEDZ_JWT_SECRET": TEST_JWT_SECRET,
         "LEEDZ_LOG_LEVEL": "WARNING",
+        **(environment or {}),
         **settings,
     }
     log_path = log_path or data_dir / f"server-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen([*LEEDZ, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait(base, process, log_path)
-            yield base
+            wait_until_up(base, process, log_path=log_path)
+            yield process, base
         finally:
-            stop(process)
+            if process.poll() is None:
+                stop(process)
 
 
-def _wait(base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail("server did not come up")
+@contextmanager
+def running_server(
+    database_url: str, data_dir: Path, *, log_path: Path | None = None, **settings: str
+) -> Iterator[str]:
+    """`server_process`, yielding only the base URL."""
+    with server_process(database_url, data_dir, log_path=log_path, environment=settings) as (
+        _,
+        base,
+    ):
+        yield base
