@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories.accounts import Account, member, signup, unique_email
+from tests.factories.accounts import Account, member, on_plan, signup, unique_email
 
 TABLE = Path(__file__).with_name("rbac.csv")
 CALLERS = ("OWNER", "ADMIN", "MANAGER", "SALES", "anonymous", "other")
@@ -42,11 +42,7 @@ class World:
 async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> World:
     boss = await signup(client, tenant_name="RBAC Co")
     # Five members do not fit the FREE plan: this tenant is on PRO.
-    await owner.execute(
-        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'PRO')"
-        " WHERE id = $1::uuid",
-        boss.tenant_id,
-    )
+    await on_plan(owner, boss, "PRO")
     by_role = {"OWNER": boss}
     for role in ("ADMIN", "MANAGER", "SALES"):
         by_role[role] = await member(client, boss, role)

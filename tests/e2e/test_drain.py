@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories.accounts import signup
+from tests.factories.accounts import on_plan, signup
 from tests.factories.agents import register_agent
 from tests.support.live import clean_env, running_server
 
@@ -209,11 +209,7 @@ async def test_crashing_agents_drain_the_queue_exactly_once(
         try:
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
                 account = await signup(http)
-                await owner.execute(
-                    "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'ENTERPRISE')"
-                    " WHERE id = $1::uuid",
-                    account.tenant_id,
-                )
+                await on_plan(owner, account, "ENTERPRISE")
                 handles = [
                     await register_agent(
                         http, account, name=f"drain-{i}", maxConcurrency=MAX_CONCURRENCY

@@ -21,7 +21,7 @@ import pytest
 from bench.socket_client import RawSocket, Refused
 
 from leedz.reference_agent.backoff import reconnect_delay
-from tests.factories.accounts import signup
+from tests.factories.accounts import on_plan, signup
 from tests.support.live import free_port, server_process
 
 pytestmark = pytest.mark.e2e
@@ -91,11 +91,7 @@ class Swarm:
 async def _tenant_with_agents(base: str, owner: asyncpg.Connection) -> list[str]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         boss = await signup(http)
-        await owner.execute(
-            "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'ENTERPRISE')"
-            " WHERE id = $1::uuid",
-            boss.tenant_id,
-        )
+        await on_plan(owner, boss, "ENTERPRISE")
         tokens: list[str] = []
         for start in range(0, AGENTS, 50):
             answers = await asyncio.gather(

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories.accounts import signup
+from tests.factories.accounts import on_plan, signup
 from tests.factories.agents import register_agent
 from tests.support.live import clean_env, running_server
 
@@ -52,11 +52,7 @@ async def test_cancel_whatsapp_and_revocation(
     with running_server(database_url, tmp_path) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             account = await signup(http)
-            await owner.execute(
-                "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'ENTERPRISE')"
-                " WHERE id = $1::uuid",
-                account.tenant_id,
-            )
+            await on_plan(owner, account, "ENTERPRISE")
             agent = await register_agent(http, account, maxConcurrency=2)
             whatsapp = await http.post(
                 "/v1/jobs",

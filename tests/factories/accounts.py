@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 
 PASSWORD = "correct horse battery staple"
@@ -78,3 +79,12 @@ async def member(client: httpx.AsyncClient, owner: Account, role: str) -> Accoun
     assert invite.status_code == 201, invite.text
     token = invite.json()["acceptUrl"].rsplit("/", 1)[1]
     return await signup(client, email=email, tenant_name=None, invite_token=token)
+
+
+async def on_plan(owner: asyncpg.Connection, account: Account, plan: str) -> None:
+    """Move `account`'s tenant to `plan` (FREE's quotas stop tests that create many things)."""
+    await owner.execute(
+        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = $2) WHERE id = $1::uuid",
+        account.tenant_id,
+        plan,
+    )

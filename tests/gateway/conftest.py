@@ -52,10 +52,16 @@ def live_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
+def live_database_url(database_url: str) -> str:
+    """The URL the live server uses (a test may put a proxy in between)."""
+    return database_url
+
+
+@pytest.fixture
 async def live(
-    live_settings: Settings, database_url: str, owner: asyncpg.Connection
+    live_settings: Settings, live_database_url: str, owner: asyncpg.Connection
 ) -> AsyncIterator[Live]:
-    app = create_app(live_settings, database_url=database_url)
+    app = create_app(live_settings, database_url=live_database_url)
     server, task, base = await serve(app)
     try:
         async with httpx.AsyncClient(base_url=base) as http:

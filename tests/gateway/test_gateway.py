@@ -12,7 +12,7 @@ import pytest
 import socketio
 
 from leedz.kit.jwt import ACCESS_TOKEN_TTL
-from tests.factories.accounts import Account, member, signup
+from tests.factories.accounts import Account, member, on_plan, signup
 from tests.factories.agents import AgentHandle, create_job, register_agent
 from tests.gateway.conftest import Connect, Live
 
@@ -20,11 +20,7 @@ from tests.gateway.conftest import Connect, Live
 @pytest.fixture
 async def boss(live: Live, owner: asyncpg.Connection) -> Account:
     account = await signup(live.http)
-    await owner.execute(
-        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'PRO')"
-        " WHERE id = $1::uuid",
-        account.tenant_id,
-    )
+    await on_plan(owner, account, "PRO")
     return account
 
 

@@ -7,15 +7,12 @@ import time
 from collections.abc import AsyncIterator
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from leedz.app import create_app
 from leedz.config import Settings
 from tests.factories.accounts import signup
 from tests.factories.agents import create_job, register_agent
-from tests.gateway.conftest import Connect, Live, serve, shutdown
+from tests.gateway.conftest import Connect, Live
 from tests.support.proxy import OutageProxy
 
 
@@ -28,18 +25,13 @@ async def proxy(database_url: str) -> AsyncIterator[OutageProxy]:
 
 
 @pytest.fixture
-async def live(
-    live_settings: Settings, database_url: str, proxy: OutageProxy, owner: asyncpg.Connection
-) -> AsyncIterator[Live]:
-    """The live server, its database behind the proxy (overrides the plain `live`)."""
-    settings = live_settings.model_copy(update={"db_connect_timeout": 1.0})
-    app: FastAPI = create_app(settings, database_url=proxy.url_for(database_url))
-    server, task, base = await serve(app)
-    try:
-        async with httpx.AsyncClient(base_url=base) as http:
-            yield Live(base=base, app=app, http=http)
-    finally:
-        await shutdown(server, task)
+def live_database_url(database_url: str, proxy: OutageProxy) -> str:
+    return proxy.url_for(database_url)
+
+
+@pytest.fixture
+def live_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"reaper_interval_seconds": 300.0, "db_connect_timeout": 1.0})
 
 
 async def test_calls_fail_fast_sockets_stay_and_all_recovers(

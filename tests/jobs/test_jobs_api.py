@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories.accounts import Account, member, signup
+from tests.factories.accounts import Account, member, on_plan, signup
 
 SEARCH = {
     "type": "SEARCH",
@@ -17,14 +17,6 @@ SEARCH = {
 @pytest.fixture
 async def boss(client: httpx.AsyncClient) -> Account:
     return await signup(client)
-
-
-async def on_plan(owner: asyncpg.Connection, account: Account, plan: str) -> None:
-    await owner.execute(
-        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = $2) WHERE id = $1::uuid",
-        account.tenant_id,
-        plan,
-    )
 
 
 class TestCreate:

@@ -13,18 +13,14 @@ import pytest
 from fastapi import FastAPI
 
 from leedz.leases.reaper import LeaseReaper
-from tests.factories.accounts import Account, signup
+from tests.factories.accounts import Account, on_plan, signup
 from tests.factories.agents import AgentHandle, claim, create_job, register_agent
 
 
 @pytest.fixture
 async def boss(client: httpx.AsyncClient, owner: asyncpg.Connection) -> Account:
     account = await signup(client)
-    await owner.execute(
-        "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'PRO')"
-        " WHERE id = $1::uuid",
-        account.tenant_id,
-    )
+    await on_plan(owner, account, "PRO")
     return account
 
 
