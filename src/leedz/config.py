@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_connect_timeout: float = 5.0
     db_statement_timeout_ms: int = 15_000
+    # asyncpg's per-connection cache of named prepared statements. 0 behind a transaction-mode
+    # pooler without prepared statement support (PgBouncer < 1.21 or max_prepared_statements=0):
+    # every query then uses the unnamed statement, parsed again with each execution.
+    db_statement_cache_size: int = Field(default=100, ge=0)
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "LEEDZ_REDIS_URL")

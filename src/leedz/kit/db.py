@@ -168,6 +168,7 @@ class Database:
         self.acquire_timeout = settings.db_connect_timeout
         self._dsn = driver_dsn(settings.database_app_url or url)
         self._max_size = settings.db_pool_size + settings.db_max_overflow
+        self._statement_cache_size = settings.db_statement_cache_size
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
@@ -179,6 +180,7 @@ class Database:
             timeout=self.acquire_timeout,
             init=_init_connection,
             reset=_reset_connection,
+            statement_cache_size=self._statement_cache_size,
             server_settings={"application_name": "leedz-api"},
         )
 
