@@ -74,6 +74,19 @@ class TestProblemDetails:
         assert ("body", "name") in locations
         assert ("body", "count") in locations
 
+    async def test_422_is_what_the_openapi_document_says(self, client: httpx.AsyncClient) -> None:
+        # Found by the fuzzer (tests/e2e/test_fuzz.py): the document said 422 was FastAPI's
+        # `application/json` `{detail: [...]}`, which this app never sends.
+        spec = (await client.get("/openapi.json")).json()
+        documented = spec["paths"]["/_probe/things"]["post"]["responses"]["422"]["content"]
+        response = await client.post("/_probe/things", json={"name": "", "count": "many"})
+        body = assert_problem(response, 422, "validation_error")
+        assert list(documented) == [PROBLEM]
+        assert documented[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+        schemas = spec["components"]["schemas"]
+        assert set(schemas["Problem"]["required"]) <= set(body)
+        assert all(set(schemas["ValidationError"]["required"]) <= set(e) for e in body["errors"])
+
     async def test_malformed_json_is_422(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             "/_probe/things",

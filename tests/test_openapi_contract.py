@@ -95,3 +95,26 @@ def test_openapi_writes_a_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["openapi", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8") == openapi_document()
+
+
+def test_validation_errors_are_documented_as_problems(spec: dict[str, Any]) -> None:
+    # Found by the fuzzer (tests/e2e/test_fuzz.py): every 422 was documented as FastAPI's
+    # `application/json` HTTPValidationError while the server answers problem+json.
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    documented = [
+        (method, path)
+        for path, method, operation in operations(spec)
+        if "422" in operation["responses"]
+    ]
+    assert documented
+    for path, method, operation in operations(spec):
+        if "422" in operation["responses"]:
+            assert operation["responses"]["422"]["content"] == problem, (method, path)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert "code" in spec["components"]["schemas"]["Problem"]["required"]
+
+
+def test_metrics_are_documented_as_text(spec: dict[str, Any]) -> None:
+    # Found by the fuzzer: /metrics was documented as JSON; it serves the Prometheus text format.
+    content = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(content) == ["text/plain"]

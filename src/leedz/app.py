@@ -15,7 +15,7 @@ from leedz import __version__
 from leedz.api import include_routers
 from leedz.auth.service import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
-from leedz.errors import install_error_handlers
+from leedz.errors import install_error_handlers, install_problem_documents
 from leedz.gateway import relay
 from leedz.gateway.server import Gateway
 from leedz.invites import mail as invite_mail
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     relay.subscribe(bus, gateway)
 
     install_error_handlers(app)
+    install_problem_documents(app)
     include_routers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -173,6 +173,61 @@ async def _database_refusal(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(error, _request_id(request))
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error (RFC 9457): a stable machine-readable `code` and the request id.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code", "requestId"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "requestId": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+    },
+    "additionalProperties": True,
+}
+_FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document as served: 422s are problem+json, as `_validation_error` answers.
+
+    FastAPI documents its own default (`application/json` `{detail: [...]}`), which this app never
+    sends; clients generated from the document would type every validation error wrongly.
+    """
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            response = operation.get("responses", {}).get("422")
+            if (
+                response
+                and response.get("content", {}).get("application/json", {}).get("schema")
+                == _FASTAPI_422
+            ):
+                response["content"] = {
+                    PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }
+    schemas = spec.get("components", {}).get("schemas")
+    if schemas is not None and "HTTPValidationError" in schemas:
+        del schemas["HTTPValidationError"]
+        schemas["Problem"] = PROBLEM_SCHEMA
+    return spec
+
+
+def install_problem_documents(app: FastAPI) -> None:
+    """Serve `document_problems(FastAPI's document)` at /openapi.json (built once, cached)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LeedzError, _leedz_error)
     for database_error in (

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
@@ -59,7 +59,12 @@ async def readyz(request: Request) -> Readiness:
 
 
 @router.get(
-    "/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    include_in_schema=True,
+    # Documents the answer as text (the Prometheus exposition format), not JSON.
+    response_class=PlainTextResponse,
 )
 async def metrics(
     request: Request, authorization: Annotated[str | None, Header()] = None
