@@ -161,16 +161,34 @@ class ConcurrentUpdate(Conflict):
     code, title = "concurrent_update", "Changed concurrently"
 
 
-async def _database_refusal(request: Request, exc: Exception) -> JSONResponse:
-    """Constraint and data errors PostgreSQL raises for client input are 4xx, never 500."""
-    error: LeedzError
+class DatabaseTimeout(ServiceUnavailable):
+    code, title = "database_timeout", "Database timeout"
+
+
+# What PostgreSQL refuses for reasons a client can act on: 4xx/503, never 500 (REST and sockets).
+DATABASE_REFUSALS: tuple[type[Exception], ...] = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DataError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.QueryCanceledError,
+)
+
+
+def database_refusal(exc: Exception) -> LeedzError:
+    """The client-facing error for one of `DATABASE_REFUSALS`."""
     if isinstance(exc, asyncpg.UniqueViolationError):
-        error = Conflict("That already exists, or was just created by another request")
-    elif isinstance(exc, asyncpg.DataError):
-        error = ValidationFailed("A value is out of range or not representable")
-    else:  # deadlock or serialization failure between concurrent requests
-        error = ConcurrentUpdate("Another request changed the same data; retry")
-    return problem_response(error, _request_id(request))
+        return Conflict("That already exists, or was just created by another request")
+    if isinstance(exc, asyncpg.DataError):
+        return ValidationFailed("A value is out of range or not representable")
+    if isinstance(exc, asyncpg.QueryCanceledError):  # the statement timeout
+        return DatabaseTimeout("The database took too long to answer; retry")
+    # deadlock or serialization failure between concurrent requests
+    return ConcurrentUpdate("Another request changed the same data; retry")
+
+
+async def _database_refusal(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(database_refusal(exc), _request_id(request))
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -230,12 +248,7 @@ def install_problem_documents(app: FastAPI) -> None:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LeedzError, _leedz_error)
-    for database_error in (
-        asyncpg.UniqueViolationError,
-        asyncpg.DataError,
-        asyncpg.DeadlockDetectedError,
-        asyncpg.SerializationError,
-    ):
+    for database_error in DATABASE_REFUSALS:
         app.add_exception_handler(database_error, _database_refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

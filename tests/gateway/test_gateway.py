@@ -269,3 +269,46 @@ class TestAppSocketLifetime:
         await create_job(live.http, boss)
         await stays.wait_for("job:updated")
         assert watcher.events["job:updated"] == []
+
+
+class TestOneConnectionPerAgent:
+    async def test_a_new_handshake_closes_the_older_socket(
+        self, connect: Connect, agent: AgentHandle
+    ) -> None:
+        first = await connect("/agent", {"token": agent.token})
+        second = await connect("/agent", {"token": agent.token})
+        await first.wait_for("disconnect", within=3)
+        assert second.client.connected
+        assert (await second.call("heartbeat", {}))["ok"] is True
+
+
+class TestFailuresAreAcks:
+    async def test_a_revoked_agent_gets_its_answer_then_loses_the_socket(
+        self, connect: Connect, agent: AgentHandle, owner: asyncpg.Connection
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        # Revoked behind the gateway's back: no event closes the socket, the next call must.
+        await owner.execute("UPDATE agents SET revoked_at = now() WHERE id = $1::uuid", agent.id)
+        answer = await worker.call("heartbeat", {})
+        assert answer == {
+            "ok": False,
+            "error": {
+                "code": "invalid_token",
+                "message": "The agent token is not valid or the agent was revoked",
+            },
+        }
+        await worker.wait_for("disconnect", within=3)
+
+    async def test_an_unstorable_output_is_a_validation_error(
+        self, live: Live, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        job = await create_job(live.http, boss)
+        lease = (await worker.call("job:claim", {}))["leaseId"]
+        answer = await worker.call(
+            "job:complete",
+            {"jobId": job["id"], "leaseId": lease, "output": {"n": 2**70}},
+        )
+        assert answer["ok"] is False
+        assert answer["error"]["code"] == "validation_error"
+        assert worker.client.connected

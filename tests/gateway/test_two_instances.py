@@ -25,9 +25,15 @@ pytestmark = pytest.mark.e2e
 def instances(
     database_url: str, redis_url: str, tmp_path: Path, owner: asyncpg.Connection
 ) -> Iterator[tuple[str, str]]:
+    # Rate-limit counters live in Redis across test runs (and hours): this test is not about them.
+    unlimited = "100000/hour"
     with (
-        running_server(database_url, tmp_path / "a", REDIS_URL=redis_url) as first,
-        running_server(database_url, tmp_path / "b", REDIS_URL=redis_url) as second,
+        running_server(
+            database_url, tmp_path / "a", REDIS_URL=redis_url, LEEDZ_RATE_LIMIT_SIGNUP=unlimited
+        ) as first,
+        running_server(
+            database_url, tmp_path / "b", REDIS_URL=redis_url, LEEDZ_RATE_LIMIT_SIGNUP=unlimited
+        ) as second,
     ):
         yield first, second
 

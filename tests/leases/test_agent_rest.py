@@ -502,3 +502,53 @@ async def test_several_reapers_release_each_lease_once(
     assert sum(released) == 40
     rows = await owner.fetch("SELECT status, attempts FROM jobs")
     assert {(r["status"], r["attempts"]) for r in rows} == {("PENDING", 1)}
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        '{"n": 123456789012345678901234567890}',
+        '{"text": "a\\u0000b"}',
+        '{"surrogate": "\\ud800"}',
+        '{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}',
+    ],
+)
+async def test_an_unstorable_output_is_422_and_the_job_stays_running(
+    client: httpx.AsyncClient,
+    boss: Account,
+    agent: AgentHandle,
+    owner: asyncpg.Connection,
+    output: str,
+) -> None:
+    job = await create_job(client, boss)
+    claimed = await claim(client, agent)
+    assert claimed is not None
+    response = await client.post(
+        f"/v1/agent/jobs/{job['id']}/complete",
+        content=f'{{"leaseId": "{claimed["leaseId"]}", "output": {output}}}',
+        headers={**agent.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "output"
+    assert (await job_row(owner, job["id"]))["status"] == "RUNNING"
+
+
+async def test_delivery_is_not_recorded_once_a_cancel_was_asked(
+    client: httpx.AsyncClient, boss: Account, agent: AgentHandle, owner: asyncpg.Connection
+) -> None:
+    send = {"phone": "+966501234567", "message": "hi"}
+    job = await create_job(client, boss, "WHATSAPP_SEND", send)
+    claimed = await claim(client, agent)
+    assert claimed is not None
+    await client.post(f"/v1/jobs/{job['id']}/cancel", headers=boss.headers)
+    answer = await call(
+        client,
+        agent,
+        job["id"],
+        "progress",
+        leaseId=claimed["leaseId"],
+        progress=1,
+        deliveryStarted=True,
+    )
+    assert answer.json()["cancelRequested"] is True
+    assert (await job_row(owner, job["id"]))["delivery_started_at"] is None

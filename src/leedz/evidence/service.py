@@ -62,7 +62,7 @@ def _too_deep(index: int) -> ValidationFailed:
     )
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """True if dicts/lists nest more than `limit` levels. Iterative: no recursion to exhaust."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -76,7 +76,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
     """A NUL in any key or string: jsonb cannot store it (ApiIn refuses it in plain fields)."""
     stack = [value]
     while stack:
@@ -93,7 +93,7 @@ def _has_nul(value: Any) -> bool:
 
 
 def _check_raw_data(index: int, raw: Any) -> None:
-    deep = isinstance(raw, dict | list) and _deeper_than(raw, RAW_DATA_MAX_DEPTH)
+    deep = isinstance(raw, dict | list) and deeper_than(raw, RAW_DATA_MAX_DEPTH)
     try:
         size = len(_canonical_json(raw))
     except orjson.JSONEncodeError as exc:
@@ -106,7 +106,7 @@ def _check_raw_data(index: int, raw: Any) -> None:
         raise _too_large(index, "rawData", RAW_DATA_MAX_BYTES, size)
     if deep:
         raise _too_deep(index)
-    if _has_nul(raw):
+    if has_nul(raw):
         raise _invalid(index, "rawData", "contains a NUL character")
 
 

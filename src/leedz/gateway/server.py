@@ -11,7 +11,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -23,8 +23,15 @@ from pydantic import BaseModel, ValidationError
 
 from leedz.agents.context import AgentPrincipal, agent_token_lookup, invalid_agent_token
 from leedz.config import Settings
-from leedz.errors import DatabaseUnavailable, LeedzError, Unauthorized
-from leedz.gateway import fastjson, rooms
+from leedz.errors import (
+    DATABASE_REFUSALS,
+    DatabaseUnavailable,
+    InternalError,
+    LeedzError,
+    Unauthorized,
+    database_refusal,
+)
+from leedz.gateway import rooms
 from leedz.gateway.managers import manager_for
 from leedz.gateway.schemas import (
     SocketClaimIn,
@@ -45,6 +52,8 @@ log = structlog.get_logger("leedz.gateway")
 Refused = socketio.exceptions.ConnectionRefusedError
 
 Ack = dict[str, Any]
+# A revoked agent's last ack goes out before its socket is closed.
+AGENT_GONE_SECONDS = 0.2
 DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
@@ -69,6 +78,33 @@ def _auth_token(auth: object) -> str:
     if not isinstance(token, str) or not token:
         raise Unauthorized("The handshake needs `auth: {token}`")
     return token
+
+
+def _failed_event(exc: Exception, event: str) -> Ack:
+    """The ack for an agent event that failed: the same codes as the REST twin."""
+    if isinstance(exc, ValidationError):
+        return {
+            "ok": False,
+            "error": {
+                "code": "validation_error",
+                "message": "The event payload is invalid",
+                "errors": [
+                    {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                    for e in exc.errors()
+                ],
+            },
+        }
+    error: LeedzError
+    if isinstance(exc, LeedzError):
+        error = exc
+    elif isinstance(exc, DATABASE_REFUSALS):
+        error = database_refusal(exc)
+    elif isinstance(exc, DATABASE_ERRORS):
+        error = DatabaseUnavailable("The database is not reachable; retry")
+    else:  # a bug: logged, and the agent still gets an answer
+        log.error("agent_event_failed", event=event, exc_info=exc)
+        error = InternalError("The server failed to handle this event")
+    return _failure(error)
 
 
 def _dump(model: BaseModel | None) -> dict[str, Any]:
@@ -97,13 +133,13 @@ class Gateway:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager_for(settings.redis_url, channel="leedz-socketio"),
-            cors_allowed_origins=settings.allowed_origins,
+            # An empty list would switch Engine.IO's origin check off; None keeps same-origin.
+            cors_allowed_origins=settings.allowed_origins or None,
             ping_interval=settings.socket_ping_interval,
             ping_timeout=settings.socket_ping_timeout,
             max_http_buffer_size=settings.max_body_bytes,
             logger=False,
             engineio_logger=False,
-            json=fastjson,
         )
         self._register_agent_namespace()
         self._register_app_namespace()
@@ -191,6 +227,10 @@ class Gateway:
             raise Refused("The handshake is malformed", {"code": "validation_error"}) from exc
         except DATABASE_ERRORS as exc:
             raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
+        # One connection per agent: the newest wins, and an older socket (a stale one not yet
+        # timed out, or a second process with the same token) is closed on whichever instance
+        # holds it — its jobs were just reconciled against this handshake's `inFlight`.
+        await self.sio.close_room(rooms.agent_room(agent.agent_id), namespace=rooms.AGENT_NAMESPACE)
         await self.sio.save_session(sid, {"agent": agent}, namespace=rooms.AGENT_NAMESPACE)
         await self.sio.enter_room(sid, rooms.agent_room(agent.agent_id), rooms.AGENT_NAMESPACE)
         for job_type in agent.capabilities:
@@ -230,7 +270,10 @@ class Gateway:
         self, schema: type[BaseModel], call: AgentCall, *, lock: bool, touch: bool
     ) -> Callable[[str, object], Awaitable[Ack]]:
         async def handle(sid: str, data: object = None) -> Ack:
-            session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
+            try:
+                session = await self.sio.get_session(sid, namespace=rooms.AGENT_NAMESPACE)
+            except KeyError:  # disconnected while the event was on its way
+                return _failure(Unauthorized("Not connected"))
             agent: AgentPrincipal = session["agent"]
             try:
                 body = schema.model_validate(data if data is not None else {})
@@ -239,28 +282,28 @@ class Gateway:
                     if tx.agent is None:
                         raise invalid_agent_token()
                     result = await call(tx, AgentPrincipal.of(agent.tenant_id, tx.agent), body)
-            except ValidationError as exc:
-                return {
-                    "ok": False,
-                    "error": {
-                        "code": "validation_error",
-                        "message": "The event payload is invalid",
-                        "errors": [
-                            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                            for e in exc.errors()
-                        ],
-                    },
-                }
-            except Unauthorized as exc:
-                await self.sio.disconnect(sid, namespace=rooms.AGENT_NAMESPACE)
-                return _failure(exc)
-            except LeedzError as exc:
-                return _failure(exc)
-            except DATABASE_ERRORS:
-                return _failure(DatabaseUnavailable("The database is not reachable; retry"))
+            except Exception as exc:  # every failure is an ack, never silence
+                if isinstance(exc, Unauthorized):
+                    # Revoked: the ack says so first, then the socket is closed.
+                    self._later(AGENT_GONE_SECONDS, self._disconnect_agent(sid))
+                return _failed_event(exc, schema.__name__)
             return {"ok": True, **result}
 
         return handle
+
+    async def _disconnect_agent(self, sid: str) -> None:
+        await self.sio.disconnect(sid, namespace=rooms.AGENT_NAMESPACE)
+
+    def _later(self, delay: float, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after `delay` seconds, holding a reference until it is done."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await work
+
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # --- /app ---------------------------------------------------------------------------------
 
@@ -305,9 +348,9 @@ class Gateway:
             await self.sio.disconnect(sid, namespace=rooms.APP_NAMESPACE)
 
         def fire() -> None:
-            task = asyncio.ensure_future(disconnect())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            # Popped here too: a client that left during its handshake never disconnects again.
+            self._expiries.pop(sid, None)
+            self._later(0, disconnect())
 
         delay = max(0.0, expires - time.time())
         self._expiries[sid] = asyncio.get_running_loop().call_later(delay, fire)

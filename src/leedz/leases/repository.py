@@ -119,7 +119,9 @@ class Leases(TenantRepository):
     ) -> asyncpg.Record | None:
         return await self.fetchrow(
             f"UPDATE jobs SET progress = $5, lease_expires_at = {_extended('$7')},"
-            " delivery_started_at = CASE WHEN $6 THEN coalesce(delivery_started_at, now())"
+            # A cancelled job's agent is to stop, not to start sending.
+            " delivery_started_at = CASE WHEN $6 AND cancel_requested_at IS NULL"
+            " THEN coalesce(delivery_started_at, now())"
             " ELSE delivery_started_at END, updated_at = now()"
             " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
             " AND status = 'RUNNING'"

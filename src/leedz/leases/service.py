@@ -181,12 +181,29 @@ async def upload_evidence(
 
 
 def _checked_output(output: dict[str, Any] | None) -> dict[str, Any] | None:
-    if output is not None and len(orjson.dumps(output)) > OUTPUT_MAX_BYTES:
+    """The output within the same limits as evidence's rawData, checked before anything is
+    written: JSON that parsed may still be unstorable (an integer beyond 64 bits, a lone
+    surrogate, a NUL, nesting without end)."""
+    if output is None:
+        return None
+    try:
+        size = len(orjson.dumps(output))
+    except orjson.JSONEncodeError as exc:
+        raise ValidationFailed("The output is not representable as JSON", field="output") from exc
+    if size > OUTPUT_MAX_BYTES:
         raise PayloadTooLarge(
             f"A job's output is at most {OUTPUT_MAX_BYTES} bytes of JSON",
             field="output",
             limit=OUTPUT_MAX_BYTES,
         )
+    if evidence.deeper_than(output, evidence.RAW_DATA_MAX_DEPTH):
+        raise ValidationFailed(
+            f"The output nests more than {evidence.RAW_DATA_MAX_DEPTH} levels",
+            field="output",
+            limit=evidence.RAW_DATA_MAX_DEPTH,
+        )
+    if evidence.has_nul(output):
+        raise ValidationFailed("The output contains a NUL character", field="output")
     return output
 
 
