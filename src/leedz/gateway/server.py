@@ -8,8 +8,6 @@ Domain events published after commit (kit/events.py) become emits to rooms (rela
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -127,8 +125,8 @@ class Gateway:
         self._access_tokens = access_tokens
         self._rate_limits = rate_limits
         self._expiries: dict[str, asyncio.TimerHandle] = {}
-        # This process, for the per-instance handshake limit (the counters may live in Redis).
-        self._instance = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        # This instance's own handshakes, counted in its memory whatever REDIS_URL says.
+        self._instance_limits = RateLimits(None, fixed_window=True)
         self._background: set[asyncio.Future[None]] = set()
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
@@ -153,8 +151,8 @@ class Gateway:
         return socketio.ASGIApp(self.sio, other_asgi_app=other, socketio_path="socket.io")
 
     async def _limit_handshake(self, environ: dict[str, Any]) -> None:
-        await self._rate_limits.hit(
-            self.settings.rate_limit_socket_connect_instance, "socket-instance", self._instance
+        await self._instance_limits.hit(
+            self.settings.rate_limit_socket_connect_instance, "socket-instance"
         )
         await self._rate_limits.hit(
             self.settings.rate_limit_socket_connect, "socket", _client_ip(environ)

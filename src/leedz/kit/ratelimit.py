@@ -11,7 +11,7 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.storage import storage_from_string
 
 from leedz.errors import LeedzError
@@ -22,7 +22,15 @@ class RateLimited(LeedzError):
 
 
 class RateLimits:
-    def __init__(self, redis_url: str | None, *, namespace: str = "leedz") -> None:
+    def __init__(
+        self, redis_url: str | None, *, namespace: str = "leedz", fixed_window: bool = False
+    ) -> None:
+        """Counters in Redis when `redis_url` is given (shared by instances), else in memory.
+
+        `fixed_window`: a counter per window instead of a log of hits — O(1) per hit, for
+        high limits where a moving window's log would grow with the limit (an instance's
+        handshakes per second).
+        """
         storage: Storage
         if redis_url:
             scheme_url = redis_url.replace("redis://", "async+redis://", 1).replace(
@@ -35,7 +43,9 @@ class RateLimits:
         else:
             storage = MemoryStorage()
         self.storage = storage
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.limiter: RateLimiter = (
+            FixedWindowRateLimiter(storage) if fixed_window else MovingWindowRateLimiter(storage)
+        )
         self.namespace = namespace
 
     async def hit(self, rule: str | RateLimitItem, *key: str) -> None:
