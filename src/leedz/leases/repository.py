@@ -13,6 +13,8 @@ from leedz.jobs.repository import JOB_COLUMNS
 from leedz.kit.repository import TenantRepository
 
 LEASE_COLUMNS = f"{JOB_COLUMNS}, lease_id, lease_expires_at, delivery_started_at, max_attempts"
+# The same, qualified for the claim's UPDATE … FROM (built once, not per claim).
+CLAIMED_COLUMNS = ", ".join(f"j.{column.strip()}" for column in LEASE_COLUMNS.split(","))
 
 # What happens to a job whose lease is let go without an answer (expired, or abandoned by a
 # reconnecting agent): cancelled if a user asked; failed after its last attempt, or when its
@@ -75,7 +77,7 @@ class Leases(TenantRepository):
             " UPDATE jobs j SET status = 'RUNNING', agent_id = $2, lease_id = gen_random_uuid(),"
             " lease_expires_at = now() + make_interval(secs => $4), attempts = j.attempts + 1,"
             " started_at = now(), progress = 0, updated_at = now()"
-            f" FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING {_qualified()}",
+            f" FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING {CLAIMED_COLUMNS}",
             agent_id,
             types,
             lease_seconds,
@@ -197,7 +199,3 @@ class Leases(TenantRepository):
         return await self.fetchrow(
             f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2", job_id
         )
-
-
-def _qualified() -> str:
-    return ", ".join(f"j.{column.strip()}" for column in LEASE_COLUMNS.split(","))
