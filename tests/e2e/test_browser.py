@@ -33,13 +33,13 @@ import httpx
 import pytest
 
 from tests.support.live import clean_env, free_port, running_server
+from tests.support.node import node_with_packages, read_step, stop
 
 pytestmark = pytest.mark.e2e
 
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 DRIVER = BROWSER_DIR / "drive.mjs"
 CHROMIUM = Path(os.environ.get("LEEDZ_CHROMIUM", "/usr/bin/chromium"))
-NODE_MAJOR_MIN = 20
 TOKEN_TIMEOUT = 30.0
 DRIVER_TIMEOUT = 100.0  # the driver's own hard timeout is 90 s
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,53 +91,10 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"`{name}` is not on PATH: tests/e2e/test_browser.py needs Node.js {NODE_MAJOR_MIN}+"
-            " and npm to drive Chromium with playwright-core"
-        )
-    return path
-
-
-def _stale_packages() -> list[str]:
-    """The pinned packages whose installed version is missing or different."""
-    pinned: dict[str, str] = json.loads((BROWSER_DIR / "package.json").read_text())["dependencies"]
-    stale = []
-    for name, version in pinned.items():
-        installed = BROWSER_DIR / "node_modules" / name / "package.json"
-        if not installed.is_file() or json.loads(installed.read_text())["version"] != version:
-            stale.append(name)
-    return stale
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
     """The node binary, with tests/browser's packages installed from the lock file (`npm ci`)."""
-    node = _tool("node")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, check=True, timeout=30
-    ).stdout.strip()
-    if int(version.lstrip("v").split(".")[0]) < NODE_MAJOR_MIN:
-        pytest.fail(f"Node.js {NODE_MAJOR_MIN}+ is needed, found {version}")
-    if _stale_packages():
-        done = subprocess.run(
-            # No install scripts: nothing may download a browser.
-            [_tool("npm"), "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=BROWSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
-        )
-        if done.returncode != 0:
-            pytest.fail(
-                f"npm ci in {BROWSER_DIR} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-            )
-        assert not _stale_packages()
-    return node
+    return node_with_packages(BROWSER_DIR, "to drive Chromium with playwright-core")
 
 
 @pytest.fixture
@@ -154,25 +111,6 @@ async def base_url(
         database_url, tmp_path / "data", LEEDZ_CORS_ORIGINS=f"http://127.0.0.1:{page_port}"
     ) as base:
         yield base
-
-
-async def _read_step(stdout: asyncio.StreamReader, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    raw = await stdout.readline()
-    if not raw:
-        raise EOFError("the driver closed its stdout")
-    step: dict[str, Any] = json.loads(raw)
-    steps.append(step)
-    return step
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def _drive(
@@ -197,7 +135,7 @@ async def _drive(
     errors = b""
     try:
         async with asyncio.timeout(TOKEN_TIMEOUT):
-            while (step := await _read_step(driver.stdout, steps))["step"] != "agent-token":
+            while (step := await read_step(driver.stdout, steps))["step"] != "agent-token":
                 assert step["ok"], steps
         with agent_log.open("wb") as log:
             agent = await asyncio.create_subprocess_exec(
@@ -221,14 +159,14 @@ async def _drive(
             rest, errors = await driver.communicate()
         steps += [json.loads(line) for line in rest.decode().splitlines() if line.strip()]
     except (TimeoutError, EOFError, json.JSONDecodeError, AssertionError) as exc:
-        await _stop(driver)
+        await stop(driver)
         assert driver.stderr is not None
         errors += await driver.stderr.read()
         pytest.fail(f"{exc!r}\nsteps: {steps}\n{errors.decode()[-3000:]}")
     finally:
-        await _stop(driver)
+        await stop(driver)
         if agent is not None:
-            await _stop(agent)
+            await stop(agent)
     failure = (
         f"driver exit {driver.returncode}\nsteps: {steps}\n{errors.decode()[-3000:]}\n"
         f"agent:\n{agent_log.read_text()[-2000:] if agent_log.exists() else ''}"

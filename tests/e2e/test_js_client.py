@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,63 +25,21 @@ import pytest
 
 from tests.factories.accounts import PASSWORD, unique_email
 from tests.support.live import running_server
+from tests.support.node import node_with_packages, read_step
 
 pytestmark = pytest.mark.e2e
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 SCRIPT = JS_DIR / "agent-protocol.mjs"
-NODE_MAJOR_MIN = 20
 READY_TIMEOUT = 15.0
 SCRIPT_TIMEOUT = 40.0  # the script's own hard timeout is 30 s
 EVIDENCE_COUNT = 2  # EVIDENCE_COUNT in agent-protocol.mjs
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"`{name}` is not on PATH: tests/e2e/test_js_client.py needs Node.js {NODE_MAJOR_MIN}+"
-            " and npm to run the official socket.io-client against the server"
-        )
-    return path
-
-
-def _pinned_version() -> str:
-    package = json.loads((JS_DIR / "package.json").read_text())
-    return str(package["dependencies"]["socket.io-client"])
-
-
-def _installed_version() -> str | None:
-    installed = JS_DIR / "node_modules" / "socket.io-client" / "package.json"
-    if not installed.is_file():
-        return None
-    return str(json.loads(installed.read_text())["version"])
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
     """The node binary, with socket.io-client installed from the lock file (`npm ci`)."""
-    node = _tool("node")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, check=True, timeout=30
-    ).stdout.strip()
-    major = int(version.lstrip("v").split(".")[0])
-    if major < NODE_MAJOR_MIN:
-        pytest.fail(f"Node.js {NODE_MAJOR_MIN}+ is needed (global fetch), found {version}")
-    if _installed_version() != _pinned_version():
-        npm = _tool("npm")
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=JS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in {JS_DIR} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        assert _installed_version() == _pinned_version()
-    return node
+    return node_with_packages(JS_DIR, "to run the official socket.io-client against the server")
 
 
 @pytest.fixture
@@ -93,15 +49,6 @@ async def base_url(
     # `owner` first: its teardown (truncation) runs after the server has stopped.
     with running_server(database_url, tmp_path / "data") as base:
         yield base
-
-
-async def _read_step(stdout: asyncio.StreamReader, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    raw = await stdout.readline()
-    if not raw:
-        raise EOFError("the script closed its stdout")
-    step: dict[str, Any] = json.loads(raw)
-    lines.append(step)
-    return step
 
 
 def _step(lines: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -147,7 +94,7 @@ async def _run_agent(
     lines: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(READY_TIMEOUT):
-            while (await _read_step(script.stdout, lines))["step"] != "ready":
+            while (await read_step(script.stdout, lines))["step"] != "ready":
                 assert lines[-1]["ok"], lines
         created = await http.post(
             "/v1/jobs",
