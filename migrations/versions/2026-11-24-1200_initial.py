@@ -5,7 +5,6 @@ Revises:
 Create Date: 2026-11-24 12:00:00+00:00
 """
 
-import os
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -698,12 +697,7 @@ def _secure() -> None:
 
 def _app_role() -> str:
     config = op.get_context().config
-    role = (config.attributes.get("app_role") if config else None) or os.environ.get(
-        "LEEDZ_DB_APP_ROLE", "leedz_app"
-    )
-    if not str(role).isidentifier():
-        raise ValueError(f"invalid role name {role!r}")
-    return str(role)
+    return rls.configured_app_role(config.attributes if config else None)
 
 
 def downgrade() -> None:

@@ -25,7 +25,6 @@ Revises: 20261124_1300
 Create Date: 2026-11-25 12:00:00+00:00
 """
 
-import os
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -43,12 +42,7 @@ EXPIRED_LEASE = "status = 'RUNNING' AND lease_expires_at < now()"
 
 def _app_role() -> str:
     config = op.get_context().config
-    role = (config.attributes.get("app_role") if config else None) or os.environ.get(
-        "LEEDZ_DB_APP_ROLE", "leedz_app"
-    )
-    if not str(role).isidentifier():
-        raise ValueError(f"invalid role name {role!r}")
-    return str(role)
+    return rls.configured_app_role(config.attributes if config else None)
 
 
 def _claim_index(columns: list[sa.ColumnElement[str] | str]) -> None:

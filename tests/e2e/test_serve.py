@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.live import LEEDZ, free_port, stop, wait_until_up
+from tests.support.live import LEEDZ, clean_env, free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +26,7 @@ def serve(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEEDZ_", "DATABASE_"))}
-    env.update({"LEEDZ_DATA_DIR": str(tmp_path / "data"), "LEEDZ_PORT": str(free_port())})
-    return env
+    return {**clean_env(tmp_path / "data"), "LEEDZ_PORT": str(free_port())}
 
 
 @pytest.fixture

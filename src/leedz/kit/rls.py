@@ -8,6 +8,10 @@ No tenant set means NULL, and `tenant_id = NULL` is never true: zero rows.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 CURRENT_TENANT = "NULLIF(current_setting('app.current_tenant_id', true), '')::uuid"
 CURRENT_USER = "NULLIF(current_setting('app.current_user_id', true), '')::uuid"
 
@@ -28,6 +32,15 @@ def disable_tenant_isolation(table: str) -> list[str]:
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
+
+
+def configured_app_role(attributes: Mapping[str, Any] | None) -> str:
+    """The request role a migration grants to: `leedz db …` passes it in the Alembic config's
+    attributes; plain `alembic` falls back to LEEDZ_DB_APP_ROLE, then `leedz_app`."""
+    role = (attributes or {}).get("app_role") or os.environ.get("LEEDZ_DB_APP_ROLE", "leedz_app")
+    if not str(role).isidentifier():
+        raise ValueError(f"invalid role name {role!r}")
+    return str(role)
 
 
 def create_app_role(role: str) -> list[str]:
