@@ -15,6 +15,7 @@ completion), in interleaved rounds. Target: >= 0.5 x the raw loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 import uuid
@@ -27,7 +28,9 @@ import httpx
 from bench.harness import Check, Result, Sample
 from bench.http_load import PYTHON, free_port, server_process
 from bench.socket_client import RawSocket
+from leedz.kit.db import BEGIN_AGENT_SQL, init_connection
 from leedz.kit.scratch import asyncpg_dsn
+from leedz.leases.repository import CLAIM_SQL, COMPLETE_SQL
 
 SECRET = "bench-secret-" + "d" * 40
 RATE = 100.0
@@ -195,26 +198,6 @@ def dispatch_latency(url: str) -> Result:
 
 # --- claim_throughput ---------------------------------------------------------------------
 
-BEGIN_AGENT = "SELECT id FROM leedz_begin_agent($1, $2, $3, NULL, $4, $5, false)"
-CLAIM = (
-    "WITH next AS ("
-    " SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'PENDING'"
-    " AND type = ANY($3::text[]::job_type[])"
-    " AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = $1 AND r.agent_id = $2"
-    " AND r.status = 'RUNNING') < $4"
-    " ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " UPDATE jobs j SET status = 'RUNNING', agent_id = $2, lease_id = gen_random_uuid(),"
-    " lease_expires_at = now() + make_interval(secs => 60), attempts = j.attempts + 1,"
-    " started_at = now(), progress = 0, updated_at = now()"
-    " FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING j.id, j.lease_id"
-)
-COMPLETE = (
-    "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = $5::jsonb,"
-    " completed_at = now(), lease_expires_at = NULL, updated_at = now()"
-    " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
-    " AND status = 'RUNNING' RETURNING id"
-)
-
 
 async def _preload(url: str, access_tenant: str, count: int) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
@@ -270,21 +253,28 @@ async def _socket_round(agents: list[RawSocket]) -> Sample:
 async def _raw_round(pool: asyncpg.Pool, tenant: uuid.UUID, agent_ids: list[uuid.UUID]) -> Sample:
     latencies: list[float] = []
     deadline = time.perf_counter() + ROUND_SECONDS
-    scope = ("leedz_app", str(tenant), "15000")
+    scope = ("leedz_app", str(tenant), "15000", None)
 
     async def loop(agent_id: uuid.UUID) -> None:
         async with pool.acquire() as conn:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
+                # The server's statements, verbatim: the agent's first statement (locking the
+                # agent for a claim), the claim returning the job; then the completion.
                 async with conn.transaction():
-                    await conn.fetchval(BEGIN_AGENT, *scope, agent_id, True)  # locks the agent
-                    row = await conn.fetchrow(CLAIM, tenant, agent_id, ["SEARCH"], 1)
+                    await conn.fetchrow(BEGIN_AGENT_SQL, *scope, agent_id, True, False)
+                    row = await conn.fetchrow(CLAIM_SQL, tenant, agent_id, ["SEARCH"], 60, 1)
                 if row is None:
                     raise RuntimeError("the raw loop ran out of jobs")
                 async with conn.transaction():
-                    await conn.fetchval(BEGIN_AGENT, *scope, agent_id, False)
-                    await conn.fetchval(
-                        COMPLETE, tenant, row["id"], agent_id, row["lease_id"], '{"n": 1}'
+                    await conn.fetchrow(BEGIN_AGENT_SQL, *scope, agent_id, False, False)
+                    await conn.fetchrow(
+                        COMPLETE_SQL,
+                        tenant,
+                        row["id"],
+                        agent_id,
+                        row["lease_id"],
+                        json.dumps({"n": 1}),
                     )
                 latencies.append(time.perf_counter() - started)
 
@@ -303,7 +293,10 @@ async def _throughput(base: str, url: str, result: Result) -> None:
     # Socket agents use the first half of the agents, the raw loop the second: neither ever
     # finds the other's lease in its way (each runs one job at a time).
     sockets = [await _agent_socket(base, token) for token in tokens[:WORKERS]]
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=WORKERS, max_size=WORKERS)
+    # The server's connection set-up too (JSON columns decoded), so a claim returns the same job.
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(url), min_size=WORKERS, max_size=WORKERS, init=init_connection
+    )
     try:
         await _socket_round(sockets)  # warm-up, both sides
         await _raw_round(pool, tenant, agent_ids[WORKERS:])

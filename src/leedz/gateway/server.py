@@ -29,7 +29,7 @@ from leedz.errors import (
     Unauthorized,
     database_refusal,
 )
-from leedz.gateway import fastjson, rooms
+from leedz.gateway import fastjson, packets, rooms
 from leedz.gateway.managers import manager_for
 from leedz.gateway.schemas import (
     SocketClaimIn,
@@ -138,7 +138,8 @@ class Gateway:
             max_http_buffer_size=settings.max_body_bytes,
             logger=False,
             engineio_logger=False,
-            json=fastjson,
+            serializer=packets.Packet,
+            json=fastjson,  # Engine.IO's own packets (the handshake's open packet)
             # An agent's events are handled one after another, in the order it sent them (no
             # task per event; the server never `call()`s a client).
             async_handlers=False,

@@ -150,7 +150,7 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     # JSON in: repositories pass serialized text. JSON out: Python objects.
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -178,7 +178,7 @@ class Database:
             min_size=0,
             max_size=self._max_size,
             timeout=self.acquire_timeout,
-            init=_init_connection,
+            init=init_connection,
             reset=_reset_connection,
             statement_cache_size=self._statement_cache_size,
             server_settings={"application_name": "leedz-api"},
@@ -194,6 +194,12 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def _acquire(self) -> PoolConnectionProxy:
+        """A pooled connection, waiting at most `acquire_timeout` for one to be free."""
+        # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.
+        async with asyncio.timeout(self.acquire_timeout):
+            return await self.pool.acquire()
 
     @asynccontextmanager
     async def transaction(
@@ -214,9 +220,7 @@ class Database:
         normally, rolls back when it raises (unless the error has `keep_changes`); after a
         normal commit, runs the callbacks of `Tx.after_commit`.
         """
-        # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.
-        async with asyncio.timeout(self.acquire_timeout):
-            raw = await self.pool.acquire()
+        raw = await self._acquire()
         try:
             tx = Tx(raw, tenant_id, user_id, self.bus)
             transaction = raw.transaction()
@@ -268,8 +272,7 @@ class Database:
         with the statement): a quick read that must not keep a connection while the caller then
         does slow work, such as verifying a password.
         """
-        async with asyncio.timeout(self.acquire_timeout):
-            raw = await self.pool.acquire()
+        raw = await self._acquire()
         try:
             return await raw.fetchrow(sql, *args)
         finally:

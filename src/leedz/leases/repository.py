@@ -43,6 +43,32 @@ def release_assignments(reason: str) -> str:
 
 RELEASED_COLUMNS = "tenant_id, id, type, status, progress"
 
+# The claim: the next PENDING job of the types ($3), priority then age, unless the agent ($2)
+# already runs $5 jobs; a new lease of $4 seconds. SKIP LOCKED: concurrent claims never wait on
+# each other and never get the same job. Module constants, so that the claim_throughput
+# benchmark's raw loop runs exactly these statements.
+CLAIM_SQL = (
+    "WITH next AS ("
+    " SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'PENDING'"
+    " AND type = ANY($3::text[]::job_type[])"
+    " AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = $1 AND r.agent_id = $2"
+    " AND r.status = 'RUNNING') < $5"
+    " ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE jobs j SET status = 'RUNNING', agent_id = $2, lease_id = gen_random_uuid(),"
+    " lease_expires_at = now() + make_interval(secs => $4), attempts = j.attempts + 1,"
+    " started_at = now(), progress = 0, updated_at = now()"
+    f" FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING {CLAIMED_COLUMNS}"
+)
+
+# COMPLETED under the lease ($2 job, $3 agent, $4 lease) with the output ($5, JSON text). The
+# lease id stays on the finished job: it records which lease completed it.
+COMPLETE_SQL = (
+    "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = $5::jsonb,"
+    " completed_at = now(), lease_expires_at = NULL, updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
+    f" AND status = 'RUNNING' RETURNING {LEASE_COLUMNS}"
+)
+
 
 def _extended(seconds: str) -> str:
     """The new lease expiry: `seconds` from now, except for a job a user cancelled, whose lease
@@ -63,21 +89,9 @@ class Leases(TenantRepository):
     async def claim(
         self, *, agent_id: UUID, types: list[str], lease_seconds: int, max_running: int
     ) -> asyncpg.Record | None:
-        """The next PENDING job of `types` (priority, then age) under a new lease, or None.
-
-        SKIP LOCKED: concurrent claims never wait on each other and never get the same job.
-        """
+        """The next PENDING job of `types` (priority, then age) under a new lease, or None."""
         return await self.fetchrow(
-            "WITH next AS ("
-            " SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'PENDING'"
-            " AND type = ANY($3::text[]::job_type[])"
-            " AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = $1 AND r.agent_id = $2"
-            " AND r.status = 'RUNNING') < $5"
-            " ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-            " UPDATE jobs j SET status = 'RUNNING', agent_id = $2, lease_id = gen_random_uuid(),"
-            " lease_expires_at = now() + make_interval(secs => $4), attempts = j.attempts + 1,"
-            " started_at = now(), progress = 0, updated_at = now()"
-            f" FROM next WHERE j.tenant_id = $1 AND j.id = next.id RETURNING {CLAIMED_COLUMNS}",
+            CLAIM_SQL,
             agent_id,
             types,
             lease_seconds,
@@ -140,12 +154,8 @@ class Leases(TenantRepository):
     async def complete(
         self, *, job_id: UUID, agent_id: UUID, lease_id: UUID, output: dict[str, Any] | None
     ) -> asyncpg.Record | None:
-        # The lease id stays on the finished job: it records which lease completed it.
         return await self.fetchrow(
-            "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = $5::jsonb,"
-            " completed_at = now(), lease_expires_at = NULL, updated_at = now()"
-            " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
-            f" AND status = 'RUNNING' RETURNING {LEASE_COLUMNS}",
+            COMPLETE_SQL,
             job_id,
             agent_id,
             lease_id,
