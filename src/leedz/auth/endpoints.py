@@ -31,13 +31,6 @@ async def _keys(request: Request) -> AuthKeys:
 Keys = Annotated[AuthKeys, Depends(_keys)]
 
 
-async def _login_email_limit(request: Request, body: LoginIn) -> None:
-    limits: RateLimits = request.app.state.rate_limits
-    await limits.hit(
-        settings_of(request).rate_limit_login_email, "login-email", str(body.email).lower()
-    )
-
-
 @router.post(
     "/signup",
     status_code=status.HTTP_201_CREATED,
@@ -49,12 +42,14 @@ async def signup(body: SignupIn, request: Request, keys: Keys, meta: Meta) -> To
     return await auth.signup(database(request), keys, body, meta)
 
 
-@router.post(
-    "/login",
-    dependencies=[rate_limited("rate_limit_login_ip", "login-ip"), Depends(_login_email_limit)],
-)
+@router.post("/login", dependencies=[rate_limited("rate_limit_login_ip", "login-ip")])
 async def login(body: LoginIn, request: Request, keys: Keys, meta: Meta) -> Tokens:
     """Sign in with email and password."""
+    # Counted here, not in a dependency: a dependency declaring the body validates it again.
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.hit(
+        settings_of(request).rate_limit_login_email, "login-email", str(body.email).lower()
+    )
     # No request transaction here: the password is verified holding no connection (service).
     return await auth.login(database(request), keys, body, meta)
 
