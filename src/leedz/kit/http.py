@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 
 import asyncpg
 import structlog
@@ -56,13 +56,16 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Bound once, with the logging configured by create_app (the module's logger is a lazy
+        # proxy that would rebuild itself on every access line).
+        self.log = log.bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -87,10 +90,10 @@ class RequestContextMiddleware:
             error: LeedzError
             if _is_database_outage(exc):
                 error = DatabaseUnavailable("The database cannot be reached; retry shortly")
-                log.error("database_unavailable", error=repr(exc))
+                self.log.error("database_unavailable", error=repr(exc))
             else:
                 error = InternalError("An unexpected error occurred; quote the request id")
-                log.exception("unhandled_exception")
+                self.log.exception("unhandled_exception")
             if response_started:
                 raise
             response = problem_response(error, request_id)
@@ -100,7 +103,7 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             method = scope["method"]
             observe_request(method, route, status, elapsed)
-            log.info(
+            self.log.info(
                 "request",
                 method=method,
                 route=route,
