@@ -210,6 +210,9 @@ async def _preload(url: str, access_tenant: str, count: int) -> None:
             access_tenant,
             count,
         )
+        # Statistics for the planner, as autovacuum would gather them after a bulk load: without
+        # them a prepared claim may settle on a plan that scans every pending job.
+        await conn.execute("ANALYZE jobs")
     finally:
         await conn.close()
 
