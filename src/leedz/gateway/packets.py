@@ -5,8 +5,9 @@ python-socketio walks every outgoing payload (each ack carries a job) looking fo
 send as attachments; the gateway never sends bytes, so that walk is skipped
 (`uses_binary_events = False`, as python-socketio's own msgpack packets do). Incoming packets
 are decoded as before, binary ones included. A subclass, given as the server's `serializer`,
-so that the library's own `Packet` (used by python-socketio clients in the same process) keeps
-its defaults.
+so that python-socketio's own `Packet` (used by its clients in the same process) keeps its
+defaults. With Redis, emits published to other instances still go through the library's own
+check in its pub/sub manager; acks and local emits skip it.
 """
 
 from __future__ import annotations

@@ -139,7 +139,8 @@ class Gateway:
             logger=False,
             engineio_logger=False,
             serializer=packets.Packet,
-            json=fastjson,  # Engine.IO's own packets (the handshake's open packet)
+            # Engine.IO's packets too (python-engineio keeps it on its Packet class, process-wide).
+            json=fastjson,
             # An agent's events are handled one after another, in the order it sent them (no
             # task per event; the server never `call()`s a client).
             async_handlers=False,
