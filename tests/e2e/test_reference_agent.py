@@ -99,9 +99,11 @@ async def test_cancel_whatsapp_and_revocation(
 
                 revoke = await http.delete(f"/v1/agents/{agent.id}", headers=account.headers)
                 assert revoke.status_code == 204
-                assert process.wait(timeout=20) == 3
+                code = process.wait(timeout=20)
                 assert process.stderr is not None
-                assert b"revoked" in process.stderr.read()
+                stderr = process.stderr.read()
+                assert code == 3, stderr.decode(errors="replace")[-3000:]
+                assert b"revoked" in stderr
             finally:
                 if process.poll() is None:
                     process.kill()

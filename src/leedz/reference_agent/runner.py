@@ -125,11 +125,27 @@ class ReferenceAgent:
             for task in [*loops, *(h.task for h in self._held.values() if h.task)]:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self._sio.disconnect()
+            await self._disconnect_quietly()
         stop = self._stop or _Stop(EXIT_OK, "stopped")
         self.log("exit", code=stop.code, reason=stop.reason, completed=self._completed)
         return stop.code
+
+    async def _disconnect_quietly(self) -> None:
+        """Close the socket on the way out, whatever state the server left it in.
+
+        When the server closed the socket first (a revocation), python-engineio's disconnect
+        awaits its own read loop, which may already be cancelled: that CancelledError is not
+        ours, and must not turn a clean exit code into a traceback. Our own cancellation
+        (Ctrl-C) still propagates.
+        """
+        try:
+            await self._sio.disconnect()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        except Exception:  # noqa: S110 - leaving anyway; the exit code says why
+            pass
 
     def _finish(self, code: int, reason: str) -> None:
         if self._stop is None:
