@@ -59,8 +59,8 @@ def serve(
         _seed(url)
     application = create_app(settings, database_url=url)
     # Everything built so far (modules, the app, its schemas) lives as long as the process:
-    # out of the collector's sight, a full collection no longer walks it — ~80 ms of blocked
-    # event loop each time otherwise, ~1 ms now (bench/login_flood.py, /healthz p99).
+    # out of the collector's sight, a full collection no longer walks it: 85 ms of blocked
+    # event loop otherwise, 0.9 ms frozen (a gc callback during bench/login_flood.py's flood).
     gc.collect()
     gc.freeze()
     uvicorn.run(
