@@ -3,11 +3,9 @@
 Moving windows: a client that keeps hammering stays limited; one that stops is released when its
 oldest hits age out. A limited call answers 429 `rate_limited` with `Retry-After`.
 
-In memory this is the library's asyncio storage. It is not cheap under a flood: each hit starts
-an expiry pass that sends every key through `asyncio.to_thread` (about 0.5 ms of event-loop CPU
-per sign-in, which counts an IP and an email; bench/login_flood.py). Its synchronous storage
-avoids the thread hops, but as of limits 5.8 it never forgets a key whose hits have expired, so
-memory would grow with every IP and email ever seen: not a trade to make.
+In memory this is the library's asyncio storage (a hit costs ~0.03 ms of CPU, measured with 10
+and with 5,000 keys in the window). Not its synchronous storage: as of limits 5.8 that one never
+forgets a key whose hits have expired, so memory would grow with every IP and email ever seen.
 """
 
 from __future__ import annotations
