@@ -150,6 +150,8 @@ class TestDispatch:
             ("job:progress", {"jobId": "not-a-uuid"}),
             ("job:complete", "a string"),
             ("heartbeat", {"inFlight": "x"}),
+            # Sent as a binary event with an attachment: still decoded, and refused.
+            ("job:evidence", {"items": [b"\x00\x01 raw bytes"]}),
         ):
             answer = await worker.call(event, data)
             assert answer["ok"] is False
