@@ -58,6 +58,38 @@ async def login_lookup(db: Database, email: str) -> asyncpg.Record | None:
     )
 
 
+async def sign_in(
+    db: Database,
+    *,
+    user_id: UUID,
+    tenant_id: UUID,
+    verified_hash: str,
+    token_id: UUID,
+    token_hash: bytes,
+    expires_at: datetime,
+    ip_address: str | None,
+    user_agent: str | None,
+    request_id: str | None,
+) -> asyncpg.Record | None:
+    """The usual sign-in's writes in one statement of its own (migration 20261125_1800): the
+    `auth.login` audit row and a new session (refresh-token family `token_id`) in `tenant_id`,
+    only while the user still has `verified_hash` and is a member there. Returns the user's and
+    the tenant's columns and the session's creation time; None, with nothing written, otherwise."""
+    return await db.fetchrow_as_app(
+        "SELECT * FROM leedz_sign_in($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        db.app_role,
+        user_id,
+        tenant_id,
+        verified_hash,
+        token_id,
+        token_hash,
+        expires_at,
+        ip_address,
+        user_agent,
+        request_id,
+    )
+
+
 class RefreshTokens(TenantRepository):
     async def insert(
         self,

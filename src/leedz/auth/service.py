@@ -19,7 +19,7 @@ import structlog
 from leedz.audit import service as audit
 from leedz.auth.context import Actor, RequestMeta
 from leedz.auth.permissions import permissions_of
-from leedz.auth.repository import RefreshTokens, Users, login_lookup
+from leedz.auth.repository import RefreshTokens, Users, login_lookup, sign_in
 from leedz.auth.schemas import (
     LoginIn,
     MembershipOut,
@@ -210,6 +210,11 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
     if found is None:
         log.info("login_failed", known_user=False)
         raise InvalidCredentials("The email or password is wrong")
+    if matches and not needs_rehash and found["default_tenant_id"] is not None:
+        tokens = await _sign_in_directly(db, keys, found, meta)
+        if tokens is not None:
+            return tokens
+    # The general path: a failed attempt, a hash to upgrade, another tenant, a fresh workspace.
     async with db.transaction(tenant_id=found["default_tenant_id"], user_id=found["id"]) as tx:
         user = await Users(tx).by_id(found["id"])
         # The hash verified must still be the user's: a password changed meanwhile wins.
@@ -220,6 +225,51 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
         if needs_rehash:
             await Users(tx).set_password(user["id"], await hash_password(body.password))
         return await _sign_in(tx, keys, user, meta)
+
+
+async def _sign_in_directly(
+    db: Database, keys: AuthKeys, found: asyncpg.Record, meta: RequestMeta
+) -> Tokens | None:
+    """The usual sign-in, in one statement: the user still has the hash just verified and is
+    still a member of their last tenant. None, with nothing written, when either has changed."""
+    tenant_id: UUID = found["default_tenant_id"]
+    refresh = opaque.new_token(REFRESH_PREFIX, tenant_id)
+    token_id = uuid.uuid4()
+    row = await sign_in(
+        db,
+        user_id=found["id"],
+        tenant_id=tenant_id,
+        verified_hash=found["password_hash"],
+        token_id=token_id,
+        token_hash=refresh.digest,
+        expires_at=datetime.now(UTC) + REFRESH_TOKEN_TTL,
+        ip_address=meta.ip,
+        user_agent=meta.user_agent,
+        request_id=meta.request_id,
+    )
+    if row is None:
+        return None
+    return Tokens(
+        access_token=keys.access.issue(
+            user_id=found["id"], tenant_id=tenant_id, token_id=token_id, issued_at=row["issued_at"]
+        ),
+        refresh_token=refresh.value,
+        expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
+        user=UserOut(
+            id=found["id"],
+            email=row["user_email"],
+            name=row["user_name"],
+            avatar_url=row["user_avatar_url"],
+            created_at=row["user_created_at"],
+        ),
+        tenant=TenantOut(
+            id=tenant_id,
+            name=row["tenant_name"],
+            slug=row["tenant_slug"],
+            plan=row["tenant_plan"],
+            created_at=row["tenant_created_at"],
+        ),
+    )
 
 
 async def _sign_in(tx: Tx, keys: AuthKeys, user: asyncpg.Record, meta: RequestMeta) -> Tokens:
