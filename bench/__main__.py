@@ -11,7 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import agents_connected, auth_read, dispatch, login_flood, tenant_transaction
+from bench import (
+    agents_connected,
+    auth_read,
+    dispatch,
+    login_flood,
+    rate_limits,
+    tenant_transaction,
+)
 from bench.harness import Result
 from leedz.kit import scratch
 
@@ -22,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
     "dispatch_latency": dispatch.dispatch_latency,
     "claim_throughput": dispatch.claim_throughput,
     "agents_connected": agents_connected.main,
+    "rate_limits": rate_limits.main,
 }
 
 

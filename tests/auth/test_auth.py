@@ -122,6 +122,97 @@ class TestLogin:
         )
         assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
+    async def test_a_sign_in_writes_its_audit_row_and_one_new_session(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        response = await client.post(
+            "/v1/auth/login",
+            json={"email": account.email, "password": account.password},
+            headers={"user-agent": "sign-in test"},
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["user"] == account.tokens["user"]
+        assert body["tenant"] == account.tokens["tenant"]
+        row = await owner.fetchrow(
+            "SELECT tenant_id, entity_type, entity_id, user_agent, request_id FROM audit_logs"
+            " WHERE user_id = $1::uuid AND event_type = 'auth.login'",
+            account.user_id,
+        )
+        assert row is not None
+        assert str(row["tenant_id"]) == account.tenant_id
+        assert (row["entity_type"], row["entity_id"]) == ("user", account.user_id)
+        assert row["user_agent"] == "sign-in test"
+        assert row["request_id"] == response.headers["x-request-id"]
+        families = await owner.fetchval(
+            "SELECT count(DISTINCT family_id) FROM refresh_tokens WHERE user_id = $1::uuid",
+            account.user_id,
+        )
+        assert families == 2  # the sign-up's and this one
+        me = await client.get(
+            "/v1/auth/me", headers={"authorization": f"Bearer {body['accessToken']}"}
+        )
+        assert me.status_code == 200
+        refreshed = await client.post(
+            "/v1/auth/refresh", json={"refreshToken": body["refreshToken"]}
+        )
+        assert refreshed.status_code == 200
+
+    async def test_no_longer_a_member_of_the_last_tenant_signs_in_to_another(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        created = await client.post("/v1/tenants", json={"name": "Second"}, headers=account.headers)
+        assert created.status_code == 201
+        second = created.json()["id"]
+        await owner.execute(
+            "UPDATE users SET default_tenant_id = $2::uuid WHERE id = $1::uuid",
+            account.user_id,
+            account.tenant_id,
+        )
+        await owner.execute(
+            "DELETE FROM memberships WHERE user_id = $1::uuid AND tenant_id = $2::uuid",
+            account.user_id,
+            account.tenant_id,
+        )
+        again = await login(client, account)
+        assert again.tenant_id == second
+        # Nothing was written in the tenant the user has left.
+        assert (
+            await owner.fetchval(
+                "SELECT count(*) FROM refresh_tokens WHERE tenant_id = $1::uuid", account.tenant_id
+            )
+            == 1
+        )  # the sign-up's
+        assert (
+            await owner.fetchval(
+                "SELECT count(*) FROM audit_logs WHERE tenant_id = $1::uuid"
+                " AND event_type = 'auth.login'",
+                account.tenant_id,
+            )
+            == 0
+        )
+        assert (
+            str(
+                await owner.fetchval(
+                    "SELECT default_tenant_id FROM users WHERE id = $1::uuid", account.user_id
+                )
+            )
+            == second
+        )
+
+    async def test_no_longer_a_member_anywhere_gets_a_fresh_workspace(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        await owner.execute("DELETE FROM memberships WHERE user_id = $1::uuid", account.user_id)
+        again = await login(client, account)
+        assert again.tenant_id != account.tenant_id
+        assert again.tokens["tenant"]["name"].endswith("'s workspace")
+        me = await client.get("/v1/auth/me", headers=again.headers)
+        assert me.json()["role"] == "OWNER"
+
 
 class TestRefresh:
     async def test_rotates_and_the_new_tokens_work(self, client: httpx.AsyncClient) -> None:
