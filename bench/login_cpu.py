@@ -63,14 +63,7 @@ def main(rounds: int) -> None:
     url = scratch.create_migrated_database(admin, "leedz_bench", app_role="leedz_app")
     try:
         port = free_port()
-        env = {
-            "DATABASE_URL": url,
-            "LEEDZ_JWT_SECRET": login_flood.SECRET,
-            "LEEDZ_PORT": str(port),
-            "LEEDZ_RATE_LIMIT_LOGIN_IP": "1000000/minute",
-            "LEEDZ_RATE_LIMIT_LOGIN_EMAIL": "1000000/minute",
-            "LEEDZ_RATE_LIMIT_SIGNUP": "1000000/minute",
-        }
+        env = login_flood.server_env(url, port)
         log = Path(tempfile.mkdtemp(prefix="leedz-bench-")) / "server.log"
         argv = [PYTHON, "-m", "leedz.cli", "serve"]
         with server_process(argv, env=env, port=port, log=log) as server:

@@ -54,9 +54,9 @@ def _probe(port: int, seconds: float) -> Sample:
     return asyncio.run(paced_probe(port, "/healthz", rate=50, seconds=seconds))
 
 
-def main(url: str) -> list[Result]:
-    port = free_port()
-    env = {
+def server_env(url: str, port: int) -> dict[str, str]:
+    """`leedz serve`'s settings for a flood from one address (the limits would stop it)."""
+    return {
         "DATABASE_URL": url,
         "LEEDZ_JWT_SECRET": SECRET,
         "LEEDZ_PORT": str(port),
@@ -64,6 +64,11 @@ def main(url: str) -> list[Result]:
         "LEEDZ_RATE_LIMIT_LOGIN_EMAIL": "1000000/minute",
         "LEEDZ_RATE_LIMIT_SIGNUP": "1000000/minute",
     }
+
+
+def main(url: str) -> list[Result]:
+    port = free_port()
+    env = server_env(url, port)
     logs = Path(tempfile.mkdtemp(prefix="leedz-bench-"))
     logins_result = Result(
         name="login_flood",
