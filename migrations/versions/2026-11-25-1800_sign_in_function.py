@@ -10,7 +10,9 @@ a flood of sign-ins (docs/benchmarks.md, login_flood).
 session_expires, client_ip, client_agent, request_ref)` does the usual case in one statement, in
 its own implicit transaction: switch to the request role and set tenant and user
 (transaction-local, as `leedz_begin_authenticated` does), then, under RLS, only if the user still
-has the hash that was verified and is still a member of `tenant` (their last tenant): write the
+has the hash that was verified, `tenant` is still their last tenant and they are still a member
+there (the user row locked FOR SHARE: a password change waits for this statement, or wins before
+it and the hash no longer matches): write the
 `auth.login` audit row and the session's refresh token (a new family), and return the user, the
 tenant and the token's creation time. Otherwise it writes nothing and returns no row, and the
 caller takes the general path (another tenant, a fresh workspace, a failed attempt).
@@ -61,6 +63,7 @@ BEGIN
     PERFORM 1 FROM public.users u
         JOIN public.memberships m ON m.user_id = u.id AND m.tenant_id = tenant
         WHERE u.id = member AND u.password_hash = verified_hash
+          AND u.default_tenant_id = tenant
         FOR SHARE OF u;
     IF NOT FOUND THEN
         RETURN;  -- nothing written: the caller takes the general path

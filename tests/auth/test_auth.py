@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from leedz.kit.passwords import verify_password
-from tests.factories.accounts import PASSWORD, login, signup, unique_email
+from leedz.app import create_app
+from leedz.auth.repository import login_lookup, sign_in
+from leedz.config import Settings
+from leedz.kit.passwords import hash_password, verify_password
+from tests.factories.accounts import PASSWORD, Account, login, signup, unique_email
 from tests.support.problems import without_request_id
 
 
@@ -212,6 +218,130 @@ class TestLogin:
         assert again.tokens["tenant"]["name"].endswith("'s workspace")
         me = await client.get("/v1/auth/me", headers=again.headers)
         assert me.json()["role"] == "OWNER"
+
+
+class TestSignInStatement:
+    """`leedz_sign_in`: the usual sign-in's writes in one statement, or nothing."""
+
+    @staticmethod
+    async def call(app: FastAPI, account: Account, **changes: object) -> asyncpg.Record | None:
+        found = await login_lookup(app.state.db, account.email)
+        assert found is not None
+        arguments: dict[str, Any] = {
+            "user_id": found["id"],
+            "tenant_id": found["default_tenant_id"],
+            "verified_hash": found["password_hash"],
+            "token_id": uuid.uuid4(),
+            "token_hash": uuid.uuid4().bytes * 2,
+            "expires_at": datetime.now(UTC) + timedelta(days=1),
+            "ip_address": "192.0.2.1",
+            "user_agent": "test",
+            "request_id": "req-sign-in-test",
+        }
+        return await sign_in(app.state.db, **{**arguments, **changes})
+
+    @staticmethod
+    async def writes(owner: asyncpg.Connection, account: Account) -> tuple[int, int]:
+        row = await owner.fetchrow(
+            "SELECT (SELECT count(*) FROM audit_logs WHERE user_id = $1::uuid"
+            "        AND event_type = 'auth.login') AS audits,"
+            " (SELECT count(*) FROM refresh_tokens WHERE user_id = $1::uuid) AS tokens",
+            account.user_id,
+        )
+        assert row is not None
+        return row["audits"], row["tokens"]
+
+    async def test_the_usual_sign_in_is_one_statement(
+        self, client: httpx.AsyncClient, app: FastAPI, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        row = await self.call(app, account)
+        assert row is not None
+        assert row["user_email"] == account.email
+        assert str(row["tenant_name"]) == account.tokens["tenant"]["name"]
+        assert await self.writes(owner, account) == (1, 2)
+
+    async def test_a_sign_in_through_the_api_takes_it(
+        self,
+        client: httpx.AsyncClient,
+        owner: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        account = await signup(client)
+
+        async def general_path(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the usual sign-in took the general path")
+
+        monkeypatch.setattr("leedz.auth.service._sign_in", general_path)
+        await login(client, account)
+        assert await self.writes(owner, account) == (1, 2)
+
+    async def test_another_hash_another_tenant_or_no_membership_write_nothing(
+        self, client: httpx.AsyncClient, app: FastAPI, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        other = await signup(client)
+        assert await self.call(app, account, verified_hash="$argon2id$v=19$stale") is None
+        assert await self.call(app, account, tenant_id=uuid.UUID(other.tenant_id)) is None
+        await owner.execute("DELETE FROM memberships WHERE user_id = $1::uuid", account.user_id)
+        assert await self.call(app, account) is None
+        assert await self.writes(owner, account) == (0, 1)  # the sign-up's token alone
+
+    async def test_a_sign_in_waits_for_a_locked_user_no_longer_than_the_statement_timeout(
+        self, settings: Settings, database_url: str, owner: asyncpg.Connection
+    ) -> None:
+        settings.db_statement_timeout_ms = 300
+        app = create_app(settings, database_url=database_url)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+        ):
+            account = await signup(client)
+            async with owner.transaction():
+                await owner.execute(
+                    "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", account.user_id
+                )
+                waited = await client.post(
+                    "/v1/auth/login",
+                    json={"email": account.email, "password": account.password},
+                )
+            assert waited.status_code == 503
+            assert waited.json()["code"] == "database_timeout"
+            assert await self.writes(owner, account) == (0, 1)
+            await login(client, account)  # the lock gone, signing in works again
+
+    async def test_a_rehash_holds_the_user_row_against_a_password_change(
+        self,
+        client: httpx.AsyncClient,
+        owner: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from argon2 import PasswordHasher
+
+        account = await signup(client)
+        weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+        await owner.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
+        )
+        refused: list[str] = []
+
+        async def racing_hash(password: str) -> str:
+            # A password change arriving while the sign-in rehashes must wait for it.
+            try:
+                async with owner.transaction():
+                    await owner.execute("SET LOCAL lock_timeout = '200ms'")
+                    await owner.execute(
+                        "UPDATE users SET password_hash = 'changed' WHERE id = $1::uuid",
+                        account.user_id,
+                    )
+            except asyncpg.LockNotAvailableError as error:
+                refused.append(type(error).__name__)
+            return await hash_password(password)
+
+        monkeypatch.setattr("leedz.auth.service.hash_password", racing_hash)
+        await login(client, account)
+        assert refused == ["LockNotAvailableError"]
 
 
 class TestRefresh:

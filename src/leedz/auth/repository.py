@@ -27,9 +27,12 @@ class Users:
             password_hash,
         )
 
-    async def by_id(self, user_id: UUID) -> asyncpg.Record | None:
+    async def by_id(self, user_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+        """The user; with `lock`, the row locked (FOR UPDATE) until the transaction ends, so that
+        a password change waits for this transaction, or wins before it reads."""
         return await self.tx.raw.fetchrow(
-            f"SELECT {USER_COLUMNS}, password_hash, default_tenant_id FROM users WHERE id = $1",
+            f"SELECT {USER_COLUMNS}, password_hash, default_tenant_id FROM users WHERE id = $1"
+            + (" FOR UPDATE" if lock else ""),
             user_id,
         )
 

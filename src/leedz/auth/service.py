@@ -216,7 +216,9 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
             return tokens
     # The general path: a failed attempt, a hash to upgrade, another tenant, a fresh workspace.
     async with db.transaction(tenant_id=found["default_tenant_id"], user_id=found["id"]) as tx:
-        user = await Users(tx).by_id(found["id"])
+        # Locked: a password change meanwhile either committed first (and the hash below no
+        # longer matches) or waits for this transaction, whose session it then revokes.
+        user = await Users(tx).by_id(found["id"], lock=True)
         # The hash verified must still be the user's: a password changed meanwhile wins.
         if user is None or not matches or user["password_hash"] != found["password_hash"]:
             await _audit_everywhere(tx, found["id"], "auth.login_failed", meta)

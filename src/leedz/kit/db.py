@@ -27,6 +27,7 @@ from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
 
 from leedz.config import Settings
+from leedz.errors import DatabaseTimeout
 from leedz.kit.events import EventBus
 from leedz.kit.urls import driver_dsn
 
@@ -165,6 +166,7 @@ class Database:
         self.bus = bus or EventBus()
         self.app_role = settings.db_app_role
         self.statement_timeout = str(settings.db_statement_timeout_ms)
+        self._statement_seconds = settings.db_statement_timeout_ms / 1000
         self.acquire_timeout = settings.db_connect_timeout
         self._dsn = driver_dsn(settings.database_app_url or url)
         self._max_size = settings.db_pool_size + settings.db_max_overflow
@@ -270,11 +272,17 @@ class Database:
 
         For SQL functions that switch to the request role themselves (their `set_config` ends
         with the statement): a quick read that must not keep a connection while the caller then
-        does slow work, such as verifying a password.
+        does slow work, such as verifying a password. A `statement_timeout` set inside would
+        only apply from the next statement, so the statement timeout is kept from this side:
+        asyncpg cancels the statement, answered as PostgreSQL's own timeout is (503
+        `database_timeout`).
         """
         raw = await self._acquire()
         try:
-            return await raw.fetchrow(sql, *args)
+            try:
+                return await raw.fetchrow(sql, *args, timeout=self._statement_seconds)
+            except TimeoutError as exc:
+                raise DatabaseTimeout("The database took too long to answer; retry") from exc
         finally:
             await self.pool.release(raw)
 

@@ -51,6 +51,10 @@ class RouteIndex:
 
     @classmethod
     def install(cls, router: Router) -> RouteIndex:
+        # In front of the router's own dispatch: middleware of the router itself would be skipped
+        # for the routes the index finds.
+        if router.middleware_stack != router.app:
+            raise RuntimeError("RouteIndex cannot sit in front of a router's own middleware")
         index = cls(router, router.middleware_stack)
         router.middleware_stack = index
         return index
