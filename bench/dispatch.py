@@ -199,16 +199,24 @@ def dispatch_latency(url: str) -> Result:
 # --- claim_throughput ---------------------------------------------------------------------
 
 
-async def _preload(url: str, access_tenant: str, count: int) -> None:
+async def _top_up(url: str, access_tenant: str, pending: int) -> None:
+    """Pending jobs back up to `pending`: every pair of rounds starts from the same queue (and a
+    faster machine cannot run the queue dry)."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
+        have = await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE tenant_id = $1::uuid AND status = 'PENDING'",
+            access_tenant,
+        )
+        if have >= pending:
+            return
         await conn.execute(
             "INSERT INTO jobs (tenant_id, type, input, created_by_id)"
             " SELECT t.id, 'SEARCH', jsonb_build_object('query', 'q' || n, 'maxResults', 1),"
             " m.user_id FROM tenants t JOIN memberships m ON m.tenant_id = t.id,"
             " generate_series(1, $2) n WHERE t.id = $1::uuid",
             access_tenant,
-            count,
+            pending - have,
         )
         # Statistics for the planner, as autovacuum would gather them after a bulk load: without
         # them a prepared claim may settle on a plan that scans every pending job.
@@ -291,7 +299,6 @@ async def _throughput(base: str, url: str, result: Result) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
         me = (await http.get("/v1/auth/me", headers={"authorization": f"Bearer {access}"})).json()
     tenant = uuid.UUID(me["tenant"]["id"])
-    await _preload(url, str(tenant), PRELOAD)
     agent_ids = await _agents_of(url, str(tenant))
     # Socket agents use the first half of the agents, the raw loop the second: neither ever
     # finds the other's lease in its way (each runs one job at a time).
@@ -301,9 +308,11 @@ async def _throughput(base: str, url: str, result: Result) -> None:
         asyncpg_dsn(url), min_size=WORKERS, max_size=WORKERS, init=init_connection
     )
     try:
+        await _top_up(url, str(tenant), PRELOAD)
         await _socket_round(sockets)  # warm-up, both sides
         await _raw_round(pool, tenant, agent_ids[WORKERS:])
         for _ in range(ROUNDS):
+            await _top_up(url, str(tenant), PRELOAD)
             result.subject_samples.append(await _socket_round(sockets))
             result.ceiling_samples.append(await _raw_round(pool, tenant, agent_ids[WORKERS:]))
     finally:
