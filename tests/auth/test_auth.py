@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from leedz.app import create_app
@@ -16,6 +17,14 @@ from leedz.config import Settings
 from leedz.kit.passwords import hash_password, verify_password
 from tests.factories.accounts import PASSWORD, Account, login, signup, unique_email
 from tests.support.problems import without_request_id
+
+
+async def weaken_hash(owner: asyncpg.Connection, account: Account) -> None:
+    """Store the account's password hashed with weaker parameters than the current ones."""
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    await owner.execute(
+        "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
+    )
 
 
 class TestSignup:
@@ -115,13 +124,8 @@ class TestLogin:
     async def test_an_old_hash_is_upgraded_on_login(
         self, client: httpx.AsyncClient, owner: asyncpg.Connection
     ) -> None:
-        from argon2 import PasswordHasher
-
         account = await signup(client)
-        weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-        await owner.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
-        )
+        await weaken_hash(owner, account)
         await login(client, account)
         upgraded = await owner.fetchval(
             "SELECT password_hash FROM users WHERE id = $1::uuid", account.user_id
@@ -317,13 +321,8 @@ class TestSignInStatement:
         owner: asyncpg.Connection,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        from argon2 import PasswordHasher
-
         account = await signup(client)
-        weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-        await owner.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
-        )
+        await weaken_hash(owner, account)
         refused: list[str] = []
 
         async def racing_hash(password: str) -> str:

@@ -99,14 +99,33 @@ async def _tokens(
     issued_at: datetime,
     tenant: TenantOut | None = None,
 ) -> Tokens:
-    tenant = tenant or await tenants.current_tenant(tx)
+    return _pair(
+        keys,
+        user=UserOut.model_validate(dict(user)),
+        tenant=tenant or await tenants.current_tenant(tx),
+        refresh=refresh,
+        token_id=token_id,
+        issued_at=issued_at,
+    )
+
+
+def _pair(
+    keys: AuthKeys,
+    *,
+    user: UserOut,
+    tenant: TenantOut,
+    refresh: opaque.OpaqueToken,
+    token_id: UUID,
+    issued_at: datetime,
+) -> Tokens:
+    """The answer of a sign-in: an access token for the session `token_id`, and its refresh."""
     return Tokens(
         access_token=keys.access.issue(
-            user_id=user["id"], tenant_id=refresh.tenant_id, token_id=token_id, issued_at=issued_at
+            user_id=user.id, tenant_id=refresh.tenant_id, token_id=token_id, issued_at=issued_at
         ),
         refresh_token=refresh.value,
         expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
-        user=UserOut.model_validate(dict(user)),
+        user=user,
         tenant=tenant,
     )
 
@@ -200,7 +219,8 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
     """Check the password (upgrading an old hash), then start a session in the last tenant.
 
     The password is verified between two database steps, holding no connection: a flood of
-    sign-ins queues on the hashing threads, not on the pool every other request needs.
+    sign-ins queues on the hashing threads, not on the pool every other request needs. The second
+    step is usually one statement (`_sign_in_directly`); the general path handles the rest.
     """
     email = _normalise(str(body.email))
     found = await login_lookup(db, email)
@@ -251,12 +271,8 @@ async def _sign_in_directly(
     )
     if row is None:
         return None
-    return Tokens(
-        access_token=keys.access.issue(
-            user_id=found["id"], tenant_id=tenant_id, token_id=token_id, issued_at=row["issued_at"]
-        ),
-        refresh_token=refresh.value,
-        expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
+    return _pair(
+        keys,
         user=UserOut(
             id=found["id"],
             email=row["user_email"],
@@ -271,6 +287,9 @@ async def _sign_in_directly(
             plan=row["tenant_plan"],
             created_at=row["tenant_created_at"],
         ),
+        refresh=refresh,
+        token_id=token_id,
+        issued_at=row["issued_at"],
     )
 
 

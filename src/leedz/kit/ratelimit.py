@@ -83,26 +83,25 @@ class InProcessStorage(Storage, MovingWindowSupport):
             return None
         return entry
 
-    def _window(self, key: str, expiry: float, now: float) -> deque[float] | None:
+    def _window(self, key: str, expiry: float, now: float) -> _Entry | None:
+        """The key's entry, its hits older than the window dropped (None: nothing held)."""
         entry = self._live(key, now)
-        if entry is None:
-            return None
-        hits, cutoff = entry.hits, now - expiry
-        while hits and hits[0] < cutoff:
-            hits.popleft()
-        return hits
+        if entry is not None:
+            hits, cutoff = entry.hits, now - expiry
+            while hits and hits[0] < cutoff:
+                hits.popleft()
+        return entry
 
     # Moving window (MovingWindowRateLimiter).
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if amount > limit:
             return False
         now = self.clock()
-        hits = self._window(key, expiry, now)
-        if hits is not None and len(hits) + amount > limit:
-            return False
-        entry = self._entries.get(key)
+        entry = self._window(key, expiry, now)
         if entry is None:
             entry = self._entries[key] = _Entry(expires_at=now + expiry)
+        elif len(entry.hits) + amount > limit:
+            return False
         entry.hits.extend([now] * amount)
         entry.expires_at = now + expiry
         self._entries.move_to_end(key)
@@ -110,10 +109,10 @@ class InProcessStorage(Storage, MovingWindowSupport):
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = self.clock()
-        hits = self._window(key, expiry, now)
-        if not hits:
+        entry = self._window(key, expiry, now)
+        if entry is None or not entry.hits:
             return now, 0
-        return hits[0], len(hits)
+        return entry.hits[0], len(entry.hits)
 
     # Fixed window (FixedWindowRateLimiter).
     async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
