@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support import scratch
+
 from bench import (
     agents_connected,
     auth_read,
@@ -20,7 +22,6 @@ from bench import (
     tenant_transaction,
 )
 from bench.harness import Result
-from leedz.kit import scratch
 
 BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
     "tenant_transaction": tenant_transaction.main,

@@ -41,13 +41,13 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import asyncpg
+from tests.support.scratch import asyncpg_dsn
 
 from bench.harness import Check, Result, Sample
 from bench.http_load import PYTHON, free_port, server_process
 from leedz.agents.context import AGENT_TOKEN_PREFIX
 from leedz.jobs.schemas import AGENT_INPUTS
 from leedz.kit import opaque
-from leedz.kit.scratch import asyncpg_dsn
 
 AGENTS = int(os.environ.get("LEEDZ_BENCH_AGENTS", "10000"))
 IDLE_SECONDS = float(os.environ.get("LEEDZ_BENCH_IDLE_SECONDS", "45"))

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from leedz.kit.db import BEGIN_AUTHENTICATED_SQL, _reset_connection
+from leedz.access.repository import BEGIN_AUTHENTICATED_SQL
+from leedz.kit.db import _reset_connection
 
 SECRET = os.environ["LEEDZ_JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]

@@ -24,12 +24,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+from tests.support.scratch import asyncpg_dsn
 
 from bench.harness import Check, Result, Sample
 from bench.http_load import PYTHON, free_port, server_process
 from bench.socket_client import RawSocket
-from leedz.kit.db import BEGIN_AGENT_SQL, init_connection
-from leedz.kit.scratch import asyncpg_dsn
+from leedz.agents.repository import BEGIN_AGENT_SQL
+from leedz.kit.db import init_connection
 from leedz.leases.repository import CLAIM_SQL, COMPLETE_SQL
 
 SECRET = "bench-secret-" + "d" * 40

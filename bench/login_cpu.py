@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.support import scratch
 
 from bench import login_flood
 from bench.http_load import PYTHON, free_port, load, server_process
-from leedz.kit import scratch
 
 TICK = os.sysconf("SC_CLK_TCK")
 SECONDS = 8.0

@@ -12,11 +12,11 @@ import asyncio
 import uuid
 
 import asyncpg
+from tests.support.scratch import asyncpg_dsn
 
 from bench.harness import Result, closed_loop
 from leedz.config import Environment, Settings
 from leedz.kit.db import Database, _reset_connection
-from leedz.kit.scratch import asyncpg_dsn
 
 CONCURRENCY = 8
 POOL_SIZE = 8

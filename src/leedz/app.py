@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from leedz import __version__
 from leedz.api import include_routers
-from leedz.auth.service import AuthKeys
+from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
 from leedz.gateway import relay

@@ -2,7 +2,6 @@
 
 from leedz.agents.models import Agent
 from leedz.audit.models import AuditLog
-from leedz.auth.models import RefreshToken, User
 from leedz.evidence.models import Evidence
 from leedz.invites.models import Invite
 from leedz.jobs.models import Job
@@ -11,6 +10,7 @@ from leedz.leads.models import Lead, LeadList
 from leedz.members.models import Membership
 from leedz.plans.models import Plan, UsageCounter
 from leedz.tenants.models import Tenant
+from leedz.users.models import RefreshToken, User
 
 __all__ = [
     "Agent",

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -12,7 +9,6 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from leedz.app import create_app
-from leedz.auth.repository import login_lookup, sign_in
 from leedz.config import Settings
 from leedz.kit.passwords import hash_password, verify_password
 from tests.factories.accounts import PASSWORD, Account, login, signup, unique_email
@@ -224,25 +220,8 @@ class TestLogin:
         assert me.json()["role"] == "OWNER"
 
 
-class TestSignInStatement:
-    """`leedz_sign_in`: the usual sign-in's writes in one statement, or nothing."""
-
-    @staticmethod
-    async def call(app: FastAPI, account: Account, **changes: object) -> asyncpg.Record | None:
-        found = await login_lookup(app.state.db, account.email)
-        assert found is not None
-        arguments: dict[str, Any] = {
-            "user_id": found["id"],
-            "tenant_id": found["default_tenant_id"],
-            "verified_hash": found["password_hash"],
-            "token_id": uuid.uuid4(),
-            "token_hash": uuid.uuid4().bytes * 2,
-            "expires_at": datetime.now(UTC) + timedelta(days=1),
-            "ip_address": "192.0.2.1",
-            "user_agent": "test",
-            "request_id": "req-sign-in-test",
-        }
-        return await sign_in(app.state.db, **{**arguments, **changes})
+class TestSignInLocksTheUser:
+    """A sign-in holds the user's row: a password change and a sign-in never cross."""
 
     @staticmethod
     async def writes(owner: asyncpg.Connection, account: Account) -> tuple[int, int]:
@@ -254,42 +233,6 @@ class TestSignInStatement:
         )
         assert row is not None
         return row["audits"], row["tokens"]
-
-    async def test_the_usual_sign_in_is_one_statement(
-        self, client: httpx.AsyncClient, app: FastAPI, owner: asyncpg.Connection
-    ) -> None:
-        account = await signup(client)
-        row = await self.call(app, account)
-        assert row is not None
-        assert row["user_email"] == account.email
-        assert str(row["tenant_name"]) == account.tokens["tenant"]["name"]
-        assert await self.writes(owner, account) == (1, 2)
-
-    async def test_a_sign_in_through_the_api_takes_it(
-        self,
-        client: httpx.AsyncClient,
-        owner: asyncpg.Connection,
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        account = await signup(client)
-
-        async def general_path(*args: object, **kwargs: object) -> None:
-            raise AssertionError("the usual sign-in took the general path")
-
-        monkeypatch.setattr("leedz.auth.service._sign_in", general_path)
-        await login(client, account)
-        assert await self.writes(owner, account) == (1, 2)
-
-    async def test_another_hash_another_tenant_or_no_membership_write_nothing(
-        self, client: httpx.AsyncClient, app: FastAPI, owner: asyncpg.Connection
-    ) -> None:
-        account = await signup(client)
-        other = await signup(client)
-        assert await self.call(app, account, verified_hash="$argon2id$v=19$stale") is None
-        assert await self.call(app, account, tenant_id=uuid.UUID(other.tenant_id)) is None
-        await owner.execute("DELETE FROM memberships WHERE user_id = $1::uuid", account.user_id)
-        assert await self.call(app, account) is None
-        assert await self.writes(owner, account) == (0, 1)  # the sign-up's token alone
 
     async def test_a_sign_in_waits_for_a_locked_user_no_longer_than_the_statement_timeout(
         self, settings: Settings, database_url: str, owner: asyncpg.Connection
@@ -338,7 +281,7 @@ class TestSignInStatement:
                 refused.append(type(error).__name__)
             return await hash_password(password)
 
-        monkeypatch.setattr("leedz.auth.service.hash_password", racing_hash)
+        monkeypatch.setattr("leedz.auth.accounts.hash_password", racing_hash)
         await login(client, account)
         assert refused == ["LockNotAvailableError"]
 
@@ -530,7 +473,7 @@ class TestLoginHoldsNoConnectionWhileHashing:
             in_use.append(pool.get_size() - pool.get_idle_size())
             return await verify_password(password_hash, password)
 
-        monkeypatch.setattr("leedz.auth.service.verify_password", watching_verify)
+        monkeypatch.setattr("leedz.auth.accounts.verify_password", watching_verify)
         await login(client, account)
         assert in_use == [0]
 
@@ -550,7 +493,7 @@ class TestLoginHoldsNoConnectionWhileHashing:
             )
             return result
 
-        monkeypatch.setattr("leedz.auth.service.verify_password", racing_verify)
+        monkeypatch.setattr("leedz.auth.accounts.verify_password", racing_verify)
         response = await client.post(
             "/v1/auth/login", json={"email": account.email, "password": account.password}
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from leedz.kit import scratch
-from leedz.kit.scratch import asyncpg_dsn, drop_database
+from tests.support import scratch
+from tests.support.scratch import asyncpg_dsn, drop_database
 
 APP_ROLE = "leedz_app"
 TEST_PGDATA = Path(".leedz") / "test-pgdata"

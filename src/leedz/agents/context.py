@@ -16,10 +16,12 @@ from uuid import UUID
 import asyncpg
 from fastapi import Depends, Request
 
-from leedz.auth.context import InvalidToken, bearer_token
+from leedz.access.context import InvalidToken, bearer_token
+from leedz.agents import repository
+from leedz.agents.repository import AgentLookup
 from leedz.jobs.models import JobType
 from leedz.kit import opaque
-from leedz.kit.db import AgentLookup, Tx, database
+from leedz.kit.db import Connection, Database, Scope, Tx, database
 
 AGENT_TOKEN_PREFIX = "lza"  # noqa: S105 - a token prefix, not a secret
 
@@ -33,16 +35,43 @@ class AgentPrincipal:
     user_id: UUID | None
     capabilities: frozenset[JobType]
     max_concurrency: int
+    # The agent's row is locked until the transaction ends (its first statement took the lock).
+    locked: bool = False
 
     @classmethod
-    def of(cls, tenant_id: UUID, row: asyncpg.Record) -> AgentPrincipal:
+    def of(cls, tenant_id: UUID, row: asyncpg.Record, *, locked: bool = False) -> AgentPrincipal:
         return cls(
             agent_id=row["id"],
             tenant_id=tenant_id,
             user_id=row["user_id"],
             capabilities=frozenset(JobType(c) for c in row["capabilities"]),
             max_concurrency=row["max_concurrency"],
+            locked=locked,
         )
+
+
+class BeginAgent:
+    """An agent transaction's first statement (kit/db.py's `FirstStatement`): `agent` is the
+    verified agent afterwards, None when the token or id is unknown or the agent revoked."""
+
+    __slots__ = ("agent", "lookup", "tenant_id")
+
+    def __init__(self, tenant_id: UUID, lookup: AgentLookup) -> None:
+        self.tenant_id = tenant_id
+        self.lookup = lookup
+        self.agent: AgentPrincipal | None = None
+
+    async def __call__(self, conn: Connection, scope: Scope) -> None:
+        row = await repository.begin_agent(conn, scope, self.lookup)
+        if row is not None:
+            self.agent = AgentPrincipal.of(self.tenant_id, row, locked=self.lookup.lock)
+
+
+async def agent_alone(db: Database, tenant_id: UUID, lookup: AgentLookup) -> AgentPrincipal | None:
+    """The agent's first statement on its own (its settings end with it): one round trip that
+    authenticates an agent, and with `lookup.touch` marks it seen (a socket handshake)."""
+    row = await repository.agent_alone(db, tenant_id, lookup)
+    return AgentPrincipal.of(tenant_id, row) if row is not None else None
 
 
 def agent_token_lookup(token: str) -> tuple[UUID, AgentLookup] | None:
@@ -73,11 +102,11 @@ async def _agent_transaction(
     if found is None:
         raise invalid_agent_token()
     tenant_id, lookup = found
-    lookup = AgentLookup(token_hash=lookup.token_hash, lock=lock, touch=touch)
-    async with database(request).transaction(tenant_id=tenant_id, agent=lookup) as tx:
-        if tx.agent is None:
+    begin = BeginAgent(tenant_id, AgentLookup(token_hash=lookup.token_hash, lock=lock, touch=touch))
+    async with database(request).transaction(tenant_id=tenant_id, first=begin) as tx:
+        if begin.agent is None:
             raise invalid_agent_token()
-        yield AgentAuthenticated(agent=AgentPrincipal.of(tenant_id, tx.agent), tx=tx)
+        yield AgentAuthenticated(agent=begin.agent, tx=tx)
 
 
 async def _authenticate_agent(request: Request) -> AsyncIterator[AgentAuthenticated]:

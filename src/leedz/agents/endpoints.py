@@ -4,10 +4,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.agents import service as agents
 from leedz.agents.schemas import AgentCreate, AgentOut, AgentWithToken
-from leedz.auth.context import CurrentActor, Require, TenantTx
-from leedz.auth.permissions import Permission
 from leedz.kit.pagination import Page
 
 router = APIRouter(prefix="/agents", tags=["agents"])

@@ -1,10 +1,59 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 
+from leedz.kit.db import Connection, Database, Scope
 from leedz.kit.repository import TenantRepository
+
+# An agent transaction's first statement: the scope, then the agent (by token hash or id)
+# unless revoked, its row locked on request, marked seen on request (migration 20261125_1200).
+BEGIN_AGENT_SQL = (
+    "SELECT id, user_id, capabilities, max_concurrency"
+    " FROM leedz_begin_agent($1, $2, $3, $4, $5, $6, $7)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLookup:
+    """Which agent an agent transaction is for: by token hash (REST) or by id (socket events)."""
+
+    token_hash: bytes | None = None
+    agent_id: UUID | None = None
+    # Lock the agent row for the transaction (a claim): the agent's claims are serialized.
+    lock: bool = False
+    # Mark the agent seen now (a heartbeat, a socket connecting).
+    touch: bool = False
+
+    def arguments(self, scope: Scope) -> tuple[object, ...]:
+        return (
+            scope.role,
+            scope.tenant_id,
+            scope.statement_timeout,
+            self.token_hash,
+            self.agent_id,
+            self.lock,
+            self.touch,
+        )
+
+
+async def begin_agent(conn: Connection, scope: Scope, lookup: AgentLookup) -> asyncpg.Record | None:
+    """Set `scope`; the agent `lookup` names unless unknown or revoked (locked, touched)."""
+    return await conn.fetchrow(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+
+
+async def agent_alone(db: Database, tenant_id: UUID, lookup: AgentLookup) -> asyncpg.Record | None:
+    """`begin_agent` as a statement of its own: its settings end with it."""
+    scope = Scope(
+        role=db.app_role,
+        tenant_id=str(tenant_id),
+        user_id="",
+        statement_timeout=db.statement_timeout,
+    )
+    return await db.fetchrow_as_app(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+
 
 # An agent is online while its heartbeats are recent (the protocol asks for one every 20 s).
 ONLINE_WINDOW = "45 seconds"

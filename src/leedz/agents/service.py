@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
+from leedz.access.context import Actor
 from leedz.agents.context import AGENT_TOKEN_PREFIX
+from leedz.agents.events import AgentRevoked
 from leedz.agents.repository import Agents
 from leedz.agents.schemas import AgentCreate, AgentOut, AgentWithToken
 from leedz.audit import service as audit
-from leedz.auth.context import Actor
 from leedz.errors import NotFound
 from leedz.jobs.schemas import AGENT_INPUTS
 from leedz.jobs.service import JobTypeNotAvailable
@@ -19,14 +19,6 @@ from leedz.kit.pagination import Page
 
 # Enough of the token to recognise it in a list or a log, far too little to use it.
 PREFIX_LENGTH = 12
-
-
-@dataclass(frozen=True)
-class AgentRevoked:
-    """Published after commit: the gateway disconnects the agent's socket."""
-
-    tenant_id: UUID
-    agent_id: UUID
 
 
 async def register(tx: Tx, actor: Actor, body: AgentCreate) -> AgentWithToken:

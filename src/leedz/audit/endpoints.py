@@ -6,10 +6,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from leedz.access.context import Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.audit import service as audit
 from leedz.audit.schemas import AuditLogOut
-from leedz.auth.context import Require, TenantTx
-from leedz.auth.permissions import Permission
 from leedz.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from leedz.access.context import Actor, RequestMeta
 from leedz.audit.repository import AuditLogs
 from leedz.audit.schemas import AuditLogOut
-from leedz.auth.context import Actor, RequestMeta
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
 

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
-from leedz.auth import service as auth
-from leedz.auth.context import CurrentActor, Meta, TenantTx
+from leedz.access.context import CurrentActor, Meta, TenantTx
+from leedz.auth import accounts, sessions
 from leedz.auth.schemas import (
     LoginIn,
     MeOut,
@@ -15,7 +15,7 @@ from leedz.auth.schemas import (
     SwitchTenantIn,
     Tokens,
 )
-from leedz.auth.service import AuthKeys
+from leedz.auth.sessions import AuthKeys
 from leedz.kit.db import PublicTx, database
 from leedz.kit.deps import rate_limited, settings_of
 from leedz.kit.ratelimit import RateLimits
@@ -38,8 +38,8 @@ Keys = Annotated[AuthKeys, Depends(_keys)]
 )
 async def signup(body: SignupIn, request: Request, keys: Keys, meta: Meta) -> Tokens:
     """Create an account (and a tenant, unless an invite token joins one); returns tokens."""
-    # No request transaction here: the service hashes first, then opens its own (see service).
-    return await auth.signup(database(request), keys, body, meta)
+    # No request transaction here: the service hashes first, then opens its own (accounts.signup).
+    return await accounts.signup(database(request), keys, body, meta)
 
 
 @router.post("/login", dependencies=[rate_limited("rate_limit_login_ip", "login-ip")])
@@ -50,14 +50,14 @@ async def login(body: LoginIn, request: Request, keys: Keys, meta: Meta) -> Toke
     await limits.hit(
         settings_of(request).rate_limit_login_email, "login-email", str(body.email).lower()
     )
-    # No request transaction here: the password is verified holding no connection (service).
-    return await auth.login(database(request), keys, body, meta)
+    # No request transaction here: the password is verified holding no connection (accounts.login).
+    return await accounts.login(database(request), keys, body, meta)
 
 
 @router.post("/refresh", dependencies=[rate_limited("rate_limit_refresh", "refresh")])
 async def refresh(body: RefreshIn, tx: PublicTx, keys: Keys, meta: Meta) -> Tokens:
     """Exchange a refresh token for a new pair (the old refresh token is spent)."""
-    return await auth.refresh(tx, keys, body.refresh_token, meta)
+    return await sessions.refresh(tx, keys, body.refresh_token, meta)
 
 
 @router.post(
@@ -67,13 +67,13 @@ async def refresh(body: RefreshIn, tx: PublicTx, keys: Keys, meta: Meta) -> Toke
 )
 async def logout(body: RefreshIn, tx: PublicTx, meta: Meta) -> None:
     """End the session the refresh token belongs to."""
-    await auth.logout(tx, body.refresh_token, meta)
+    await sessions.logout(tx, body.refresh_token, meta)
 
 
 @router.get("/me")
 async def get_me(tx: TenantTx, actor: CurrentActor) -> MeOut:
     """The signed-in user, the current tenant, role, permissions and all memberships."""
-    return await auth.me(tx, actor)
+    return await accounts.me(tx, actor)
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
@@ -84,7 +84,7 @@ async def change_password(
     # Guessing the current password with a stolen access token is limited like sign-in.
     limits: RateLimits = request.app.state.rate_limits
     await limits.hit(settings_of(request).rate_limit_login_email, "password", str(actor.user_id))
-    await auth.change_password(tx, actor, body)
+    await accounts.change_password(tx, actor, body)
 
 
 @router.post("/switch-tenant")
@@ -92,4 +92,4 @@ async def switch_tenant(
     body: SwitchTenantIn, tx: TenantTx, actor: CurrentActor, keys: Keys
 ) -> Tokens:
     """Tokens scoped to another tenant the user belongs to."""
-    return await auth.switch_tenant(tx, keys, actor, body.tenant_id)
+    return await accounts.switch_tenant(tx, keys, actor, body.tenant_id)

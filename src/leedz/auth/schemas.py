@@ -1,25 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import EmailStr, Field
 
+from leedz.access.roles import Role
 from leedz.kit.schemas import ApiIn, ApiModel, DisplayName
-from leedz.members.models import Role
 from leedz.tenants.schemas import TenantOut
+from leedz.users.schemas import UserOut
 
 # NIST SP 800-63B: at least 8 characters, allow long passphrases; 128 caps the hashing cost.
 Password = Field(min_length=8, max_length=128)
-
-
-class UserOut(ApiModel):
-    id: UUID
-    email: str
-    name: str
-    avatar_url: str | None
-    created_at: datetime
 
 
 class SignupIn(ApiIn):

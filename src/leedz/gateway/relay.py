@@ -5,13 +5,13 @@ Emits go through the client manager, so with Redis they reach sockets on every i
 
 from __future__ import annotations
 
-from leedz.agents.service import AgentRevoked
+from leedz.agents.events import AgentRevoked
 from leedz.gateway import rooms
 from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus
 from leedz.kit.events import EventBus
-from leedz.members.service import MembershipEnded
+from leedz.members.events import MembershipEnded
 
 
 def subscribe(bus: EventBus, gateway: Gateway) -> None:

@@ -19,7 +19,15 @@ import socketio
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from leedz.agents.context import AgentPrincipal, agent_token_lookup, invalid_agent_token
+from leedz.access.context import MemberSession
+from leedz.agents.context import (
+    AgentPrincipal,
+    BeginAgent,
+    agent_alone,
+    agent_token_lookup,
+    invalid_agent_token,
+)
+from leedz.agents.repository import AgentLookup
 from leedz.config import Settings
 from leedz.errors import (
     DATABASE_REFUSALS,
@@ -39,7 +47,7 @@ from leedz.gateway.schemas import (
     SocketHeartbeatIn,
     SocketProgressIn,
 )
-from leedz.kit.db import AgentLookup, Database, Tx
+from leedz.kit.db import Database, Tx
 from leedz.kit.jwt import AccessTokens, TokenError
 from leedz.kit.ratelimit import RateLimits
 from leedz.leases import service as leases
@@ -249,14 +257,15 @@ class Gateway:
         """Authenticate the handshake's agent and mark it seen; with `in_flight`, reconcile."""
         if in_flight is None:
             # One statement, one round trip: the common handshake is cheap (agents_connected).
-            row = await self.db.agent_alone(tenant_id, lookup)
-            if row is None:
+            found = await agent_alone(self.db, tenant_id, lookup)
+            if found is None:
                 raise invalid_agent_token()
-            return AgentPrincipal.of(tenant_id, row)
-        async with self.db.transaction(tenant_id=tenant_id, agent=lookup) as tx:
-            if tx.agent is None:
+            return found
+        begin = BeginAgent(tenant_id, lookup)
+        async with self.db.transaction(tenant_id=tenant_id, first=begin) as tx:
+            if begin.agent is None:
                 raise invalid_agent_token()
-            agent = AgentPrincipal.of(tenant_id, tx.agent)
+            agent = begin.agent
             # Reconnect: the database is the truth about what this agent holds.
             await leases.reconcile(tx, agent, in_flight, lease_seconds=self.settings.lease_seconds)
         return agent
@@ -281,11 +290,13 @@ class Gateway:
             agent: AgentPrincipal = session["agent"]
             try:
                 body = schema.model_validate(data if data is not None else {})
-                lookup = AgentLookup(agent_id=agent.agent_id, lock=lock, touch=touch)
-                async with self.db.transaction(tenant_id=agent.tenant_id, agent=lookup) as tx:
-                    if tx.agent is None:
+                begin = BeginAgent(
+                    agent.tenant_id, AgentLookup(agent_id=agent.agent_id, lock=lock, touch=touch)
+                )
+                async with self.db.transaction(tenant_id=agent.tenant_id, first=begin) as tx:
+                    if begin.agent is None:
                         raise invalid_agent_token()
-                    result = await call(tx, AgentPrincipal.of(agent.tenant_id, tx.agent), body)
+                    result = await call(tx, begin.agent, body)
             except Exception as exc:  # every failure is an ack, never silence
                 if isinstance(exc, Unauthorized):
                     # Revoked: the ack says so first, then the socket is closed.
@@ -323,10 +334,11 @@ class Gateway:
             except TokenError as exc:
                 code = "token_expired" if exc.expired else "invalid_token"
                 raise Refused("The access token is not valid", {"code": code}) from exc
+            session = MemberSession(claims.token_id)
             async with self.db.transaction(
-                tenant_id=claims.tenant_id, user_id=claims.user_id, session_id=claims.token_id
-            ) as tx:
-                if tx.member_role is None:
+                tenant_id=claims.tenant_id, user_id=claims.user_id, first=session
+            ):
+                if session.role is None:
                     raise Refused(
                         "Not a member of this tenant, or signed out", {"code": "invalid_token"}
                     )

@@ -4,8 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, status
 
-from leedz.auth.context import CurrentActor, Meta, Require, TenantTx
-from leedz.auth.permissions import Permission
+from leedz.access.context import CurrentActor, Meta, Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.invites import service as invites
 from leedz.invites.schemas import (
     InviteCreate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from leedz.invites.service import InviteCreated
+from leedz.invites.events import InviteCreated
 from leedz.kit.events import EventBus
 from leedz.kit.mail import Mailer
 

@@ -16,8 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from leedz.access.roles import Role
 from leedz.kit.models import Base, TenantOwned, created_at, updated_at, uuid_pk
-from leedz.members.models import Role, role_enum
+from leedz.members.models import role_enum
 
 
 class InviteStatus(enum.StrEnum):

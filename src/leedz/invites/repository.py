@@ -5,8 +5,9 @@ from uuid import UUID
 
 import asyncpg
 
+from leedz.access.roles import Role
+from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
-from leedz.members.models import Role
 
 INVITE_COLUMNS = "id, email, role, status, inviter_id, expires_at, created_at"
 
@@ -70,3 +71,14 @@ class Invites(TenantRepository):
             f"SELECT {INVITE_COLUMNS} FROM invites WHERE tenant_id = $1"
             " AND status = 'PENDING' AND expires_at > now() ORDER BY created_at DESC, id"
         )
+
+
+async def tenant_and_inviter_names(tx: Tx, inviter_id: UUID) -> tuple[str, str] | None:
+    """The current tenant's name and the inviter's, for the invite's mail and lookup."""
+    row = await tx.raw.fetchrow(
+        "SELECT t.name AS tenant_name, u.name AS inviter_name"
+        " FROM tenants t, users u WHERE t.id = $1 AND u.id = $2",
+        tx.tenant_id,
+        inviter_id,
+    )
+    return (row["tenant_name"], row["inviter_name"]) if row is not None else None

@@ -5,9 +5,9 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field
 
+from leedz.access.roles import Role
 from leedz.invites.models import InviteStatus
 from leedz.kit.schemas import ApiIn, ApiModel
-from leedz.members.models import Role
 from leedz.tenants.schemas import TenantOut
 
 

@@ -12,11 +12,13 @@ from uuid import UUID
 
 import asyncpg
 
+from leedz.access.context import Actor, RequestMeta
+from leedz.access.permissions import outranks_or_equals
+from leedz.access.roles import Role
 from leedz.audit import service as audit
-from leedz.auth.context import Actor, RequestMeta
-from leedz.auth.permissions import outranks_or_equals
 from leedz.errors import Conflict, Forbidden, NotFound
-from leedz.invites.repository import Invites
+from leedz.invites.events import InviteCreated
+from leedz.invites.repository import Invites, tenant_and_inviter_names
 from leedz.invites.schemas import (
     InviteCreate,
     InviteLookup,
@@ -26,10 +28,10 @@ from leedz.invites.schemas import (
 )
 from leedz.kit import opaque
 from leedz.kit.db import Tx
-from leedz.members.models import Role
 from leedz.members.repository import Memberships
 from leedz.plans import service as plans
 from leedz.tenants import service as tenants
+from leedz.users.repository import Users
 
 INVITE_PREFIX = "lzi"
 INVITE_TTL = timedelta(days=7)
@@ -41,18 +43,6 @@ class InviteNotFound(NotFound):
 
 class AlreadyMember(Conflict):
     code, title = "already_member", "Already a member"
-
-
-@dataclass(frozen=True)
-class InviteCreated:
-    """Published after commit: the mailer sends the link."""
-
-    tenant_name: str
-    inviter_name: str
-    email: str
-    role: Role
-    accept_url: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -75,15 +65,10 @@ def _accept_url(web_url: str, token: str) -> str:
 
 
 async def _names(tx: Tx, inviter_id: UUID) -> tuple[str, str]:
-    row = await tx.raw.fetchrow(
-        "SELECT t.name AS tenant_name, u.name AS inviter_name"
-        " FROM tenants t, users u WHERE t.id = $1 AND u.id = $2",
-        tx.tenant_id,
-        inviter_id,
-    )
-    if row is None:
+    names = await tenant_and_inviter_names(tx, inviter_id)
+    if names is None:
         raise InviteNotFound("The invite is not valid")
-    return row["tenant_name"], row["inviter_name"]
+    return names
 
 
 async def _issue_link(
@@ -109,13 +94,7 @@ async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> I
     _ensure_rank(actor, body.role)
     email = str(body.email).strip().lower()
     await tenants.lock_current(tx)
-    member = await tx.raw.fetchval(
-        "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id"
-        " WHERE m.tenant_id = $1 AND u.email = $2",
-        actor.tenant_id,
-        email,
-    )
-    if member:
+    if await Memberships(tx).has_email(email):
         raise AlreadyMember(f"{email} is already a member of this tenant")
     invites = Invites(tx)
     previous = await invites.pending_by_email_locked(email)
@@ -228,7 +207,7 @@ async def _join(tx: Tx, row: asyncpg.Record, user_id: UUID, meta: RequestMeta) -
 
 async def accept(tx: Tx, actor: Actor, raw_token: str) -> MembershipOut:
     """Join the invite's tenant, if the signed-in user's email is the one invited."""
-    email = await tx.raw.fetchval("SELECT email FROM users WHERE id = $1", actor.user_id)
+    email = await Users(tx).email_of(actor.user_id)
     row = await _usable(tx, raw_token)
     if email is None or row["email"] != email.lower():
         # Same answer as an unknown token: the link does not reveal whom it was meant for.

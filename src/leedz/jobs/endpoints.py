@@ -5,8 +5,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from leedz.auth.context import CurrentActor, Require, TenantTx
-from leedz.auth.permissions import Permission
+from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.jobs import service as jobs
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.schemas import EvidenceOut, JobCreate, JobOut

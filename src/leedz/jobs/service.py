@@ -13,8 +13,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import ValidationError
 
+from leedz.access.context import Actor
 from leedz.audit import service as audit
-from leedz.auth.context import Actor
 from leedz.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobUpdated
 from leedz.jobs.models import JobStatus, JobType

@@ -18,7 +18,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -40,32 +40,30 @@ SCOPE_TRANSACTION_SQL = (
     " set_config('statement_timeout', $4, true)"
 )
 
-# The same, plus the caller's membership role while their session (refresh-token family) is
-# alive, in one round trip (migration 20261124_1300).
-BEGIN_AUTHENTICATED_SQL = "SELECT leedz_begin_authenticated($1, $2, $3, $4, $5)"
-
-# The same for an agent: the scope, then the agent (by token hash or id) unless revoked, its row
-# locked on request (migration 20261125_1200).
-BEGIN_AGENT_SQL = (
-    "SELECT id, user_id, capabilities, max_concurrency"
-    " FROM leedz_begin_agent($1, $2, $3, $4, $5, $6, $7)"
-)
-
 AfterCommit = Callable[[], Awaitable[None]]
 # A pooled connection (what requests get) or a plain one (tests, scripts).
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 
-@dataclass(frozen=True)
-class AgentLookup:
-    """Which agent an agent transaction is for: by token hash (REST) or by id (socket events)."""
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a transaction's first statement sets, as `set_config` takes it (text; '' for none)."""
 
-    token_hash: bytes | None = None
-    agent_id: UUID | None = None
-    # Lock the agent row for the transaction (a claim): the agent's claims are serialized.
-    lock: bool = False
-    # Mark the agent seen now (a heartbeat, a socket connecting).
-    touch: bool = False
+    role: str
+    tenant_id: str
+    user_id: str
+    statement_timeout: str
+
+
+class FirstStatement(Protocol):
+    """Replaces a transaction's first statement (`SCOPE_TRANSACTION_SQL`).
+
+    It must set `scope` with `set_config(..., true)` (an SQL function that does so, then reads
+    what the caller needs in the same round trip: a member's role, an agent) and keeps what it
+    read on itself for the caller. Features provide them; this module knows none.
+    """
+
+    async def __call__(self, conn: Connection, scope: Scope) -> None: ...
 
 
 class Tx:
@@ -76,16 +74,7 @@ class Tx:
     run only once the transaction has committed.
     """
 
-    __slots__ = (
-        "_after_commit",
-        "_bus",
-        "agent",
-        "agent_locked",
-        "member_role",
-        "raw",
-        "tenant_id",
-        "user_id",
-    )
+    __slots__ = ("_after_commit", "_bus", "raw", "tenant_id", "user_id")
 
     def __init__(
         self,
@@ -99,12 +88,6 @@ class Tx:
         self.user_id = user_id
         self._bus = bus
         self._after_commit: list[AfterCommit] = []
-        # Set by an authenticated transaction: the user's role in the tenant, read as the
-        # request role under RLS by the transaction's first statement (None: not a member).
-        self.member_role: str | None = None
-        # Set by an agent transaction: the agent row (None: unknown or revoked).
-        self.agent: asyncpg.Record | None = None
-        self.agent_locked = False
 
     @property
     def current_tenant(self) -> UUID:
@@ -209,16 +192,14 @@ class Database:
         *,
         tenant_id: UUID | None = None,
         user_id: UUID | None = None,
-        session_id: UUID | None = None,
-        agent: AgentLookup | None = None,
+        first: FirstStatement | None = None,
         role: str | None = None,
     ) -> AsyncIterator[Tx]:
         """One transaction as the application role, scoped to a tenant (or to none).
 
-        With `session_id` (an access token's `jti`), the first statement also reads the user's
-        membership role into `Tx.member_role` — None unless a member whose session is alive —
-        in the same round trip. With `agent`, it reads the agent into `Tx.agent` the same way.
-        `role` replaces the request role (the lease reaper's). Commits when the block ends
+        `first` replaces the first statement (it sets the same scope and reads more in the same
+        round trip: access/context.py's member session, agents/context.py's agent). `role`
+        replaces the request role (the lease reaper's). Commits when the block ends
         normally, rolls back when it raises (unless the error has `keep_changes`); after a
         normal commit, runs the callbacks of `Tx.after_commit`.
         """
@@ -228,30 +209,22 @@ class Database:
             transaction = raw.transaction()
             await transaction.start()
             try:
-                scope = (
-                    role or self.app_role,
-                    str(tenant_id) if tenant_id else "",
-                    str(user_id) if user_id else "",
-                    self.statement_timeout,
+                scope = Scope(
+                    role=role or self.app_role,
+                    tenant_id=str(tenant_id) if tenant_id else "",
+                    user_id=str(user_id) if user_id else "",
+                    statement_timeout=self.statement_timeout,
                 )
-                if agent is not None:
-                    tx.agent = await raw.fetchrow(
-                        BEGIN_AGENT_SQL,
-                        scope[0],
-                        scope[1],
-                        self.statement_timeout,
-                        agent.token_hash,
-                        agent.agent_id,
-                        agent.lock,
-                        agent.touch,
-                    )
-                    tx.agent_locked = agent.lock
-                elif session_id is not None:
-                    tx.member_role = await raw.fetchval(
-                        BEGIN_AUTHENTICATED_SQL, *scope, str(session_id)
-                    )
+                if first is not None:
+                    await first(raw, scope)
                 else:
-                    await raw.execute(SCOPE_TRANSACTION_SQL, *scope)
+                    await raw.execute(
+                        SCOPE_TRANSACTION_SQL,
+                        scope.role,
+                        scope.tenant_id,
+                        scope.user_id,
+                        scope.statement_timeout,
+                    )
                 yield tx
             except BaseException as exc:
                 # Some refusals must still leave a trace (a failed login's audit row, a refresh
@@ -285,20 +258,6 @@ class Database:
                 raise DatabaseTimeout("The database took too long to answer; retry") from exc
         finally:
             await self.pool.release(raw)
-
-    async def agent_alone(self, tenant_id: UUID, lookup: AgentLookup) -> asyncpg.Record | None:
-        """The agent's first statement on its own (its settings end with it): one round trip
-        that authenticates an agent, and with `lookup.touch` marks it seen (a socket handshake)."""
-        return await self.fetchrow_as_app(
-            BEGIN_AGENT_SQL,
-            self.app_role,
-            str(tenant_id),
-            self.statement_timeout,
-            lookup.token_hash,
-            lookup.agent_id,
-            lookup.lock,
-            lookup.touch,
-        )
 
     async def ping(self, within_seconds: float) -> str | None:
         """The migration revision the database is at, answered within `within_seconds`."""

@@ -16,16 +16,12 @@ import random
 import structlog
 
 from leedz.kit.db import Database
-from leedz.leases.repository import Leases
+from leedz.leases.repository import Leases, tenants_with_expired_leases
 from leedz.leases.service import publish_released
 
 log = structlog.get_logger("leedz.reaper")
 
 BATCH = 500
-TENANTS_SQL = (
-    "SELECT DISTINCT tenant_id FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < now()"
-    " LIMIT $1"
-)
 
 
 class LeaseReaper:
@@ -37,7 +33,7 @@ class LeaseReaper:
     async def reap_once(self) -> int:
         """Release the expired leases found now (a batch per tenant); the number released."""
         async with self.database.transaction(role=self.role) as tx:
-            tenants = [row["tenant_id"] for row in await tx.raw.fetch(TENANTS_SQL, BATCH)]
+            tenants = await tenants_with_expired_leases(tx, BATCH)
         released = 0
         for tenant_id in tenants:
             async with self.database.transaction(tenant_id=tenant_id) as tx:

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from leedz.jobs.repository import JOB_COLUMNS
+from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 
 LEASE_COLUMNS = f"{JOB_COLUMNS}, lease_id, lease_expires_at, delivery_started_at, max_attempts"
@@ -209,3 +210,14 @@ class Leases(TenantRepository):
         return await self.fetchrow(
             f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2", job_id
         )
+
+
+async def tenants_with_expired_leases(tx: Tx, limit: int) -> list[UUID]:
+    """Up to `limit` tenants holding a lease that expired (as the reaper role, which sees only
+    those jobs: migration 20261125_1200)."""
+    rows = await tx.raw.fetch(
+        "SELECT DISTINCT tenant_id FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < now()"
+        " LIMIT $1",
+        limit,
+    )
+    return [row["tenant_id"] for row in rows]

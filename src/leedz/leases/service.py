@@ -125,7 +125,7 @@ async def claim(
             capabilities=sorted(agent.capabilities),
         )
     leases = Leases(tx)
-    if not tx.agent_locked:  # the transaction's first statement may have locked it already
+    if not agent.locked:  # the transaction's first statement may have locked it already
         await leases.lock_agent(agent.agent_id)
     row = await leases.claim(
         agent_id=agent.agent_id,

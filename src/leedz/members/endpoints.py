@@ -4,8 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from leedz.auth.context import CurrentActor, Require, TenantTx
-from leedz.auth.permissions import Permission
+from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.kit.pagination import Page
 from leedz.members import service as members
 from leedz.members.schemas import MemberOut, RoleChange

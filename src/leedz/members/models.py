@@ -1,23 +1,13 @@
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from leedz.access.roles import Role
 from leedz.kit.models import Base, TenantOwned, created_at, updated_at, uuid_pk
-
-
-class Role(enum.StrEnum):
-    """Tenant roles, highest first."""
-
-    OWNER = "OWNER"
-    ADMIN = "ADMIN"
-    MANAGER = "MANAGER"
-    SALES = "SALES"
-
 
 role_enum = Enum(Role, name="role", values_callable=lambda e: [m.value for m in e])
 

@@ -4,8 +4,8 @@ from uuid import UUID
 
 import asyncpg
 
+from leedz.access.roles import Role
 from leedz.kit.repository import TenantRepository
-from leedz.members.models import Role
 
 
 class Memberships(TenantRepository):
@@ -23,6 +23,15 @@ class Memberships(TenantRepository):
             user_id,
         )
         return Role(role) if role else None
+
+    async def has_email(self, email: str) -> bool:
+        """Whether a member of the tenant signs in with `email` (already normalised)."""
+        found = await self.fetchval(
+            "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.tenant_id = $1 AND u.email = $2",
+            email,
+        )
+        return found is not None
 
     async def owners_locked(self) -> int:
         """The number of owners, with their rows locked: two concurrent demotions cannot both

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from leedz.auth.schemas import UserOut
+from leedz.access.roles import Role
 from leedz.kit.schemas import ApiIn, ApiModel
-from leedz.members.models import Role
+from leedz.users.schemas import UserOut
 
 
 class MemberOut(ApiModel):

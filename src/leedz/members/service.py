@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
+from leedz.access.context import Actor
+from leedz.access.permissions import outranks_or_equals
+from leedz.access.roles import Role
 from leedz.audit import service as audit
-from leedz.auth.context import Actor
-from leedz.auth.permissions import outranks_or_equals
-from leedz.auth.repository import RefreshTokens
-from leedz.auth.schemas import UserOut
 from leedz.errors import Conflict, Forbidden, NotFound
 from leedz.kit.db import Tx
-from leedz.members.models import Role
+from leedz.members.events import MembershipEnded
 from leedz.members.repository import Memberships
 from leedz.members.schemas import MemberOut
 from leedz.tenants import service as tenants
+from leedz.users.repository import RefreshTokens
+from leedz.users.schemas import UserOut
 
 
 class LastOwner(Conflict):
@@ -66,14 +66,6 @@ async def change_role(tx: Tx, actor: Actor, user_id: UUID, role: Role) -> Member
         details={"from": current.value, "to": role.value},
     )
     return next(m for m in await list_members(tx) if m.user.id == user_id)
-
-
-@dataclass(frozen=True)
-class MembershipEnded:
-    """Published after commit: the user's live sockets for this tenant are closed."""
-
-    tenant_id: UUID
-    user_id: UUID
 
 
 async def _leave(tx: Tx, members: Memberships, user_id: UUID) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leedz.auth.permissions import ROLE_ORDER, permissions_of
+from leedz.access.permissions import ROLE_ORDER, permissions_of
 from leedz.kit.db import PublicTx
 from leedz.kit.schemas import ApiModel
 from leedz.plans import service as plans

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from leedz.auth.context import CurrentActor, Require, TenantTx
-from leedz.auth.permissions import Permission
+from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.permissions import Permission
 from leedz.kit.pagination import Page
 from leedz.plans import service as plans
 from leedz.plans.schemas import Usage

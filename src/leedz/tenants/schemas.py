@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
+from leedz.access.roles import Role
 from leedz.kit.schemas import ApiIn, ApiModel, DisplayName
-from leedz.members.models import Role
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,98}[a-z0-9])$")
 

@@ -7,12 +7,10 @@ import secrets
 import uuid
 from uuid import UUID
 
+from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
-from leedz.auth.context import Actor, RequestMeta
 from leedz.errors import Conflict, NotFound
 from leedz.kit.db import Tx
-from leedz.members.models import Role
-from leedz.members.repository import Memberships
 from leedz.tenants.repository import Tenants
 from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
 
@@ -43,7 +41,7 @@ async def create_tenant(
         plan=DEFAULT_PLAN,
     ):
         raise SlugTaken("That slug is taken; choose another")
-    await Memberships(tx).add(owner_id, Role.OWNER)
+    await tenants.add_owner(tenant_id, owner_id)
     await audit.record(
         tx,
         "tenant.created",
@@ -61,7 +59,7 @@ async def current_tenant(tx: Tx) -> TenantOut:
     row = await Tenants(tx).get(tx.current_tenant)
     if row is None:
         raise NotFound("Tenant not found")
-    return TenantOut.model_validate(dict(row))
+    return TenantOut.model_validate(row)
 
 
 async def lock_current(tx: Tx) -> None:
@@ -73,7 +71,7 @@ async def lock_current(tx: Tx) -> None:
 async def my_tenants(tx: Tx, actor: Actor) -> list[TenantWithRole]:
     """Every tenant the caller belongs to, with their role in it."""
     rows = await Tenants(tx).of_user(actor.user_id)
-    return [TenantWithRole.model_validate(dict(r)) for r in rows]
+    return [TenantWithRole.model_validate(r) for r in rows]
 
 
 async def update_tenant(tx: Tx, actor: Actor, body: TenantUpdate) -> TenantOut:

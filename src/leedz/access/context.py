@@ -9,12 +9,13 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from leedz.auth.permissions import ROLE_PERMISSIONS, Permission
+from leedz.access.permissions import ROLE_PERMISSIONS, Permission
+from leedz.access.repository import begin_member_session
+from leedz.access.roles import Role
 from leedz.errors import Forbidden, Unauthorized
-from leedz.kit.db import Tx, database
+from leedz.kit.db import Connection, Scope, Tx, database
 from leedz.kit.deps import client_ip
 from leedz.kit.jwt import AccessTokens, TokenError
-from leedz.members.models import Role
 
 
 class InvalidToken(Unauthorized):
@@ -23,6 +24,22 @@ class InvalidToken(Unauthorized):
 
 class TokenExpired(Unauthorized):
     code, title = "token_expired", "Token expired"
+
+
+class MemberSession:
+    """A signed-in user's transaction's first statement: the scope, then the user's role in the
+    tenant, read as the request role under RLS (`role` stays None unless a member whose session
+    `session_id` is alive)."""
+
+    __slots__ = ("role", "session_id")
+
+    def __init__(self, session_id: UUID) -> None:
+        self.session_id = session_id
+        self.role: Role | None = None
+
+    async def __call__(self, conn: Connection, scope: Scope) -> None:
+        role = await begin_member_session(conn, scope, self.session_id)
+        self.role = Role(role) if role is not None else None
 
 
 @dataclass(frozen=True)
@@ -99,19 +116,19 @@ async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
         claims = tokens.verify(bearer_token(request))
     except TokenError as exc:
         raise _token_failure(exc) from exc
+    session = MemberSession(claims.token_id)
     async with database(request).transaction(
-        tenant_id=claims.tenant_id, user_id=claims.user_id, session_id=claims.token_id
+        tenant_id=claims.tenant_id, user_id=claims.user_id, first=session
     ) as tx:
         # Membership, role and session are read on every request (by the transaction's first
         # statement): a removed member, a changed role or an ended session take effect at once,
         # whatever the token says.
-        role = tx.member_role
-        if role is None:
+        if session.role is None:
             raise _token_failure(TokenError("no longer a member"))
         actor = Actor(
             user_id=claims.user_id,
             tenant_id=claims.tenant_id,
-            role=Role(role),
+            role=session.role,
             token_id=claims.token_id,
             meta=request_meta(request),
         )

@@ -1,14 +1,53 @@
+"""Users (global identities, looked up by email at sign-in) and their refresh tokens."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
-
-import asyncpg
 
 from leedz.kit.db import Database, Tx
 from leedz.kit.repository import TenantRepository
 
-USER_COLUMNS = "id, email, name, avatar_url, created_at"
+USER_COLUMNS = "id, email, name, avatar_url, created_at, password_hash, default_tenant_id"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: UUID
+    email: str
+    name: str
+    avatar_url: str | None
+    created_at: datetime
+    password_hash: str
+    default_tenant_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a sign-in reads before verifying the password."""
+
+    id: UUID
+    password_hash: str
+    default_tenant_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRow:
+    id: UUID
+    user_id: UUID
+    family_id: UUID
+    expires_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    db_now: datetime  # the database's clock, for expiry and the grace window
+
+
+@dataclass(frozen=True, slots=True)
+class ChildTokenRow:
+    id: UUID
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 class Users:
@@ -17,24 +56,31 @@ class Users:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def insert(self, *, email: str, name: str, password_hash: str) -> asyncpg.Record | None:
+    async def insert(self, *, email: str, name: str, password_hash: str) -> UserRow | None:
         """The new user, or None when the email is taken."""
-        return await self.tx.raw.fetchrow(
+        row = await self.tx.raw.fetchrow(
             "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)"
             f" ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}",
             email,
             name,
             password_hash,
         )
+        return UserRow(**row) if row is not None else None
 
-    async def by_id(self, user_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    async def by_id(self, user_id: UUID, *, lock: bool = False) -> UserRow | None:
         """The user; with `lock`, the row locked (FOR UPDATE) until the transaction ends, so that
         a password change waits for this transaction, or wins before it reads."""
-        return await self.tx.raw.fetchrow(
-            f"SELECT {USER_COLUMNS}, password_hash, default_tenant_id FROM users WHERE id = $1"
-            + (" FOR UPDATE" if lock else ""),
+        row = await self.tx.raw.fetchrow(
+            f"SELECT {USER_COLUMNS} FROM users WHERE id = $1" + (" FOR UPDATE" if lock else ""),
             user_id,
         )
+        return UserRow(**row) if row is not None else None
+
+    async def email_of(self, user_id: UUID) -> str | None:
+        email: str | None = await self.tx.raw.fetchval(
+            "SELECT email FROM users WHERE id = $1", user_id
+        )
+        return email
 
     async def set_password(self, user_id: UUID, password_hash: str) -> None:
         await self.tx.raw.execute(
@@ -51,46 +97,15 @@ class Users:
         )
 
 
-async def login_lookup(db: Database, email: str) -> asyncpg.Record | None:
+async def login_lookup(db: Database, email: str) -> Credentials | None:
     """The id, password hash and last tenant of `email`'s user, read as the request role in a
     statement of its own (migration 20261124_1300), holding no connection afterwards."""
-    return await db.fetchrow_as_app(
+    row = await db.fetchrow_as_app(
         "SELECT id, password_hash, default_tenant_id FROM leedz_login_lookup($1, $2)",
         db.app_role,
         email,
     )
-
-
-async def sign_in(
-    db: Database,
-    *,
-    user_id: UUID,
-    tenant_id: UUID,
-    verified_hash: str,
-    token_id: UUID,
-    token_hash: bytes,
-    expires_at: datetime,
-    ip_address: str | None,
-    user_agent: str | None,
-    request_id: str | None,
-) -> asyncpg.Record | None:
-    """The usual sign-in's writes in one statement of its own (migration 20261125_1800): the
-    `auth.login` audit row and a new session (refresh-token family `token_id`) in `tenant_id`,
-    only while the user still has `verified_hash` and is a member there. Returns the user's and
-    the tenant's columns and the session's creation time; None, with nothing written, otherwise."""
-    return await db.fetchrow_as_app(
-        "SELECT * FROM leedz_sign_in($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        db.app_role,
-        user_id,
-        tenant_id,
-        verified_hash,
-        token_id,
-        token_hash,
-        expires_at,
-        ip_address,
-        user_agent,
-        request_id,
-    )
+    return Credentials(**row) if row is not None else None
 
 
 class RefreshTokens(TenantRepository):
@@ -122,20 +137,22 @@ class RefreshTokens(TenantRepository):
         )
         return created
 
-    async def by_hash_locked(self, token_hash: bytes) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    async def by_hash_locked(self, token_hash: bytes) -> RefreshTokenRow | None:
+        row = await self.fetchrow(
             "SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at,"
             " now() AS db_now FROM refresh_tokens"
             " WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE",
             token_hash,
         )
+        return RefreshTokenRow(**row) if row is not None else None
 
-    async def child_of(self, token_id: UUID) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    async def child_of(self, token_id: UUID) -> ChildTokenRow | None:
+        row = await self.fetchrow(
             "SELECT id, created_at, revoked_at FROM refresh_tokens"
             " WHERE tenant_id = $1 AND parent_id = $2",
             token_id,
         )
+        return ChildTokenRow(**row) if row is not None else None
 
     async def mark_rotated(self, token_id: UUID) -> None:
         await self.execute(

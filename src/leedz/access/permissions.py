@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-from leedz.members.models import Role
+from leedz.access.roles import Role
 
 
 class Permission(enum.StrEnum):

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from leedz.kit.schemas import ApiModel
+
+
+class UserOut(ApiModel):
+    id: UUID
+    email: str
+    name: str
+    avatar_url: str | None
+    created_at: datetime
