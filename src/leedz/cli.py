@@ -59,8 +59,8 @@ def serve(
         _seed(url)
     application = create_app(settings, database_url=url)
     # Everything built so far (modules, the app, its schemas) lives as long as the process:
-    # out of the collector's sight, a full collection no longer walks it: 85 ms of blocked
-    # event loop otherwise, 0.9 ms frozen (a gc callback during bench/login_flood.py's flood).
+    # out of the collector's sight, a full collection no longer walks it and no longer blocks
+    # the event loop during a flood (docs/benchmarks-notes.md, login_flood).
     gc.collect()
     gc.freeze()
     uvicorn.run(
@@ -73,7 +73,8 @@ def serve(
         server_header=False,
         # Engine.IO pings every socket itself (LEEDZ_SOCKET_PING_INTERVAL): uvicorn's own
         # websocket pings only doubled the idle work. Socket.IO packets are small, and
-        # per-message deflate kept ~43 KB of zlib state per connection (bench/agents_connected).
+        # per-message deflate keeps a zlib compressor and decompressor per connection for
+        # packets too small to gain from it (bench agents_connected).
         ws_ping_interval=None,
         ws_per_message_deflate=False,
     )

@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per
-    # server instance whatever the IPs (a handshake costs ~1-2 ms of CPU; 300/s keeps an
-    # instance answering its connected clients while thousands come back at once).
+    # server instance whatever the IPs, so that an instance keeps answering its connected
+    # clients while thousands come back at once.
     rate_limit_socket_connect: str = "120/minute"
     rate_limit_socket_connect_instance: str = "300/second"
 

@@ -1,8 +1,8 @@
 """The `json` python-socketio and python-engineio use for packets: orjson to encode, with the
 standard library as fallback, and the standard library to decode.
 
-Encoding is the gateway's hot path (every ack carries a job; bench/dispatch.py
-claim_throughput read ~0.04 better with orjson). Decoding stays standard: orjson turns integers
+Encoding is the gateway's hot path (every ack carries a job), hence orjson (bench
+claim_throughput compares). Decoding stays standard: orjson turns integers
 beyond 64 bits into floats and refuses lone surrogates, which standard JSON carries — such an
 event would be changed, or never answered, instead of refused with a clear ack.
 """

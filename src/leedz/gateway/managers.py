@@ -6,8 +6,8 @@ Two changes to python-socketio's managers, shared by both:
   the instance holding its socket through the same Redis channel as every emit.
 - Each client's rooms are indexed. python-socketio finds a disconnecting client's rooms by
   scanning every room of the namespace, and every client has a room of its own (its sid): a
-  disconnect cost O(connected clients), so 10,000 agents dropping at once blocked the event loop
-  for tens of seconds (bench/agents_connected.py). With the index it is O(the client's rooms).
+  disconnect cost O(connected clients), so a mass disconnect was quadratic (bench
+  agents_connected). With the index it is O(the client's rooms).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ never carries one request's tenant into the next (also behind a transaction-mode
 
 Requests use asyncpg's own pool and plain SQL (`$1` parameters) written in repositories. SQLAlchemy
 describes the schema, drives Alembic and seeds the plans; on the request path its statement layer
-cost about four times asyncpg per statement and its pool several times asyncpg's per checkout
-on this machine (`make bench`, docs/benchmarks.md), so the hot path does not go through it.
+and its pool cost far more than asyncpg's own (bench tenant_transaction, docs/benchmarks.md), so
+the hot path does not go through it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Password hashing: argon2id at OWASP's parameters, off the event loop, upgraded on login.
 
-Each hash costs 19 MiB and tens of milliseconds of CPU, so hashing runs in a dedicated thread pool
-as wide as the machine has CPUs (argon2 releases the GIL): a login flood queues there instead of
+Each hash costs 19 MiB and a long burst of CPU, so hashing runs in a dedicated thread pool as wide
+as the machine has CPUs (argon2 releases the GIL): a login flood queues there instead of
 exhausting memory. On Linux those threads run under SCHED_IDLE: they get every cycle nothing else
-wants, and yield a core at once to the event loop, PostgreSQL or anything else that wakes up — a
-flood of logins does not slow /healthz or any other request.
+wants, and yield a core to the event loop, PostgreSQL or anything else that wakes up, so a flood
+of logins queues instead of starving other requests (the event loop still slows under it:
+docs/benchmarks.md, healthz during the login flood).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def sanitize_snippet(text: str) -> str:
     built, and that tree can hold nestings the serialized markup does not parse back to — a
     `<li>` or `<a>` left inside another once a `<table>` or `<listing>` between them was
     dropped, a `<ul>` inside a `<p>`. Parsing the output again reshapes it, so a second clean
-    differs from the first (about 1 in 1,000 random tag soups here; every output is still safe).
+    differs from the first (rare, but seen in random tag soups; every output is still safe).
     Cleaning until the output no longer changes makes the stored snippet — and the evidence hash
     computed over it — the same whether an agent sends raw or already-cleaned markup. Observed
     inputs settle by the second pass; should one still change after `_MAX_PASSES`, its text is
