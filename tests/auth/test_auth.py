@@ -86,6 +86,48 @@ class TestSignup:
             assert response.json()["code"] == "validation_error"
 
 
+class TestEmailsCompareNormalized:
+    """Addresses compare in one form: NFKC, trimmed, lower-cased (issue 12: a fullwidth `a` made
+    a second account)."""
+
+    @pytest.mark.parametrize(
+        "variant",
+        [
+            "\uff41{rest}",  # fullwidth a
+            "  A{rest}  ",
+            "\uff21{rest}",  # fullwidth A
+        ],
+    )
+    async def test_a_compatibility_spelling_is_the_same_account(
+        self, client: httpx.AsyncClient, variant: str
+    ) -> None:
+        rest = unique_email()  # user-…@example.com
+        account = await signup(client, email="a" + rest)
+        again = await client.post(
+            "/v1/auth/signup",
+            json={"email": variant.format(rest=rest), "password": PASSWORD, "name": "Twin"},
+        )
+        assert again.status_code == 400
+        assert again.json()["code"] == "signup_failed"
+        signed_in = await client.post(
+            "/v1/auth/login",
+            json={"email": variant.format(rest=rest), "password": account.password},
+        )
+        assert signed_in.status_code == 200
+        assert signed_in.json()["user"]["email"] == "a" + rest
+
+    async def test_the_address_is_stored_in_its_normal_form(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        rest = unique_email()
+        response = await client.post(
+            "/v1/auth/signup",
+            json={"email": "\uff2a" + rest.upper(), "password": PASSWORD, "name": "Jo"},
+        )
+        assert response.status_code == 201
+        assert response.json()["user"]["email"] == "j" + rest
+
+
 class TestLogin:
     async def test_right_password_signs_in_to_the_last_tenant(
         self, client: httpx.AsyncClient

@@ -40,10 +40,6 @@ class SignupFailed(LeedzError):
     status, code, title = 400, "signup_failed", "Sign-up failed"
 
 
-def _normalise(email: str) -> str:
-    return email.strip().lower()
-
-
 async def signup(db: Database, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> Tokens:
     """A new user; a new tenant (OWNER, FREE plan) unless an invite token joins an existing one."""
     # Hash first, outside any transaction: a taken email then costs the same time as a new one,
@@ -56,7 +52,7 @@ async def signup(db: Database, keys: AuthKeys, body: SignupIn, meta: RequestMeta
 async def _create_account(
     tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta, password_hash: str
 ) -> Tokens:
-    email = _normalise(str(body.email))
+    email = body.email
     invite = None
     if body.invite_token is not None:
         invite = await invites.pending_for_signup(tx, token=body.invite_token, email=email)
@@ -89,7 +85,7 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
     The password is verified between two database steps, holding no connection: a flood of
     sign-ins queues on the hashing threads, not on the pool every other request needs.
     """
-    email = _normalise(str(body.email))
+    email = body.email
     found = await login_lookup(db, email)
     matches, needs_rehash = await verify_password(
         found.password_hash if found else None, body.password

@@ -47,9 +47,7 @@ async def login(body: LoginIn, request: Request, keys: Keys, meta: Meta) -> Toke
     """Sign in with email and password."""
     # Counted here, not in a dependency: a dependency declaring the body validates it again.
     limits: RateLimits = request.app.state.rate_limits
-    await limits.hit(
-        settings_of(request).rate_limit_login_email, "login-email", str(body.email).lower()
-    )
+    await limits.hit(settings_of(request).rate_limit_login_email, "login-email", body.email)
     # No request transaction here: the password is verified holding no connection (accounts.login).
     return await accounts.login(database(request), keys, body, meta)
 

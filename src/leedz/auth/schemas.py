@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from leedz.access.roles import Role
-from leedz.kit.schemas import ApiIn, ApiModel, DisplayName
+from leedz.kit.schemas import ApiIn, ApiModel, DisplayName, Email
 from leedz.tenants.schemas import TenantOut
 from leedz.users.schemas import UserOut
 
@@ -15,7 +15,7 @@ Password = Field(min_length=8, max_length=128)
 
 
 class SignupIn(ApiIn):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: str = Password
     name: DisplayName
     tenant_name: DisplayName | None = None
@@ -23,7 +23,7 @@ class SignupIn(ApiIn):
 
 
 class LoginIn(ApiIn):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: str = Field(min_length=1, max_length=128)
 
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from leedz.access.roles import Role
 from leedz.invites.models import InviteStatus
-from leedz.kit.schemas import ApiIn, ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel, Email
 from leedz.tenants.schemas import TenantOut
 
 
 class InviteCreate(ApiIn):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     role: Role = Role.SALES
 
 

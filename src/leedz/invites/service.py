@@ -28,6 +28,7 @@ from leedz.invites.schemas import (
 )
 from leedz.kit import opaque
 from leedz.kit.db import Tx
+from leedz.kit.schemas import normalize_email
 from leedz.members.repository import Memberships
 from leedz.plans import service as plans
 from leedz.tenants import service as tenants
@@ -92,7 +93,7 @@ async def _issue_link(
 async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> InviteWithLink:
     """Invite `email` with `role` (never above the inviter's); a pending invite is replaced."""
     _ensure_rank(actor, body.role)
-    email = str(body.email).strip().lower()
+    email = body.email
     await tenants.lock_current(tx)
     if await Memberships(tx).has_email(email):
         raise AlreadyMember(f"{email} is already a member of this tenant")
@@ -209,7 +210,7 @@ async def accept(tx: Tx, actor: Actor, raw_token: str) -> MembershipOut:
     """Join the invite's tenant, if the signed-in user's email is the one invited."""
     email = await Users(tx).email_of(actor.user_id)
     row = await _usable(tx, raw_token)
-    if email is None or row["email"] != email.lower():
+    if email is None or row["email"] != normalize_email(email):
         # Same answer as an unknown token: the link does not reveal whom it was meant for.
         raise InviteNotFound("The invite is not valid")
     await _join(tx, row, actor.user_id, actor.meta)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -41,3 +50,19 @@ def _non_blank(value: str) -> str:
 
 DisplayName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_non_blank)]
 """A person's or a tenant's name: 1-200 characters, trimmed, never blank."""
+
+
+def normalize_email(value: str) -> str:
+    """The form an address is compared and stored in: NFKC (fullwidth U+FF41 is an `a`), trimmed,
+    lower-cased. Sign-up, sign-in and invites all compare addresses in this form."""
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def _nfkc(value: object) -> object:
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+Email = Annotated[
+    EmailStr, BeforeValidator(_nfkc), Field(max_length=320), AfterValidator(normalize_email)
+]
+"""An e-mail address, validated (email-validator), in `normalize_email`'s form."""
