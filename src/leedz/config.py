@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # Agents (docs/agent-protocol.md): a lease lasts this long unless a heartbeat or progress
     # extends it; the reaper looks for expired leases this often; Socket.IO pings this often
     # (a Chrome MV3 service worker is stopped after 30 s without an event).
+    # FREE workspaces one user may own (POST /v1/tenants past it: 402 quota_exceeded), so that
+    # fresh FREE quotas are not one request away.
+    max_free_workspaces_per_user: int = Field(default=2, ge=1, le=1000)
     lease_seconds: int = Field(default=60, ge=5, le=3600)
     reaper_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)

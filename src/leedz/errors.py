@@ -62,7 +62,9 @@ class ValidationFailed(LeedzError):
 
 
 class QuotaExceeded(LeedzError):
-    status, code, title = 409, "quota_exceeded", "Plan quota exceeded"
+    """Over what the plan allows: 402, the answer a plan upgrade changes (docs/api.md)."""
+
+    status, code, title = 402, "quota_exceeded", "Plan quota exceeded"
 
 
 class ServiceUnavailable(LeedzError):

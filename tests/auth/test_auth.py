@@ -450,6 +450,62 @@ class TestPasswordChange:
         assert response.status_code == 401
 
 
+class TestFreeWorkspacesPerUser:
+    """One person owns at most `max_free_workspaces_per_user` FREE workspaces (issue 12, item 7:
+    one user had created 12, each with fresh FREE quotas)."""
+
+    async def test_past_the_cap_is_402_and_nothing_is_created(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)  # the sign-up's workspace is the first
+        second = await client.post("/v1/tenants", json={"name": "Two"}, headers=account.headers)
+        assert second.status_code == 201
+        third = await client.post("/v1/tenants", json={"name": "Three"}, headers=account.headers)
+        assert third.status_code == 402
+        body = third.json()
+        assert (body["code"], body["quota"], body["limit"], body["used"]) == (
+            "quota_exceeded",
+            "freeWorkspaces",
+            2,
+            2,
+        )
+        assert await owner.fetchval("SELECT count(*) FROM tenants WHERE name = 'Three'") == 0
+        # The request's own tenant is untouched: the caller still works in it.
+        me = await client.get("/v1/auth/me", headers=account.headers)
+        assert me.json()["tenant"]["id"] == account.tenant_id
+
+    async def test_concurrent_requests_cannot_pass_the_count_together(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/tenants", json={"name": f"Rush {i}"}, headers=account.headers)
+                for i in range(6)
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [402] * 5
+        owned = await owner.fetchval(
+            "SELECT count(*) FROM memberships WHERE user_id = $1::uuid AND role = 'OWNER'",
+            account.user_id,
+        )
+        assert owned == 2
+
+    async def test_only_owned_free_workspaces_count(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        account = await signup(client)
+        # Their sign-up workspace moves to a paid plan: it no longer counts.
+        await owner.execute(
+            "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name <> 'FREE' LIMIT 1)"
+            " WHERE id = $1::uuid",
+            account.tenant_id,
+        )
+        for name in ("A", "B"):
+            created = await client.post("/v1/tenants", json={"name": name}, headers=account.headers)
+            assert created.status_code == 201
+
+
 class TestTenants:
     async def test_create_list_switch(self, client: httpx.AsyncClient) -> None:
         account = await signup(client)

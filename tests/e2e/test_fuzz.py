@@ -110,7 +110,7 @@ class World:
 
 async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str) -> Tenant:
     owner = await signup(client, tenant_name=name)
-    # Quotas of the FREE plan would turn most job creations into 409 quota_exceeded.
+    # Quotas of the FREE plan would turn most job creations into 402 quota_exceeded.
     await conn.execute(
         "UPDATE tenants SET plan_id = (SELECT id FROM plans WHERE name = 'ENTERPRISE')"
         " WHERE id = $1::uuid",

@@ -95,7 +95,7 @@ class TestQuotas:
         )
         assert (await client.post("/v1/jobs", json=SEARCH, headers=boss.headers)).status_code == 201
         over = await client.post("/v1/jobs", json=SEARCH, headers=boss.headers)
-        assert over.status_code == 409
+        assert over.status_code == 402
         assert over.json()["code"] == "quota_exceeded"
         assert over.json()["limit"] == 20
         usage = (await client.get("/v1/tenants/current/usage", headers=boss.headers)).json()
@@ -124,7 +124,7 @@ class TestQuotas:
             json={"type": "WHATSAPP_SEND", "input": {"phone": "+966501234567", "message": "x"}},
             headers=boss.headers,
         )
-        assert free.status_code == 409  # FREE: no messages
+        assert free.status_code == 402  # FREE: no messages
         await on_plan(owner, boss, "STARTER")
         bulk = await client.post(
             "/v1/jobs",

@@ -100,7 +100,7 @@ class TestSeats:
         over = await client.post(
             "/v1/invites", json={"email": unique_email(), "role": "SALES"}, headers=boss.headers
         )
-        assert over.status_code == 409
+        assert over.status_code == 402
         body = over.json()
         assert body["code"] == "quota_exceeded"
         assert body["limit"] == 3

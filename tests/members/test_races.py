@@ -88,7 +88,7 @@ class TestRaces:
                 for email, link in links
             )
         )
-        assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+        assert sorted(r.status_code for r in responses) == [201, 402], [r.text for r in responses]
         members = await owner.fetchval(
             "SELECT count(*) FROM memberships WHERE tenant_id = $1::uuid", boss.tenant_id
         )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from leedz.access.context import CurrentActor, Require, TenantTx
 from leedz.access.permissions import Permission
+from leedz.kit.deps import settings_of
 from leedz.kit.pagination import Page
 from leedz.plans import service as plans
 from leedz.plans.schemas import Usage
@@ -14,9 +15,13 @@ router = APIRouter(prefix="/tenants", tags=["tenants"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_tenant(body: TenantCreate, tx: TenantTx, actor: CurrentActor) -> TenantOut:
-    """A new tenant with the caller as OWNER (switch to it with /auth/switch-tenant)."""
-    return await tenants.create_tenant(tx, owner_id=actor.user_id, body=body, meta=actor.meta)
+async def create_tenant(
+    body: TenantCreate, tx: TenantTx, actor: CurrentActor, request: Request
+) -> TenantOut:
+    """A new tenant with the caller as OWNER (switch to it with /auth/switch-tenant); one person
+    owns at most `LEEDZ_MAX_FREE_WORKSPACES_PER_USER` FREE ones (402 `quota_exceeded`)."""
+    max_free = settings_of(request).max_free_workspaces_per_user
+    return await tenants.create_own_tenant(tx, actor, body, max_free=max_free)
 
 
 @router.get("")

@@ -54,6 +54,17 @@ class Tenants:
             Role.OWNER.value,
         )
 
+    async def owned_on_plan(self, user_id: UUID, plan: str) -> int:
+        """How many tenants on `plan` the user owns (needs the user context set)."""
+        owned: int = await self.tx.raw.fetchval(
+            "SELECT count(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id"
+            " JOIN plans p ON p.id = t.plan_id"
+            " WHERE m.user_id = $1 AND m.role = 'OWNER' AND p.name = $2",
+            user_id,
+            plan,
+        )
+        return owned
+
     async def get(self, tenant_id: UUID) -> TenantRow | None:
         row = await self.tx.raw.fetchrow(
             f"SELECT {_TENANT_COLUMNS} FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id"

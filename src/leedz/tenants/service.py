@@ -9,10 +9,11 @@ from uuid import UUID
 
 from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
-from leedz.errors import Conflict, NotFound
+from leedz.errors import Conflict, NotFound, QuotaExceeded
 from leedz.kit.db import Tx
 from leedz.tenants.repository import Tenants
 from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
+from leedz.users.repository import Users
 
 DEFAULT_PLAN = "FREE"
 
@@ -52,6 +53,27 @@ async def create_tenant(
         details={"name": body.name},
     )
     return await current_tenant(tx)
+
+
+async def create_own_tenant(
+    tx: Tx, actor: Actor, body: TenantCreate, *, max_free: int
+) -> TenantOut:
+    """A tenant the caller asked for: on the FREE plan, so at most `max_free` of them owned."""
+    # Locked: two concurrent requests cannot both pass the count.
+    await Users(tx).lock(actor.user_id)
+    owned = await Tenants(tx).owned_on_plan(actor.user_id, DEFAULT_PLAN)
+    if owned >= max_free:
+        raise QuotaExceeded(
+            f"You already own {owned} {DEFAULT_PLAN} workspaces, the most one person may own;"
+            " upgrade one, or leave one",
+            quota="freeWorkspaces",
+            limit=max_free,
+            used=owned,
+        )
+    tenant = await create_tenant(tx, owner_id=actor.user_id, body=body, meta=actor.meta)
+    # Back to the caller's tenant: the request's transaction stays theirs.
+    await tx.set_context(tenant_id=actor.tenant_id, user_id=actor.user_id)
+    return tenant
 
 
 async def current_tenant(tx: Tx) -> TenantOut:

@@ -76,6 +76,11 @@ class Users:
         )
         return UserRow(**row) if row is not None else None
 
+    async def lock(self, user_id: UUID) -> None:
+        """Hold the user's row until the transaction ends: per-user checks (how many workspaces
+        they own) then run one at a time."""
+        await self.tx.raw.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)
+
     async def email_of(self, user_id: UUID) -> str | None:
         email: str | None = await self.tx.raw.fetchval(
             "SELECT email FROM users WHERE id = $1", user_id
