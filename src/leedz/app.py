@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from leedz import __version__
 from leedz.api import include_routers
+from leedz.auth import accounts
 from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     bus = EventBus()
     mailer = mailer_for(settings)
     invite_mail.subscribe(bus, mailer, sender=settings.smtp_from)
+    accounts.subscribe(bus, lambda: app.state.db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             reaping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reaping
+            await bus.drain(within_seconds=5.0)
             await db.dispose()
 
     app = FastAPI(
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.bus = bus
     app.state.migration_head = migrations.head_revision()
     keys = AuthKeys.from_secrets(
         settings.jwt_signing_secret(),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import httpx
@@ -86,6 +88,67 @@ class TestSignup:
             assert response.json()["code"] == "validation_error"
 
 
+class TestSignInTimingTellsNothing:
+    """A wrong password and an unknown email do the same work before the answer (issue 12, item
+    6: a known email answered 2.5 ms slower, in 40 of 40 interleaved pairs)."""
+
+    @staticmethod
+    async def statements_of(app: FastAPI, call: Callable[[], Awaitable[object]]) -> list[str]:
+        """The SQL every pooled connection ran during `call`, in order."""
+        db = app.state.db
+        ran: list[str] = []
+        watched: list[Any] = []
+        acquire = db._acquire
+
+        def log(record: Any) -> None:
+            ran.append(record.query)
+
+        async def watching_acquire() -> Any:
+            conn = await acquire()
+            inner = conn._con  # the pooled connection itself: the proxy dies with the release
+            inner.add_query_logger(log)
+            watched.append(inner)
+            return conn
+
+        db._acquire = watching_acquire
+        try:
+            await call()
+        finally:
+            db._acquire = acquire
+            for inner in watched:
+                inner.remove_query_logger(log)
+        return ran
+
+    async def test_both_paths_run_the_same_statements_and_one_hash_each(
+        self, client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        account = await signup(client)
+        hashes: list[str | None] = []
+
+        async def counting_verify(password_hash: str | None, password: str) -> tuple[bool, bool]:
+            hashes.append(password_hash)
+            return await verify_password(password_hash, password)
+
+        monkeypatch.setattr("leedz.auth.accounts.verify_password", counting_verify)
+
+        async def attempt(email: str) -> None:
+            response = await client.post(
+                "/v1/auth/login", json={"email": email, "password": "wrong password"}
+            )
+            assert response.status_code == 401
+
+        # What is detached runs after the answer: held here, so that it cannot mix in.
+        detached: list[object] = []
+        bus = app.state.bus
+        monkeypatch.setattr(bus, "publish_detached", detached.append)
+        known = await self.statements_of(app, lambda: attempt(account.email))
+        unknown = await self.statements_of(app, lambda: attempt(unique_email()))
+        assert known == unknown
+        assert len(known) == 1  # the lookup; nothing is written before the answer
+        assert len(hashes) == 2  # one verification each (the unknown one against a dummy hash)
+        assert [type(e).__name__ for e in detached] == ["SignInFailed"]  # the known user's
+
+
 class TestEmailsCompareNormalized:
     """Addresses compare in one form: NFKC, trimmed, lower-cased (issue 12: a fullwidth `a` made
     a second account)."""
@@ -141,7 +204,7 @@ class TestLogin:
         assert "members:invite" in me.json()["permissions"]
 
     async def test_unknown_email_and_wrong_password_answer_alike(
-        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+        self, client: httpx.AsyncClient, app: FastAPI, owner: asyncpg.Connection
     ) -> None:
         account = await signup(client)
         wrong = await client.post(
@@ -153,6 +216,8 @@ class TestLogin:
         assert wrong.status_code == unknown.status_code == 401
         assert without_request_id(wrong.json()) == without_request_id(unknown.json())
         assert wrong.json()["code"] == "invalid_credentials"
+        # A known user's failure is audited after the answer (the same work before it).
+        await app.state.bus.drain(within_seconds=5)
         events = await owner.fetch(
             "SELECT event_type FROM audit_logs WHERE user_id = $1::uuid ORDER BY created_at",
             account.user_id,

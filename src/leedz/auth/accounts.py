@@ -6,6 +6,7 @@ through `auth/sessions.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import structlog
@@ -14,11 +15,13 @@ from leedz.access.context import Actor, RequestMeta
 from leedz.access.permissions import permissions_of
 from leedz.audit import service as audit
 from leedz.auth import sessions
+from leedz.auth.events import SignInFailed
 from leedz.auth.schemas import LoginIn, MembershipOut, MeOut, PasswordChangeIn, SignupIn, Tokens
 from leedz.auth.sessions import AuthKeys
 from leedz.errors import LeedzError, NotFound, Unauthorized
 from leedz.invites import service as invites
 from leedz.kit.db import Database, Tx
+from leedz.kit.events import EventBus
 from leedz.kit.passwords import hash_password, verify_password
 from leedz.tenants import service as tenants
 from leedz.tenants.repository import Tenants
@@ -83,28 +86,42 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
     """Check the password (upgrading an old hash), then start a session in the last tenant.
 
     The password is verified between two database steps, holding no connection: a flood of
-    sign-ins queues on the hashing threads, not on the pool every other request needs.
+    sign-ins queues on the hashing threads, not on the pool every other request needs. A wrong
+    password and an unknown email do the same work before answering — one statement, one
+    argon2id verification — so the answer's timing does not tell which emails have accounts;
+    a known user's failure is audited after the answer (`SignInFailed`).
     """
-    email = body.email
-    found = await login_lookup(db, email)
+    found = await login_lookup(db, body.email)
     matches, needs_rehash = await verify_password(
         found.password_hash if found else None, body.password
     )
-    if found is None:
-        log.info("login_failed", known_user=False)
+    if found is None or not matches:
+        if found is not None:
+            db.bus.publish_detached(SignInFailed(user_id=found.id, meta=meta))
+        log.info("login_failed", known_user=found is not None)
         raise InvalidCredentials("The email or password is wrong")
     async with db.transaction(tenant_id=found.default_tenant_id, user_id=found.id) as tx:
         # Locked: a password change meanwhile either committed first (and the hash below no
         # longer matches) or waits for this transaction, whose session it then revokes.
         user = await Users(tx).by_id(found.id, lock=True)
         # The hash verified must still be the user's: a password changed meanwhile wins.
-        if user is None or not matches or user.password_hash != found.password_hash:
+        if user is None or user.password_hash != found.password_hash:
             await _audit_everywhere(tx, found.id, "auth.login_failed", meta)
             log.info("login_failed", known_user=True)
             raise InvalidCredentials("The email or password is wrong")
         if needs_rehash:
             await Users(tx).set_password(user.id, await hash_password(body.password))
         return await _sign_in(tx, keys, user, meta)
+
+
+def subscribe(bus: EventBus, database: Callable[[], Database]) -> None:
+    """Audit failed sign-ins of known users in each of their tenants, detached from the answer."""
+
+    async def audit_failure(event: SignInFailed) -> None:
+        async with database().transaction(user_id=event.user_id) as tx:
+            await _audit_everywhere(tx, event.user_id, "auth.login_failed", event.meta)
+
+    bus.subscribe(SignInFailed, audit_failure)
 
 
 async def _sign_in(tx: Tx, keys: AuthKeys, user: UserRow, meta: RequestMeta) -> Tokens:

@@ -3,12 +3,17 @@
 Features publish (`InviteCreated`, `JobCreated`, …) without knowing who listens; the mailer and
 the Socket.IO gateway subscribe at start-up. Events of a rolled-back transaction are dropped,
 because delivery is registered with `Tx.after_commit`.
+
+`publish_detached` delivers an event that belongs to no transaction in a task of its own, after
+the caller has moved on: work whose time must not show in the answer (a failed sign-in's audit
+rows, which an unknown email would not have). `drain` waits for those tasks at shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
@@ -25,15 +30,41 @@ Handler = Callable[[Any], Awaitable[None]]
 class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        self._detached: set[asyncio.Task[None]] = set()
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
         self._handlers[event_type].append(handler)
 
     def publish(self, tx: Tx, event: object) -> None:
         """Deliver `event` to its subscribers once `tx` has committed."""
+        deliver = self._delivery(event)
+        if deliver is not None:
+            tx.after_commit(deliver)
+
+    def publish_detached(self, event: object) -> None:
+        """Deliver `event` to its subscribers in a task of its own, without waiting for it."""
+        deliver = self._delivery(event)
+        if deliver is None:
+            return
+        task = asyncio.get_running_loop().create_task(deliver(), name=type(event).__name__)
+        self._detached.add(task)
+        task.add_done_callback(self._detached.discard)
+
+    async def drain(self, within_seconds: float) -> None:
+        """Wait up to `within_seconds` for detached deliveries; cancel what is left."""
+        pending = set(self._detached)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=within_seconds)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("detached_events_cancelled", count=len(late))
+
+    def _delivery(self, event: object) -> Callable[[], Coroutine[Any, Any, None]] | None:
         handlers = list(self._handlers.get(type(event), ()))
         if not handlers:
-            return
+            return None
 
         async def deliver() -> None:
             for handler in handlers:
@@ -42,4 +73,4 @@ class EventBus:
                 except Exception:  # one failing subscriber must not starve the others
                     log.exception("event_handler_failed", event=type(event).__name__)
 
-        tx.after_commit(deliver)
+        return deliver
