@@ -18,6 +18,7 @@ from bench import (
     auth_read,
     dispatch,
     login_flood,
+    login_timing,
     rate_limits,
     tenant_transaction,
 )
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
     "tenant_transaction": tenant_transaction.main,
     "auth_read": auth_read.main,
     "login_flood": login_flood.main,
+    "login_timing": login_timing.main,
     "dispatch_latency": dispatch.dispatch_latency,
     "claim_throughput": dispatch.claim_throughput,
     "agents_connected": agents_connected.main,

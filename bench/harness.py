@@ -53,21 +53,21 @@ class Result:
     subject_samples: list[Sample] = field(default_factory=list)
     ceiling_samples: list[Sample] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # With "throughput" the ratio of ops/s must reach the target; with "p99" the ratio of p99
-    # latencies must stay at or under it.
+    # With "throughput" the ratio of ops/s must reach the target; with "p99" (or "p50") the
+    # ratio of those latencies must stay at or under it.
     compare: str = "throughput"
     checks: list[Check] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
-        metric = "p99_ms" if self.compare == "p99" else "ops_per_second"
+        metric = f"{self.compare}_ms" if self.compare in ("p50", "p99") else "ops_per_second"
         subject: float = statistics.median(getattr(s, metric) for s in self.subject_samples)
         ceiling: float = statistics.median(getattr(s, metric) for s in self.ceiling_samples)
         return subject / ceiling
 
     @property
     def ratio_passed(self) -> bool:
-        if self.compare == "p99":
+        if self.compare in ("p50", "p99"):
             return self.ratio <= self.target_ratio
         return self.ratio >= self.target_ratio
 
@@ -90,7 +90,7 @@ class Result:
                 line(self.ceiling, self.ceiling_samples),
                 *(f"  note: {note}" for note in self.notes),
                 f"  {self.compare} ratio {self.ratio:.2f}"
-                f" (target {'<=' if self.compare == 'p99' else '>='} {self.target_ratio:.2f}):"
+                f" (target {'>=' if self.compare == 'throughput' else '<='} {self.target_ratio:.2f}):"
                 f" {verdict}",
                 *(check.report() for check in self.checks),
             ]
