@@ -35,6 +35,24 @@ class TestAgents:
         assert token not in listing.text
         assert [a["id"] for a in listing.json()["items"]] == [agent["id"]]
 
+    async def test_the_visible_prefix_tells_a_tenants_agents_apart(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # Issue 12, item 9: every agent of a tenant showed the same prefix (the tenant's part).
+        account = await signup(client)
+        bodies = [
+            (
+                await client.post("/v1/agents", json={"name": f"a{i}"}, headers=account.headers)
+            ).json()
+            for i in range(5)
+        ]
+        prefixes = [b["agent"]["tokenPrefix"] for b in bodies]
+        assert len(set(prefixes)) == 5
+        for body in bodies:
+            assert body["token"].startswith(body["agent"]["tokenPrefix"])
+            # Far too little of the secret to use: 256 random bits, at most 38 shown.
+            assert len(body["token"]) - len(body["agent"]["tokenPrefix"]) >= 36
+
     async def test_capabilities_are_agent_executable_types_only(
         self, client: httpx.AsyncClient
     ) -> None:

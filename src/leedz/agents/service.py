@@ -17,8 +17,11 @@ from leedz.kit import opaque
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page
 
-# Enough of the token to recognise it in a list or a log, far too little to use it.
-PREFIX_LENGTH = 12
+# Enough of the token to recognise it in a list or a log, far too little to use it. The token
+# starts with its tenant (kit/opaque.py: 22 characters after `lza_`), so the prefix must reach
+# into the random part to tell a tenant's agents apart: its last 6 characters carry 36 random
+# bits (of 256), the most the column (32 characters) holds.
+PREFIX_LENGTH = 32
 
 
 async def register(tx: Tx, actor: Actor, body: AgentCreate) -> AgentWithToken:
