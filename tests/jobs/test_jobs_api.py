@@ -57,6 +57,7 @@ class TestCreate:
             {"type": "SEARCH", "input": {"query": "x", "maxResults": 0}},
             {"type": "SEARCH", "input": {"query": "x", "extra": 1}},
             {"type": "SURVEY", "input": {"urls": ["javascript:alert(1)"]}},
+            {"type": "SURVEY", "input": {"urls": ["https://me:secret@example.com/"]}},
             {"type": "WHATSAPP_SEND", "input": {"phone": "0501234567", "message": "hi"}},
             {"type": "WHATSAPP_BULK", "input": {"phones": [], "message": "hi"}},
             {"type": "NOT_A_TYPE", "input": {}},

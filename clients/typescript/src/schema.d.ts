@@ -667,7 +667,8 @@ export interface paths {
         put?: never;
         /**
          * Create Tenant
-         * @description A new tenant with the caller as OWNER (switch to it with /auth/switch-tenant).
+         * @description A new tenant with the caller as OWNER (switch to it with /auth/switch-tenant); one person
+         *     owns at most `LEEDZ_MAX_FREE_WORKSPACES_PER_USER` FREE ones (402 `quota_exceeded`).
          */
         post: operations["createTenant"];
         delete?: never;

@@ -4,35 +4,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    AnyHttpUrl,
-    AwareDatetime,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-)
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from leedz.evidence.models import Confidence, EvidenceType
-from leedz.kit.schemas import ApiIn, ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
 
-URL_MAX_LENGTH = 2048
 BATCH_MAX_ITEMS = 100
-
-_HTTP_URL = TypeAdapter(AnyHttpUrl)
-
-
-def _http_url(value: str) -> str:
-    """An absolute http(s) URL, normalized (punycode host, percent-encoded path)."""
-    try:
-        url = str(_HTTP_URL.validate_python(value.strip()))
-    except ValidationError as exc:
-        raise ValueError("must be an absolute http or https URL") from exc
-    # Percent-encoding can lengthen it past the column.
-    if len(url) > URL_MAX_LENGTH:
-        raise ValueError(f"must be at most {URL_MAX_LENGTH} characters once normalized")
-    return url
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -48,9 +25,6 @@ def _non_blank(value: str) -> str:
     if not value:
         raise ValueError("must not be blank")
     return value
-
-
-HttpUrlText = Annotated[str, Field(max_length=URL_MAX_LENGTH), AfterValidator(_http_url)]
 
 
 class EvidenceIn(ApiIn):

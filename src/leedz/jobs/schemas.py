@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from leedz.jobs.models import JobStatus, JobType
-from leedz.kit.schemas import ApiIn, ApiModel
+from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 """E.164: a plus, a country code, up to 15 digits."""
@@ -20,7 +20,7 @@ class SearchInput(ApiIn):
 
 
 class SurveyInput(ApiIn):
-    urls: list[AnyHttpUrl] = Field(min_length=1, max_length=100)
+    urls: list[HttpUrlText] = Field(min_length=1, max_length=100)
 
 
 class WhatsappSendInput(ApiIn):

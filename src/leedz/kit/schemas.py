@@ -8,11 +8,14 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    AnyHttpUrl,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    TypeAdapter,
+    ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -66,3 +69,28 @@ Email = Annotated[
     EmailStr, BeforeValidator(_nfkc), Field(max_length=320), AfterValidator(normalize_email)
 ]
 """An e-mail address, validated (email-validator), in `normalize_email`'s form."""
+
+
+URL_MAX_LENGTH = 2048
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL, normalized (punycode host, percent-encoded path), without
+    credentials: a user name or password in a URL is a secret on its way into a column, a log
+    and a CSV export (issue 12, item 9)."""
+    try:
+        url = _HTTP_URL.validate_python(value.strip())
+    except ValidationError as exc:
+        raise ValueError("must be an absolute http or https URL") from exc
+    if url.username is not None or url.password is not None:
+        raise ValueError("must not carry a user name or password")
+    text = str(url)
+    # Percent-encoding can lengthen it past the column.
+    if len(text) > URL_MAX_LENGTH:
+        raise ValueError(f"must be at most {URL_MAX_LENGTH} characters once normalized")
+    return text
+
+
+HttpUrlText = Annotated[str, Field(max_length=URL_MAX_LENGTH), AfterValidator(_http_url)]
+"""An absolute http(s) URL without credentials, normalized, at most 2,048 characters."""
