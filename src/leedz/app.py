@@ -21,6 +21,7 @@ from leedz.gateway import relay
 from leedz.gateway.server import Gateway
 from leedz.invites import mail as invite_mail
 from leedz.kit import migrations
+from leedz.kit.clientip import ProxyTrust
 from leedz.kit.db import Database
 from leedz.kit.events import EventBus
 from leedz.kit.http import (
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     app.state.bus = bus
+    app.state.proxy_trust = ProxyTrust.of(settings.proxy_hops, settings.trusted_proxies)
     app.state.migration_head = migrations.head_revision()
     keys = AuthKeys.from_secrets(
         settings.jwt_signing_secret(),

@@ -69,7 +69,9 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The client's address is taken behind trusted proxies by kit/clientip.py: uvicorn's
+        # own handling believes the leftmost X-Forwarded-For entry, which clients control.
+        proxy_headers=False,
         server_header=False,
         # Engine.IO pings every socket itself (LEEDZ_SOCKET_PING_INTERVAL): uvicorn's own
         # websocket pings only doubled the idle work. Socket.IO packets are small, and

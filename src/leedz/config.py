@@ -8,6 +8,7 @@ without explicit secrets, a real database and explicit CORS origins.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -111,12 +112,28 @@ class Settings(BaseSettings):
     rate_limit_socket_connect_instance: str = "300/second"
 
     max_body_bytes: int = 1_048_576
+
+    # Behind proxies (kit/clientip.py; docs/deploy.md): how many stand in front of the app, or
+    # their networks (CIDRs, comma-separated; they win over the count). Neither: the peer
+    # address is the client's and X-Forwarded-For is ignored.
+    proxy_hops: int = Field(default=0, ge=0, le=10)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # When set, /metrics requires `Authorization: Bearer <token>`.
     metrics_token: str | None = None
 
-    _split_origins = field_validator("cors_origins", "cors_extension_ids", mode="before")(
-        _split_csv
-    )
+    _split_origins = field_validator(
+        "cors_origins", "cors_extension_ids", "trusted_proxies", mode="before"
+    )(_split_csv)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"LEEDZ_TRUSTED_PROXIES: {cidr!r} is not a network") from exc
+        return value
 
     @field_validator(
         "database_url",

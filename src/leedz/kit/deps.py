@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from leedz.config import Settings
+from leedz.kit.clientip import ProxyTrust
 from leedz.kit.ratelimit import RateLimits
 
 
@@ -16,9 +17,21 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address (behind a proxy: from X-Forwarded-For, via uvicorn's settings)."""
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request) -> str | None:
+    """The caller's address: the peer's, or behind trusted proxies the right-most untrusted
+    `X-Forwarded-For` entry (kit/clientip.py); None when the server cannot tell."""
+    scope = request.scope
+    if _CLIENT_IP not in scope:
+        trust: ProxyTrust = request.app.state.proxy_trust
+        scope[_CLIENT_IP] = trust.client(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+        )
+    found: str | None = scope[_CLIENT_IP]
+    return found
+
+
+_CLIENT_IP = "leedz.client_ip"
 
 
 def rate_limited(rule_setting: str, scope: str) -> Any:
@@ -26,7 +39,8 @@ def rate_limited(rule_setting: str, scope: str) -> Any:
 
     async def check(request: Request) -> None:
         limits: RateLimits = request.app.state.rate_limits
-        await limits.hit(getattr(settings_of(request), rule_setting), scope, client_ip(request))
+        key = client_ip(request) or "unknown"
+        await limits.hit(getattr(settings_of(request), rule_setting), scope, key)
 
     checker: Callable[[Request], Coroutine[Any, Any, None]] = check
     return Depends(checker)
