@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import socketio
 import structlog
 from pydantic import BaseModel, ValidationError
@@ -30,12 +29,12 @@ from leedz.agents.context import (
 from leedz.agents.repository import AgentLookup
 from leedz.config import Settings
 from leedz.errors import (
-    DATABASE_REFUSALS,
+    DATABASE_OUTAGES,
     DatabaseUnavailable,
     InternalError,
     LeedzError,
     Unauthorized,
-    database_refusal,
+    database_error,
 )
 from leedz.gateway import fastjson, packets, rooms
 from leedz.gateway.managers import manager_for
@@ -60,7 +59,6 @@ Refused = socketio.exceptions.ConnectionRefusedError
 Ack = dict[str, Any]
 # A revoked agent's last ack goes out before its socket is closed.
 AGENT_GONE_SECONDS = 0.2
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 def _failure(error: LeedzError) -> Ack:
@@ -100,15 +98,9 @@ def _failed_event(exc: Exception, event: str) -> Ack:
                 ],
             },
         }
-    error: LeedzError
-    if isinstance(exc, LeedzError):
-        error = exc
-    elif isinstance(exc, DATABASE_REFUSALS):
-        error = database_refusal(exc)
-    elif isinstance(exc, DATABASE_ERRORS):
-        error = DatabaseUnavailable("The database is not reachable; retry")
-    else:  # a bug: logged, and the agent still gets an answer
-        log.error("agent_event_failed", event=event, exc_info=exc)
+    error = exc if isinstance(exc, LeedzError) else database_error(exc)
+    if error is None:  # a bug: logged, and the agent still gets an answer
+        log.error("agent_event_failed", socket_event=event, exc_info=exc)
         error = InternalError("The server failed to handle this event")
     return _failure(error)
 
@@ -237,8 +229,8 @@ class Gateway:
             raise _refusal(exc) from exc
         except ValidationError as exc:
             raise Refused("The handshake is malformed", {"code": "validation_error"}) from exc
-        except DATABASE_ERRORS as exc:
-            raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
+        except DATABASE_OUTAGES as exc:
+            raise _refusal(DatabaseUnavailable("The database cannot be reached")) from exc
         # One connection per agent: the newest wins, and an older socket (a stale one not yet
         # timed out, or a second process with the same token) is closed on whichever instance
         # holds it — its jobs were just reconciled against this handshake's `inFlight`.
@@ -344,8 +336,8 @@ class Gateway:
                     )
         except LeedzError as exc:
             raise _refusal(exc) from exc
-        except DATABASE_ERRORS as exc:
-            raise _refusal(DatabaseUnavailable("The database is not reachable")) from exc
+        except DATABASE_OUTAGES as exc:
+            raise _refusal(DatabaseUnavailable("The database cannot be reached")) from exc
         await self.sio.save_session(
             sid,
             {"user_id": claims.user_id, "tenant_id": claims.tenant_id},
