@@ -10,7 +10,8 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
-from leedz.errors import Conflict
+from leedz.errors import Conflict, database_error
+from tests.support.problems import DATABASE_FAILURES, database_failure
 
 PROBLEM = "application/problem+json"
 
@@ -36,6 +37,11 @@ async def boom() -> None:
 @probe.get("/conflict")
 async def conflict() -> None:
     raise Conflict("That already exists", field="name")
+
+
+@probe.get("/database/{kind}")
+async def database_fails(kind: str) -> None:
+    raise database_failure(kind)
 
 
 @pytest.fixture
@@ -128,6 +134,32 @@ class TestProblemDetails:
     async def test_domain_errors_carry_their_extra_fields(self, client: httpx.AsyncClient) -> None:
         body = assert_problem(await client.get("/_probe/conflict"), 409, "conflict")
         assert body["field"] == "name"
+
+
+class TestDatabaseErrors:
+    """One classifier (errors.database_error) answers for REST and sockets alike."""
+
+    @pytest.mark.parametrize("kind", sorted(DATABASE_FAILURES))
+    async def test_each_failure_has_its_status_and_code(
+        self, client: httpx.AsyncClient, kind: str
+    ) -> None:
+        _, _, status, code = DATABASE_FAILURES[kind]
+        body = assert_problem(await client.get(f"/_probe/database/{kind}"), status, code)
+        assert set(body) == {"type", "title", "status", "detail", "code", "requestId"}
+
+    @pytest.mark.parametrize("kind", sorted(DATABASE_FAILURES))
+    def test_the_classifier_gives_the_same_answer(self, kind: str) -> None:
+        _, _, status, code = DATABASE_FAILURES[kind]
+        error = database_error(database_failure(kind))
+        if code == "internal_error":  # not a database failure: a bug
+            assert error is None
+        else:
+            assert error is not None
+            assert (error.status, error.code) == (status, code)
+
+    def test_anything_else_is_not_a_database_failure(self) -> None:
+        for exc in (RuntimeError("x"), KeyError("x"), ValueError("x")):
+            assert database_error(exc) is None
 
 
 class TestRequestId:

@@ -167,7 +167,18 @@ class DatabaseTimeout(ServiceUnavailable):
     code, title = "database_timeout", "Database timeout"
 
 
-# What PostgreSQL refuses for reasons a client can act on: 4xx/503, never 500 (REST and sockets).
+# PostgreSQL cannot be reached, or went away mid-operation: refused, dropped, starting up or
+# shutting down, or no pooled connection came free in time (`TimeoutError`). 503, retry shortly.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+# What PostgreSQL refuses for reasons a client can act on: 4xx/503, never 500.
 DATABASE_REFUSALS: tuple[type[Exception], ...] = (
     asyncpg.UniqueViolationError,
     asyncpg.DataError,
@@ -177,20 +188,30 @@ DATABASE_REFUSALS: tuple[type[Exception], ...] = (
 )
 
 
-def database_refusal(exc: Exception) -> LeedzError:
-    """The client-facing error for one of `DATABASE_REFUSALS`."""
+def database_error(exc: BaseException) -> LeedzError | None:
+    """What a client is told about a failed database call, the same over REST and sockets.
+
+    None when `exc` is neither an outage nor a refusal: a bug, answered as `internal_error`.
+    The request path runs on asyncpg alone (kit/db.py): no SQLAlchemy error reaches here.
+    """
+    if isinstance(exc, DATABASE_OUTAGES):
+        return DatabaseUnavailable("The database cannot be reached; retry shortly")
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict("That already exists, or was just created by another request")
     if isinstance(exc, asyncpg.DataError):
         return ValidationFailed("A value is out of range or not representable")
     if isinstance(exc, asyncpg.QueryCanceledError):  # the statement timeout
         return DatabaseTimeout("The database took too long to answer; retry")
-    # deadlock or serialization failure between concurrent requests
-    return ConcurrentUpdate("Another request changed the same data; retry")
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return ConcurrentUpdate("Another request changed the same data; retry")
+    return None
 
 
 async def _database_refusal(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(database_refusal(exc), _request_id(request))
+    error = database_error(exc)
+    if error is None:  # pragma: no cover - registered for DATABASE_REFUSALS only
+        raise exc
+    return problem_response(error, _request_id(request))
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -6,15 +6,19 @@ import asyncio
 import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
 import socketio
 
+from leedz.gateway.agent_namespace import AgentNamespace
 from leedz.kit.jwt import ACCESS_TOKEN_TTL
+from leedz.leases import service as leases
 from tests.factories.accounts import Account, member, on_plan, signup
 from tests.factories.agents import AgentHandle, create_job, register_agent
 from tests.gateway.conftest import Connect, Live
+from tests.support.problems import DATABASE_FAILURES, database_failure
 
 
 @pytest.fixture
@@ -314,3 +318,134 @@ class TestFailuresAreAcks:
         assert answer["ok"] is False
         assert answer["error"]["code"] == "validation_error"
         assert worker.client.connected
+
+
+class TestClientEventNames:
+    """A client's event reaches only the handler of its name: lifecycle handlers are the
+    server's, and any name a namespace does not serve is answered `unknown_event`."""
+
+    @staticmethod
+    def assert_unknown(answer: Any) -> None:
+        assert answer["ok"] is False, answer
+        assert answer["error"]["code"] == "unknown_event", answer
+        assert answer["error"]["message"]
+
+    async def test_an_agent_sending_disconnect_stays_online(
+        self, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        watcher = await connect("/app", {"token": boss.access})
+        # The arguments python-socketio gives the lifecycle handler, forged.
+        self.assert_unknown(await worker.call("disconnect", "client disconnect"))
+        self.assert_unknown(await worker.call("disconnect"))
+        await asyncio.sleep(0.2)
+        assert watcher.events["agent:status"] == []
+        assert worker.client.connected
+        assert (await worker.call("heartbeat", {}))["ok"] is True
+
+    async def test_an_agent_sending_connect_does_not_shake_hands_again(
+        self, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        watcher = await connect("/app", {"token": boss.access})
+        # As the lifecycle handler gets them (environ, auth), the auth alone, nothing.
+        forged: tuple[Any, ...] = (({}, {"token": agent.token}), {"token": agent.token}, None)
+        for data in forged:
+            self.assert_unknown(await worker.call("connect", data))
+        await asyncio.sleep(0.2)
+        # A second handshake would have closed this socket (one connection per agent) and
+        # announced the agent online.
+        assert worker.events["disconnect"] == []
+        assert watcher.events["agent:status"] == []
+        assert (await worker.call("heartbeat", {}))["ok"] is True
+
+    async def test_an_app_socket_sending_disconnect_still_closes_when_its_token_expires(
+        self, live: Live, connect: Connect, boss: Account
+    ) -> None:
+        tokens = live.app.state.access_tokens
+        claims = tokens.verify(boss.access)
+        short = tokens.issue(
+            user_id=claims.user_id,
+            tenant_id=claims.tenant_id,
+            token_id=claims.token_id,
+            issued_at=datetime.now(UTC) - ACCESS_TOKEN_TTL + timedelta(seconds=2),
+        )
+        watcher = await connect("/app", {"token": short})
+        self.assert_unknown(await watcher.call("disconnect", "client disconnect"))
+        self.assert_unknown(await watcher.call("connect", ({}, {"token": short})))
+        assert watcher.client.connected
+        await watcher.wait_for("disconnect", within=8)
+
+    async def test_unknown_names_are_answered_on_every_namespace(
+        self, connect: Connect, boss: Account, agent: AgentHandle
+    ) -> None:
+        sockets = (
+            await connect("/agent", {"token": agent.token}),
+            await connect("/app", {"token": boss.access}),
+            await connect("/", {}),
+        )
+        names: tuple[Any, ...] = ("nope", "message", "*", "", "job:claim ", 7, ["heartbeat"])
+        for socket in sockets:
+            for name in names:
+                self.assert_unknown(await socket.call(name, {}))
+        # An agent's event is not one on /app or /.
+        for socket in sockets[1:]:
+            self.assert_unknown(await socket.call("heartbeat", {}))
+            self.assert_unknown(await socket.call("job:claim", {}))
+        assert all(socket.client.connected for socket in sockets)
+        assert (await sockets[0].call("heartbeat", {}))["ok"] is True
+
+    async def test_an_event_takes_one_payload(self, connect: Connect, agent: AgentHandle) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        answer = await worker.call("heartbeat", ({}, {}))
+        assert answer["ok"] is False
+        assert answer["error"]["code"] == "validation_error"
+        assert (await worker.call("heartbeat"))["ok"] is True
+
+
+class TestDatabaseFailures:
+    """A database failure is answered as the REST twin answers it (errors.database_error)."""
+
+    async def test_events_answer_the_rest_twins_code(
+        self,
+        live: Live,
+        connect: Connect,
+        agent: AgentHandle,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        worker = await connect("/agent", {"token": agent.token})
+        for kind, (_, _, status, code) in DATABASE_FAILURES.items():
+
+            async def failing(*_: object, _kind: str = kind, **__: object) -> None:
+                raise database_failure(_kind)
+
+            monkeypatch.setattr(leases, "heartbeat", failing)
+            rest = await live.http.post("/v1/agent/heartbeat", json={}, headers=agent.headers)
+            assert (rest.status_code, rest.json()["code"]) == (status, code), kind
+            answer = await worker.call("heartbeat", {})
+            assert answer["ok"] is False
+            assert answer["error"]["code"] == code, (kind, answer)
+            assert worker.client.connected
+
+    async def test_a_failed_handshake_is_refused_with_the_same_code(
+        self, live: Live, agent: AgentHandle, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for kind, (_, _, _, code) in DATABASE_FAILURES.items():
+
+            async def failing(*_: object, _kind: str = kind) -> None:
+                raise database_failure(_kind)
+
+            monkeypatch.setattr(AgentNamespace, "_agent_seen", failing)
+            refusals: list[Any] = []
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("connect_error", refusals.append, namespace="/agent")
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await client.connect(
+                    live.base,
+                    namespaces=["/agent"],
+                    auth={"token": agent.token},
+                    transports=["websocket"],
+                    wait_timeout=5,
+                )
+            await client.disconnect()
+            assert [r["data"]["code"] for r in refusals] == [code], (kind, refusals)

@@ -6,10 +6,7 @@ import os
 import re
 import time
 
-import asyncpg
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -18,10 +15,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leedz.errors import (
-    DatabaseUnavailable,
     InternalError,
     LeedzError,
     PayloadTooLarge,
+    database_error,
     problem_response,
 )
 from leedz.kit.metrics import observe_request
@@ -29,24 +26,6 @@ from leedz.kit.metrics import observe_request
 log = structlog.get_logger("leedz.http")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
-
-
-_ASYNCPG_OUTAGES = (
-    asyncpg.PostgresConnectionError,  # refused, dropped mid-operation, …
-    asyncpg.CannotConnectNowError,  # starting up or shutting down
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
-
-
-def _is_database_outage(exc: BaseException) -> bool:
-    if isinstance(exc, (PoolTimeout, OSError, TimeoutError, *_ASYNCPG_OUTAGES)):
-        return True
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(
-            exc, OperationalError | InterfaceError
-        )
-    return False
 
 
 class RequestContextMiddleware:
@@ -87,10 +66,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            error: LeedzError
-            if _is_database_outage(exc):
-                error = DatabaseUnavailable("The database cannot be reached; retry shortly")
-                self.log.error("database_unavailable", error=repr(exc))
+            # Refusals were answered by the handlers of errors.py; what is left here of the
+            # database is an outage (503 database_unavailable).
+            error: LeedzError | None = database_error(exc)
+            if error is not None:
+                self.log.error(error.code, error=repr(exc))
             else:
                 error = InternalError("An unexpected error occurred; quote the request id")
                 self.log.exception("unhandled_exception")
