@@ -247,6 +247,45 @@ async def test_handshakes_are_rate_limited(
         await shutdown(server, task)
 
 
+async def test_the_default_namespace_is_refused_and_counted_like_the_others(
+    live_settings: object, database_url: str, owner: asyncpg.Connection
+) -> None:
+    # Issue 12, item 4: 150 handshakes to `/` from one IP in 0.2 s were all accepted.
+    from leedz.app import create_app
+    from leedz.config import Settings
+    from tests.gateway.conftest import serve, shutdown
+
+    assert isinstance(live_settings, Settings)
+    app = create_app(
+        live_settings.model_copy(update={"rate_limit_socket_connect": "3/minute"}),
+        database_url=database_url,
+    )
+    server, task, base = await serve(app)
+    try:
+        refusals: list[object] = []
+        for _ in range(5):
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("connect_error", refusals.append, namespace="/")
+            with contextlib.suppress(socketio.exceptions.ConnectionError):
+                await client.connect(base, namespaces=["/"], transports=["websocket"])
+            assert not client.connected
+            await client.disconnect()
+        codes = [r["data"]["code"] for r in refusals if isinstance(r, dict)]
+        assert codes == ["unknown_namespace"] * 3 + ["rate_limited"] * 2, refusals
+        # The limit is one per client: /agent is refused now too.
+        late: list[object] = []
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("connect_error", late.append, namespace="/agent")
+        with contextlib.suppress(socketio.exceptions.ConnectionError):
+            await client.connect(
+                base, namespaces=["/agent"], auth={"token": "lza_x"}, transports=["websocket"]
+            )
+        await client.disconnect()
+        assert [r["data"]["code"] for r in late if isinstance(r, dict)] == ["rate_limited"]
+    finally:
+        await shutdown(server, task)
+
+
 class TestAppSocketLifetime:
     async def test_closes_when_its_access_token_expires(
         self, live: Live, connect: Connect, boss: Account
@@ -382,13 +421,12 @@ class TestClientEventNames:
         sockets = (
             await connect("/agent", {"token": agent.token}),
             await connect("/app", {"token": boss.access}),
-            await connect("/", {}),
         )
         names: tuple[Any, ...] = ("nope", "message", "*", "", "job:claim ", 7, ["heartbeat"])
         for socket in sockets:
             for name in names:
                 self.assert_unknown(await socket.call(name, {}))
-        # An agent's event is not one on /app or /.
+        # An agent's event is not one on /app.
         for socket in sockets[1:]:
             self.assert_unknown(await socket.call("heartbeat", {}))
             self.assert_unknown(await socket.call("job:claim", {}))

@@ -28,6 +28,7 @@ from leedz.errors import (
     ValidationFailed,
     database_error,
 )
+from leedz.kit.clientip import ProxyTrust
 from leedz.kit.ratelimit import RateLimits
 
 log = structlog.get_logger("leedz.gateway")
@@ -78,10 +79,16 @@ def auth_token(auth: object) -> str:
     return token
 
 
-def _client_ip(environ: dict[str, Any]) -> str:
+def _client_ip(environ: dict[str, Any], trust: ProxyTrust) -> str:
+    """The handshake's client address, as kit/clientip.py takes it for HTTP requests."""
     scope = environ.get("asgi.scope") or {}
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name.lower() == b"x-forwarded-for"
+    ]
+    return trust.client(str(client[0]) if client else None, forwarded) or "unknown"
 
 
 class HandshakeLimits:
@@ -93,11 +100,12 @@ class HandshakeLimits:
         self._per_instance = settings.rate_limit_socket_connect_instance
         self._rate_limits = rate_limits
         self._instance_limits = RateLimits(None, fixed_window=True)
+        self._trust = ProxyTrust.of(settings.proxy_hops, settings.trusted_proxies)
 
     async def admit(self, environ: dict[str, Any]) -> None:
         """Count one handshake; `RateLimited` once either limit is spent."""
         await self._instance_limits.hit(self._per_instance, "socket-instance")
-        await self._rate_limits.hit(self._per_ip, "socket", _client_ip(environ))
+        await self._rate_limits.hit(self._per_ip, "socket", _client_ip(environ, self._trust))
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is untyped
@@ -156,8 +164,16 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio
 
 
 class DefaultNamespace(EventNamespace):
-    """`/`: serves nothing. A handshake is accepted, unauthenticated, as python-socketio accepts
-    it when a server has no handler for `/`; every event is answered `unknown_event`."""
+    """`/`: serves nothing. A handshake is counted like the others' (issue 12: 150 connects from
+    one IP in 0.2 s were accepted here) and refused with `unknown_namespace`: clients connect to
+    `/agent` or `/app`. Events never arrive (no socket is connected here)."""
 
-    def __init__(self) -> None:
+    def __init__(self, handshakes: HandshakeLimits) -> None:
         super().__init__("/")
+        self._handshakes = handshakes
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
+        await self._handshakes.admit(environ)
+        raise Refused(
+            "Nothing is served on /: connect to /agent or /app", {"code": "unknown_namespace"}
+        )

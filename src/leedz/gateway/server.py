@@ -65,7 +65,7 @@ class Gateway:
             lease_seconds=settings.lease_seconds,
             app=self.app_namespace,
         )
-        for namespace in (DefaultNamespace(), self.agent_namespace, self.app_namespace):
+        for namespace in (DefaultNamespace(handshakes), self.agent_namespace, self.app_namespace):
             self.sio.register_namespace(namespace)
 
     def asgi(self, other: Any) -> socketio.ASGIApp:
