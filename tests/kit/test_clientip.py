@@ -89,7 +89,7 @@ class TestThroughTheApi:
         )
         assert signed_in.status_code == 200
         audited = await owner.fetchval(
-            "SELECT ip_address::text FROM audit_logs WHERE event_type = 'auth.login'"
+            "SELECT host(ip_address) FROM audit_logs WHERE event_type = 'auth.login'"
             " AND user_id = $1::uuid",
             account.user_id,
         )
@@ -121,7 +121,7 @@ class TestThroughTheApi:
         )
         assert response.status_code == 201, response.text
         stored = await owner.fetchval(
-            "SELECT ip_address::text FROM audit_logs WHERE event_type = 'auth.signup'"
+            "SELECT host(ip_address) FROM audit_logs WHERE event_type = 'auth.signup'"
             " AND user_id = $1::uuid",
             response.json()["user"]["id"],
         )

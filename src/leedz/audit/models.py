@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leedz.kit.models import Base, TenantOwned, created_at, uuid_pk
@@ -27,7 +27,7 @@ class AuditLog(TenantOwned, Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(50))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    ip_address: Mapped[str | None] = mapped_column(String(64))
+    ip_address: Mapped[str | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()

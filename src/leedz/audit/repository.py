@@ -54,7 +54,7 @@ class AuditLogs(TenantRepository):
         """Newest first; `before` is the (created_at, id) of the last row already seen."""
         return await self.fetch(
             "SELECT id, user_id, event_type, action, entity_type, entity_id, details,"
-            " ip_address, user_agent, request_id, created_at FROM audit_logs"
+            " host(ip_address) AS ip_address, user_agent, request_id, created_at FROM audit_logs"
             " WHERE tenant_id = $1"
             " AND ($2::text IS NULL OR event_type = $2)"
             " AND ($3::text IS NULL OR entity_type = $3)"
