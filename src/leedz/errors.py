@@ -61,6 +61,12 @@ class ValidationFailed(LeedzError):
     status, code, title = 422, "validation_error", "Invalid request"
 
 
+class CorsRefused(LeedzError):
+    """A browser's preflight from an origin, or for a method or header, that is not allowed."""
+
+    status, code, title = 400, "cors_refused", "Cross-origin request refused"
+
+
 class QuotaExceeded(LeedzError):
     """Over what the plan allows: 402, the answer a plan upgrade changes (docs/api.md)."""
 

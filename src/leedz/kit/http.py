@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, access logs, metrics, the last-resort 500, body limits."""
+"""ASGI middleware: request ids, access logs, metrics, the last-resort 500, body limits, HEAD."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leedz.errors import (
+    CorsRefused,
     InternalError,
     LeedzError,
     PayloadTooLarge,
@@ -31,7 +32,12 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 class RequestContextMiddleware:
     """Gives each request an id (echoed as `X-Request-ID`), logs and measures it, and turns an
     unhandled exception into a problem+json 500 (or 503 when the database is unreachable) that
-    leaks no stack trace."""
+    leaks no stack trace.
+
+    HTTP semantics FastAPI leaves out: `HEAD` is answered on every GET route (routed as GET, the
+    body dropped, its headers kept), and a 204 or 304 carries no `content-type` or
+    `content-length` (RFC 9110 §8.6, §15.3.5).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,6 +58,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        head = scope["method"] == "HEAD"
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -59,12 +66,16 @@ class RequestContextMiddleware:
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                if status in _BODILESS:
+                    headers = [(k, v) for k, v in headers if k not in _BODY_HEADERS]
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app({**scope, "method": "GET"} if head else scope, receive, send_with_id)
         except Exception as exc:
             # Refusals were answered by the handlers of errors.py; what is left here of the
             # database is an outage (503 database_unavailable).
@@ -92,6 +103,11 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
+
+
+# Statuses that never have a body, and the headers that would describe one.
+_BODILESS = (204, 304)
+_BODY_HEADERS = (b"content-type", b"content-length")
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -190,6 +206,14 @@ class CredentialedCORSMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if "access-control-allow-origin" not in response.headers:
             del response.headers["access-control-allow-credentials"]
+        if response.status_code == CorsRefused.status:
+            # Starlette answers a refused preflight in plain text; ours is a problem document
+            # like every other refusal (the text names what was refused: origin, method, …).
+            refused = problem_response(CorsRefused(bytes(response.body).decode()), None)
+            for name, value in response.headers.items():
+                if name not in ("content-type", "content-length"):
+                    refused.headers[name] = value
+            return refused
         return response
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
