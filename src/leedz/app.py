@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from leedz import __version__
 from leedz.api import include_routers
+from leedz.auth import mail as account_mail
 from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
@@ -28,7 +29,7 @@ from leedz.kit.http import (
     RequestContextMiddleware,
 )
 from leedz.kit.logging import configure_logging
-from leedz.kit.mail import mailer_for
+from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
 from leedz.kit.routing import RouteIndex
 from leedz.leases.reaper import LeaseReaper
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     bus = EventBus()
     mailer = mailer_for(settings)
     invite_mail.subscribe(bus, mailer, sender=settings.smtp_from)
+    outbox = Outbox(mailer)
+    account_mail.subscribe(bus, outbox, sender=settings.smtp_from)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             reaping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reaping
+            await outbox.drain()
             await db.dispose()
 
     app = FastAPI(
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.access_tokens = keys.access
     app.state.rate_limits = RateLimits(settings.redis_url)
     app.state.mailer = mailer
+    app.state.outbox = outbox
     app.state.gateway = gateway = Gateway(
         settings,
         database=lambda: app.state.db,
