@@ -17,7 +17,7 @@ PRODUCTION_ENV = {
 
 
 def settings_from(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
-    for name in (*PRODUCTION_ENV, "LEEDZ_CORS_EXTENSION_IDS"):
+    for name in (*PRODUCTION_ENV, "LEEDZ_CORS_EXTENSION_IDS", "LEEDZ_REQUIRE_VERIFIED_EMAIL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -45,6 +45,13 @@ class TestProduction:
         settings = settings_from(monkeypatch, env)
         with pytest.raises(ConfigurationError, match=message):
             settings.check_production()
+
+    def test_requires_verified_emails_unless_told_otherwise(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        assert settings_from(monkeypatch, PRODUCTION_ENV).verified_email_required is True
+        relaxed = {**PRODUCTION_ENV, "LEEDZ_REQUIRE_VERIFIED_EMAIL": "false"}
+        assert settings_from(monkeypatch, relaxed).verified_email_required is False
 
     def test_refuses_a_short_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(monkeypatch, {**PRODUCTION_ENV, "LEEDZ_JWT_SECRET": "short"})
@@ -89,6 +96,14 @@ class TestDevelopment:
             "chrome-extension://abc",
             "chrome-extension://def",
         ]
+
+    @pytest.mark.parametrize("env", ["development", "test"])
+    def test_verified_emails_are_not_required_by_default(
+        self, monkeypatch: pytest.MonkeyPatch, env: str
+    ) -> None:
+        assert settings_from(monkeypatch, {"LEEDZ_ENV": env}).verified_email_required is False
+        strict = {"LEEDZ_ENV": env, "LEEDZ_REQUIRE_VERIFIED_EMAIL": "true"}
+        assert settings_from(monkeypatch, strict).verified_email_required is True
 
     def test_app_role_must_be_a_plain_identifier(self, monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(ValueError, match="identifier"):

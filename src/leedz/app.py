@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from leedz import __version__
 from leedz.api import include_routers
 from leedz.auth import accounts
+from leedz.auth import mail as account_mail
 from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
@@ -30,7 +31,7 @@ from leedz.kit.http import (
     RequestContextMiddleware,
 )
 from leedz.kit.logging import configure_logging
-from leedz.kit.mail import mailer_for
+from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
 from leedz.kit.routing import RouteIndex
 from leedz.leases.reaper import LeaseReaper
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     mailer = mailer_for(settings)
     invite_mail.subscribe(bus, mailer, sender=settings.smtp_from)
     accounts.subscribe(bus, lambda: app.state.db)
+    outbox = Outbox(mailer)
+    account_mail.subscribe(bus, outbox, sender=settings.smtp_from)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             with contextlib.suppress(asyncio.CancelledError):
                 await reaping
             await bus.drain(within_seconds=5.0)
+            await outbox.drain()
             await db.dispose()
 
     app = FastAPI(
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.access_tokens = keys.access
     app.state.rate_limits = RateLimits(settings.redis_url)
     app.state.mailer = mailer
+    app.state.outbox = outbox
     app.state.gateway = gateway = Gateway(
         settings,
         database=lambda: app.state.db,

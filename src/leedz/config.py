@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     rate_limit_login_email: str = "10/minute"
     rate_limit_refresh: str = "60/minute"
     rate_limit_invite_lookup: str = "30/minute"
+    # Password-reset requests, per client IP and per email address; resending the verification
+    # mail, per user; following a reset or verification link (the token), per client IP.
+    rate_limit_reset_ip: str = "20/hour"
+    rate_limit_reset_email: str = "5/hour"
+    rate_limit_verify_resend: str = "5/hour"
+    rate_limit_account_link: str = "30/minute"
+
+    # Unverified users may not invite, register agents or create jobs (403 email_not_verified).
+    # Unset: on in production, off in development and test (`verified_email_required`).
+    require_verified_email: bool | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -145,6 +155,7 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_username",
         "smtp_password",
+        "require_verified_email",
         mode="before",
     )
     @classmethod
@@ -168,6 +179,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def verified_email_required(self) -> bool:
+        """LEEDZ_REQUIRE_VERIFIED_EMAIL, else on exactly in production."""
+        if self.require_verified_email is None:
+            return self.is_production
+        return self.require_verified_email
 
     @property
     def allowed_origins(self) -> list[str]:

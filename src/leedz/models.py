@@ -10,9 +10,10 @@ from leedz.leads.models import Lead, LeadList
 from leedz.members.models import Membership
 from leedz.plans.models import Plan, UsageCounter
 from leedz.tenants.models import Tenant
-from leedz.users.models import RefreshToken, User
+from leedz.users.models import AccountToken, RefreshToken, User
 
 __all__ = [
+    "AccountToken",
     "Agent",
     "AuditLog",
     "Base",

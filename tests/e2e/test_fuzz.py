@@ -19,8 +19,9 @@ answered 429):
 
 No operation is excluded (/metrics included). The deletes that revoke A's agent, member and invite
 run last (`LAST`), so the operations that need them run first. logout and password cannot end A's
-session (the fuzzer knows neither A's refresh token nor A's password); the test asserts that A is
-still signed in at the end, so the run was not silently answered 401.
+session (the fuzzer knows neither A's refresh token nor A's password), nor can a password reset
+(the fuzzer never sees a mailed token); the test asserts that A is still signed in at the end, so
+the run was not silently answered 401.
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         LEEDZ_RATE_LIMIT_LOGIN_EMAIL=GENEROUS,
         LEEDZ_RATE_LIMIT_REFRESH=GENEROUS,
         LEEDZ_RATE_LIMIT_INVITE_LOOKUP=GENEROUS,
+        LEEDZ_RATE_LIMIT_RESET_IP=GENEROUS,
+        LEEDZ_RATE_LIMIT_RESET_EMAIL=GENEROUS,
+        LEEDZ_RATE_LIMIT_VERIFY_RESEND=GENEROUS,
+        LEEDZ_RATE_LIMIT_ACCOUNT_LINK=GENEROUS,
         LEEDZ_RATE_LIMIT_SOCKET_CONNECT=GENEROUS,
     ) as base:
         yield base

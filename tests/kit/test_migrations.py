@@ -44,8 +44,9 @@ async def _scalar(url: str, sql: str) -> object:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> None:
     role = databases.APP_ROLE
     migrations.upgrade(empty_database, app_role=role)
-    # 13 tables, 6 enums, 3 functions (leedz_sign_in retired in 20261201_1000)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 22
+    # 14 tables, 7 enums, 3 functions (leedz_sign_in retired in 20261201_1000; account_tokens
+    # and its enum account_token_purpose added in 20261201_1200)
+    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 24
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)

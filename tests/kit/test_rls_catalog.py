@@ -16,6 +16,7 @@ GLOBAL_TABLES = {
     "alembic_version": "migration bookkeeping",
     "plans": "the public plan catalog",
     "users": "global identities; login happens before a tenant is known",
+    "account_tokens": "a user's reset and verification links; a reset starts from an email",
     "tenants": "isolated on its own id (checked separately below)",
 }
 TENANT_EXPRESSION = "current_setting('app.current_tenant_id'::text, true)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from leedz.kit.db import Connection, Scope
+from leedz.kit.db import Connection, Scope, Tx
 
 # The transaction's scope, plus the caller's membership role while their session (refresh-token
 # family) is alive, in one round trip (migration 20261124_1300).
@@ -22,3 +22,11 @@ async def begin_member_session(conn: Connection, scope: Scope, session_id: UUID)
         str(session_id),
     )
     return role
+
+
+async def email_verified(tx: Tx, user_id: UUID) -> bool:
+    """Whether the user has proven their address (users are global: no tenant filter)."""
+    verified: bool | None = await tx.raw.fetchval(
+        "SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1", user_id
+    )
+    return bool(verified)

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.context import CurrentActor, Require, RequireVerifiedEmail, TenantTx
 from leedz.access.permissions import Permission
 from leedz.agents import service as agents
 from leedz.agents.schemas import AgentCreate, AgentOut, AgentWithToken
@@ -14,7 +14,9 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, dependencies=[Require(Permission.AGENTS_REGISTER)]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Require(Permission.AGENTS_REGISTER), RequireVerifiedEmail()],
 )
 async def register_agent(body: AgentCreate, tx: TenantTx, actor: CurrentActor) -> AgentWithToken:
     """Register an extension install; its token is in this answer and nowhere else, ever."""

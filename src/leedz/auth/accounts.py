@@ -1,7 +1,7 @@
 """Accounts: sign-up, sign-in, the caller's profile, password change, tenant switch.
 
 Composes the features below it (users, tenants, invites, members, audit) and starts sessions
-through `auth/sessions.py`.
+through `auth/sessions.py`; the mailed links (reset, verification) are `auth/recovery.py`'s.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import structlog
 from leedz.access.context import Actor, RequestMeta
 from leedz.access.permissions import permissions_of
 from leedz.audit import service as audit
-from leedz.auth import sessions
+from leedz.auth import recovery, sessions
 from leedz.auth.events import SignInFailed
 from leedz.auth.schemas import LoginIn, MembershipOut, MeOut, PasswordChangeIn, SignupIn, Tokens
 from leedz.auth.sessions import AuthKeys
+from leedz.auth.trail import audit_everywhere
 from leedz.errors import LeedzError, NotFound, Unauthorized
 from leedz.invites import service as invites
 from leedz.kit.db import Database, Tx
@@ -43,17 +44,20 @@ class SignupFailed(LeedzError):
     status, code, title = 400, "signup_failed", "Sign-up failed"
 
 
-async def signup(db: Database, keys: AuthKeys, body: SignupIn, meta: RequestMeta) -> Tokens:
-    """A new user; a new tenant (OWNER, FREE plan) unless an invite token joins an existing one."""
+async def signup(
+    db: Database, keys: AuthKeys, body: SignupIn, meta: RequestMeta, *, web_url: str
+) -> Tokens:
+    """A new user; a new tenant (OWNER, FREE plan) unless an invite token joins an existing one.
+    The address is verified by the invite, else by the link mailed after commit."""
     # Hash first, outside any transaction: a taken email then costs the same time as a new one,
     # and no pooled connection waits on argon2id.
     password_hash = await hash_password(body.password)
     async with db.transaction() as tx:
-        return await _create_account(tx, keys, body, meta, password_hash)
+        return await _create_account(tx, keys, body, meta, password_hash, web_url=web_url)
 
 
 async def _create_account(
-    tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta, password_hash: str
+    tx: Tx, keys: AuthKeys, body: SignupIn, meta: RequestMeta, password_hash: str, *, web_url: str
 ) -> Tokens:
     email = body.email
     invite = None
@@ -61,13 +65,20 @@ async def _create_account(
         invite = await invites.pending_for_signup(tx, token=body.invite_token, email=email)
         if invite is None:
             raise SignupFailed("Sign-up failed: check the details, or sign in instead")
-    user = await Users(tx).insert(email=email, name=body.name, password_hash=password_hash)
+    # An invite was mailed to this very address (pending_for_signup compares): that proves it.
+    user = await Users(tx).insert(
+        email=email,
+        name=body.name,
+        password_hash=password_hash,
+        email_verified=invite is not None,
+    )
     if user is None:
         raise SignupFailed("Sign-up failed: check the details, or sign in instead")
     if invite is not None:
         await invites.accept_for_new_user(tx, invite=invite, user_id=user.id, meta=meta)
         tenant_id = invite.tenant_id
     else:
+        await recovery.send_verification(tx, user.id, web_url=web_url)
         tenant = await tenants.create_tenant(
             tx,
             owner_id=user.id,
@@ -106,7 +117,7 @@ async def login(db: Database, keys: AuthKeys, body: LoginIn, meta: RequestMeta) 
         user = await Users(tx).by_id(found.id, lock=True)
         # The hash verified must still be the user's: a password changed meanwhile wins.
         if user is None or user.password_hash != found.password_hash:
-            await _audit_everywhere(tx, found.id, "auth.login_failed", meta)
+            await audit_everywhere(tx, found.id, "auth.login_failed", meta)
             log.info("login_failed", known_user=True)
             raise InvalidCredentials("The email or password is wrong")
         if needs_rehash:
@@ -119,7 +130,7 @@ def subscribe(bus: EventBus, database: Callable[[], Database]) -> None:
 
     async def audit_failure(event: SignInFailed) -> None:
         async with database().transaction(user_id=event.user_id) as tx:
-            await _audit_everywhere(tx, event.user_id, "auth.login_failed", event.meta)
+            await audit_everywhere(tx, event.user_id, "auth.login_failed", event.meta)
 
     bus.subscribe(SignInFailed, audit_failure)
 
@@ -143,16 +154,6 @@ async def _sign_in(tx: Tx, keys: AuthKeys, user: UserRow, meta: RequestMeta) -> 
         tx, "auth.login", user_id=user.id, meta=meta, entity_type="user", entity_id=user.id
     )
     return await sessions.start(tx, keys, user=user, tenant_id=tenant.id, meta=meta, tenant=tenant)
-
-
-async def _audit_everywhere(tx: Tx, user_id: UUID, event: str, meta: RequestMeta) -> None:
-    """Record a security event in every tenant the user belongs to."""
-    await tx.set_context(tenant_id=None, user_id=user_id)
-    for membership in await Tenants(tx).of_user(user_id):
-        await tx.set_context(tenant_id=membership.id, user_id=user_id)
-        await audit.record(
-            tx, event, user_id=user_id, meta=meta, entity_type="user", entity_id=user_id
-        )
 
 
 async def me(tx: Tx, actor: Actor) -> MeOut:

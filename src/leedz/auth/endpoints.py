@@ -5,11 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from leedz.access.context import CurrentActor, Meta, TenantTx
-from leedz.auth import accounts, sessions
+from leedz.auth import accounts, recovery, sessions
 from leedz.auth.schemas import (
+    Accepted,
+    EmailVerificationIn,
     LoginIn,
     MeOut,
     PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RefreshIn,
     SignupIn,
     SwitchTenantIn,
@@ -39,7 +43,9 @@ Keys = Annotated[AuthKeys, Depends(_keys)]
 async def signup(body: SignupIn, request: Request, keys: Keys, meta: Meta) -> Tokens:
     """Create an account (and a tenant, unless an invite token joins one); returns tokens."""
     # No request transaction here: the service hashes first, then opens its own (accounts.signup).
-    return await accounts.signup(database(request), keys, body, meta)
+    return await accounts.signup(
+        database(request), keys, body, meta, web_url=settings_of(request).web_url
+    )
 
 
 @router.post("/login", dependencies=[rate_limited("rate_limit_login_ip", "login-ip")])
@@ -91,3 +97,54 @@ async def switch_tenant(
 ) -> Tokens:
     """Tokens scoped to another tenant the user belongs to."""
     return await accounts.switch_tenant(tx, keys, actor, body.tenant_id)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[rate_limited("rate_limit_reset_ip", "password-reset-ip")],
+)
+async def request_password_reset(body: PasswordResetIn, request: Request) -> Accepted:
+    """Mail a reset link if the address is a user's; the same answer (and work) if it is not."""
+    # Counted here, not in a dependency: a dependency declaring the body validates it again.
+    settings = settings_of(request)
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.hit(settings.rate_limit_reset_email, "password-reset-email", body.email)
+    # The service opens its own transaction: a limited request never takes a connection.
+    await recovery.request_password_reset(database(request), body.email, web_url=settings.web_url)
+    return Accepted()
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limited("rate_limit_account_link", "account-link")],
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirmIn, request: Request, meta: Meta
+) -> None:
+    """Set a new password with a reset link's token; every session of the user ends."""
+    # No request transaction here: the new password is hashed first (recovery.reset_password).
+    await recovery.reset_password(database(request), body, meta)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limited("rate_limit_account_link", "account-link")],
+)
+async def verify_email(body: EmailVerificationIn, tx: PublicTx, meta: Meta) -> None:
+    """Mark the address verified with a verification link's token (no sign-in needed)."""
+    await recovery.verify_email(tx, body.token, meta)
+
+
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification_email(
+    tx: TenantTx, actor: CurrentActor, request: Request
+) -> Accepted:
+    """Mail a new verification link to the signed-in user (the previous link dies)."""
+    settings = settings_of(request)
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.hit(settings.rate_limit_verify_resend, "verify-resend", str(actor.user_id))
+    await recovery.resend_verification(tx, actor, web_url=settings.web_url)
+    return Accepted()

@@ -1,8 +1,9 @@
-"""The sign-in's domain events (see kit/events.py)."""
+"""The sign-in and account flows' domain events (see kit/events.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from leedz.access.context import RequestMeta
@@ -15,3 +16,21 @@ class SignInFailed:
 
     user_id: UUID
     meta: RequestMeta
+
+
+@dataclass(frozen=True)
+class PasswordResetRequested:
+    """Published after commit for a known address: the mailer sends the reset link."""
+
+    email: str
+    reset_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class EmailVerificationRequested:
+    """Published after commit (sign-up, resend): the mailer sends the verification link."""
+
+    email: str
+    verify_url: str
+    expires_at: datetime

@@ -40,6 +40,25 @@ class SwitchTenantIn(ApiIn):
     tenant_id: UUID
 
 
+class PasswordResetIn(ApiIn):
+    email: Email
+
+
+class PasswordResetConfirmIn(ApiIn):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: str = Password
+
+
+class EmailVerificationIn(ApiIn):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class Accepted(ApiModel):
+    """A request taken on; what follows happens by mail."""
+
+    status: Literal["accepted"] = "accepted"
+
+
 class Tokens(ApiModel):
     access_token: str
     refresh_token: str

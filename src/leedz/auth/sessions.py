@@ -24,6 +24,7 @@ from leedz.kit.db import Tx
 from leedz.kit.jwt import ACCESS_TOKEN_TTL, AccessTokens
 from leedz.members.repository import Memberships
 from leedz.tenants import service as tenants
+from leedz.tenants.repository import Tenants
 from leedz.tenants.schemas import TenantOut
 from leedz.users.repository import RefreshTokenRow, RefreshTokens, UserRow, Users
 from leedz.users.schemas import UserOut
@@ -237,3 +238,13 @@ async def end_other_sessions(
     for tenant_id in tenant_ids:
         await tx.set_context(tenant_id=tenant_id, user_id=user_id)
         await RefreshTokens(tx).revoke_user(user_id, reason, except_family=keep_family)
+
+
+async def end_all_sessions(tx: Tx, *, user_id: UUID, reason: str) -> None:
+    """Revoke every session of the user in every tenant they belong to (a password reset); the
+    transaction moves through those tenants (the caller moves it back)."""
+    await tx.set_context(tenant_id=None, user_id=user_id)
+    tenant_ids = [m.id for m in await Tenants(tx).of_user(user_id)]
+    await end_other_sessions(
+        tx, user_id=user_id, tenant_ids=tenant_ids, keep_session=None, reason=reason
+    )

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, status
 
-from leedz.access.context import CurrentActor, Meta, Require, TenantTx
+from leedz.access.context import CurrentActor, Meta, Require, RequireVerifiedEmail, TenantTx
 from leedz.access.permissions import Permission
 from leedz.invites import service as invites
 from leedz.invites.schemas import (
@@ -23,7 +23,9 @@ router = APIRouter(prefix="/invites", tags=["invites"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, dependencies=[Require(Permission.MEMBERS_INVITE)]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Require(Permission.MEMBERS_INVITE), RequireVerifiedEmail()],
 )
 async def create_invite(
     body: InviteCreate, tx: TenantTx, actor: CurrentActor, request: Request
@@ -46,7 +48,10 @@ async def revoke_invite(invite_id: UUID, tx: TenantTx, actor: CurrentActor) -> N
     await invites.revoke(tx, actor, invite_id)
 
 
-@router.post("/{invite_id}/resend", dependencies=[Require(Permission.INVITES_MANAGE)])
+@router.post(
+    "/{invite_id}/resend",
+    dependencies=[Require(Permission.INVITES_MANAGE), RequireVerifiedEmail()],
+)
 async def resend_invite(
     invite_id: UUID, tx: TenantTx, actor: CurrentActor, request: Request
 ) -> InviteWithLink:

@@ -6,16 +6,9 @@ from email.message import EmailMessage
 
 from leedz.invites.events import InviteCreated
 from leedz.kit.events import EventBus
-from leedz.kit.mail import Mailer
+from leedz.kit.mail import Mailer, bilingual_message
 
 ROLE_AR = {"OWNER": "مالك", "ADMIN": "مدير النظام", "MANAGER": "مدير", "SALES": "مبيعات"}
-
-
-def _part(text: str, language: str) -> EmailMessage:
-    part = EmailMessage()
-    part.set_content(text, charset="utf-8")
-    part["Content-Language"] = language
-    return part
 
 
 def invite_message(event: InviteCreated, *, sender: str) -> EmailMessage:
@@ -33,16 +26,13 @@ def invite_message(event: InviteCreated, *, sender: str) -> EmailMessage:
         f"To accept, open this link (valid until {expires}):\n{event.accept_url}\n\n"
         "If you did not expect this invitation, ignore this message.\n"
     )
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = event.email
-    message["Subject"] = (
-        f"دعوة للانضمام إلى {event.tenant_name} | Join {event.tenant_name} on Leedz"
+    return bilingual_message(
+        sender=sender,
+        to=event.email,
+        subject=f"دعوة للانضمام إلى {event.tenant_name} | Join {event.tenant_name} on Leedz",
+        arabic=arabic,
+        english=english,
     )
-    message.make_mixed()
-    message.attach(_part(arabic, "ar"))
-    message.attach(_part(english, "en"))
-    return message
 
 
 def subscribe(bus: EventBus, mailer: Mailer, *, sender: str) -> None:

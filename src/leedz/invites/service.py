@@ -213,6 +213,9 @@ async def accept(tx: Tx, actor: Actor, raw_token: str) -> MembershipOut:
     if email is None or row["email"] != normalize_email(email):
         # Same answer as an unknown token: the link does not reveal whom it was meant for.
         raise InviteNotFound("The invite is not valid")
+    # The link was mailed to this address: following it proves the address (rolled back with
+    # the rest if joining fails).
+    await Users(tx).mark_email_verified(actor.user_id)
     await _join(tx, row, actor.user_id, actor.meta)
     return MembershipOut(tenant=await tenants.current_tenant(tx), role=Role(row["role"]))
 

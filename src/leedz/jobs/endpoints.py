@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from leedz.access.context import CurrentActor, Require, TenantTx
+from leedz.access.context import CurrentActor, Require, RequireVerifiedEmail, TenantTx
 from leedz.access.permissions import Permission
 from leedz.jobs import service as jobs
 from leedz.jobs.models import JobStatus, JobType
@@ -16,7 +16,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, dependencies=[Require(Permission.JOBS_CREATE)]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Require(Permission.JOBS_CREATE), RequireVerifiedEmail()],
 )
 async def create_job(body: JobCreate, tx: TenantTx, actor: CurrentActor) -> JobOut:
     """A job for the tenant's agents; its input is validated for its type, its quota reserved."""

@@ -1,8 +1,16 @@
 """Outgoing mail: SMTP (aiosmtplib) when LEEDZ_SMTP_HOST is set, else a console backend that
-logs the message (development: the invite link appears in the server log)."""
+logs the message (development: the invite link appears in the server log).
+
+`Outbox` sends off the request path (a task per message), for mail whose sending must not show
+in the answer's timing: a password-reset request answers as fast for an unknown address as for
+a known one, whose mail is still being handed to the SMTP server.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -19,10 +27,12 @@ class Mailer(Protocol):
 
 
 class ConsoleMailer:
-    """Logs each message instead of sending it; `outbox` keeps them for inspection."""
+    """Logs each message instead of sending it; `outbox` keeps the latest for inspection."""
+
+    KEPT = 1000  # a server left without SMTP must not keep every message it ever logged
 
     def __init__(self) -> None:
-        self.outbox: list[EmailMessage] = []
+        self.outbox: deque[EmailMessage] = deque(maxlen=self.KEPT)
 
     async def send(self, message: EmailMessage) -> None:
         self.outbox.append(message)
@@ -57,3 +67,58 @@ class SmtpMailer:
 
 def mailer_for(settings: Settings) -> Mailer:
     return SmtpMailer(settings) if settings.smtp_host else ConsoleMailer()
+
+
+def bilingual_message(
+    *, sender: str, to: str, subject: str, arabic: str, english: str
+) -> EmailMessage:
+    """One multipart/mixed message: the Arabic part first, then the English one, each a UTF-8
+    text part that names its language (`Content-Language`)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.make_mixed()
+    for text, language in ((arabic, "ar"), (english, "en")):
+        part = EmailMessage()
+        part.set_content(text, charset="utf-8")
+        part["Content-Language"] = language
+        message.attach(part)
+    return message
+
+
+class Outbox:
+    """Builds and hands messages to a mailer in background tasks: `submit` returns at once.
+
+    A failed send is logged (the request that caused it has already been answered). `drain`
+    waits, bounded, for the sends still running (the app's shutdown).
+    """
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def submit(self, build: Callable[[], EmailMessage]) -> None:
+        """Send the message `build` makes; even building it happens off the caller's path."""
+        task = asyncio.get_running_loop().create_task(self._send(build), name="mail")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, build: Callable[[], EmailMessage]) -> None:
+        message: EmailMessage | None = None
+        try:
+            message = build()
+            await self.mailer.send(message)
+        except Exception:  # nobody is waiting for this send: log it
+            log.exception("mail_failed", to=message["To"] if message is not None else None)
+
+    async def drain(self, within: float = 10.0) -> None:
+        """Wait up to `within` seconds for the sends still running; cancel what is left."""
+        pending = set(self._sending)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=within)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("mail_not_sent_at_shutdown", messages=len(late))

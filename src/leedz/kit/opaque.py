@@ -3,6 +3,9 @@
 A token is `<prefix>_<base64url(tenant uuid ‖ 32 random bytes)>`: 256 bits of secret, and the
 tenant in clear so the server can open a tenant-scoped transaction before looking the token up —
 no query ever searches all tenants for a secret. Only the SHA-256 of the whole token is stored.
+
+Secrets of global rows (a user's password-reset and verification links) name no tenant:
+`<prefix>_<base64url(32 random bytes)>` (`new_secret`), stored the same way (`token_digest`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def derived_token(prefix: str, tenant_id: UUID, *, key: bytes, parent: str) -> O
     """
     secret = hmac.new(key, parent.encode(), hashlib.sha256).digest()
     return _build(prefix, tenant_id, secret)
+
+
+def new_secret(prefix: str) -> str:
+    """`<prefix>_` and 256 random bits, base64url: a bearer secret that names no tenant."""
+    return f"{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def has_prefix(prefix: str, value: str) -> bool:
+    """Whether `value` is shaped like a `new_secret(prefix)`: nothing else is worth a lookup."""
+    head, sep, body = value.partition("_")
+    return bool(sep) and head == prefix and 0 < len(body) <= 128
 
 
 def parse_token(prefix: str, value: str) -> OpaqueToken | None:

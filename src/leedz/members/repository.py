@@ -57,7 +57,8 @@ class Memberships(TenantRepository):
 
     async def listing(self) -> list[asyncpg.Record]:
         return await self.fetch(
-            "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at, m.role,"
+            "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at,"
+            " u.email_verified_at IS NOT NULL AS email_verified, m.role,"
             " m.created_at AS joined_at FROM memberships m JOIN users u ON u.id = m.user_id"
             " WHERE m.tenant_id = $1 ORDER BY m.created_at, u.id"
         )

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -34,8 +36,43 @@ class User(Base):
     default_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="SET NULL")
     )
+    # When the user proved they receive mail at `email` (a verification link, a reset link, an
+    # invite); NULL: not yet.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class AccountTokenPurpose(enum.StrEnum):
+    RESET_PASSWORD = "RESET_PASSWORD"  # noqa: S105 - a purpose, no secret
+    VERIFY_EMAIL = "VERIFY_EMAIL"
+
+
+account_token_purpose_enum = Enum(
+    AccountTokenPurpose,
+    name="account_token_purpose",
+    values_callable=lambda e: [m.value for m in e],
+)
+
+
+class AccountToken(Base):
+    """A mailed single-use link's token (password reset, email verification), stored as its
+    SHA-256. Global like `users`: a reset starts before any tenant is known.
+
+    One row per user and purpose: asking again replaces the token (the previous link dies).
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (UniqueConstraint("user_id", "purpose"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[AccountTokenPurpose] = mapped_column(account_token_purpose_enum)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the current token was issued (a replacement moves it).
+    created_at: Mapped[datetime] = created_at()
 
 
 class RefreshToken(TenantOwned, Base):

@@ -1,15 +1,19 @@
-"""Users (global identities, looked up by email at sign-in) and their refresh tokens."""
+"""Users (global identities, looked up by email at sign-in), their refresh tokens, and the
+tokens of their mailed links (password reset, email verification)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from leedz.kit.db import Database, Tx
 from leedz.kit.repository import TenantRepository
+from leedz.users.models import AccountTokenPurpose
 
-USER_COLUMNS = "id, email, name, avatar_url, created_at, password_hash, default_tenant_id"
+USER_COLUMNS = (
+    "id, email, name, avatar_url, created_at, password_hash, default_tenant_id, email_verified_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,11 @@ class UserRow:
     created_at: datetime
     password_hash: str
     default_tenant_id: UUID | None
+    email_verified_at: datetime | None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +65,19 @@ class Users:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def insert(self, *, email: str, name: str, password_hash: str) -> UserRow | None:
-        """The new user, or None when the email is taken."""
+    async def insert(
+        self, *, email: str, name: str, password_hash: str, email_verified: bool = False
+    ) -> UserRow | None:
+        """The new user, or None when the email is taken; `email_verified`: the address is
+        already proven (sign-up through an invite mailed to it)."""
         row = await self.tx.raw.fetchrow(
-            "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)"
+            "INSERT INTO users (email, name, password_hash, email_verified_at)"
+            " VALUES ($1, $2, $3, CASE WHEN $4::boolean THEN now() END)"
             f" ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}",
             email,
             name,
             password_hash,
+            email_verified,
         )
         return UserRow(**row) if row is not None else None
 
@@ -93,6 +107,15 @@ class Users:
             user_id,
             password_hash,
         )
+
+    async def mark_email_verified(self, user_id: UUID) -> bool:
+        """Record that the user receives mail at their address; False if it already was."""
+        status = await self.tx.raw.execute(
+            "UPDATE users SET email_verified_at = now(), updated_at = now()"
+            " WHERE id = $1 AND email_verified_at IS NULL",
+            user_id,
+        )
+        return status == "UPDATE 1"
 
     async def set_default_tenant(self, user_id: UUID, tenant_id: UUID) -> None:
         await self.tx.raw.execute(
@@ -190,3 +213,64 @@ class RefreshTokens(TenantRepository):
             "SELECT family_id FROM refresh_tokens WHERE tenant_id = $1 AND id = $2", token_id
         )
         return family
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """The user a new account token was issued to, and when it expires."""
+
+    user_id: UUID
+    email: str
+    expires_at: datetime
+
+
+# One statement issues a token, whoever asks: the user's row (by email or id), then the token
+# upserted on (user_id, purpose) — the previous token of that purpose is overwritten, so its
+# link dies. For an unknown email the same statement runs and writes nothing.
+_ISSUE = """
+WITH target AS (SELECT id, email FROM users WHERE {match}),
+issued AS (
+    INSERT INTO account_tokens (user_id, purpose, token_hash, expires_at)
+    SELECT id, $2::account_token_purpose, $3, now() + $4::interval FROM target
+    ON CONFLICT (user_id, purpose) DO UPDATE SET token_hash = EXCLUDED.token_hash,
+        expires_at = EXCLUDED.expires_at, used_at = NULL, created_at = now()
+    RETURNING user_id, expires_at
+)
+SELECT t.id AS user_id, t.email, i.expires_at FROM target t JOIN issued i ON i.user_id = t.id
+"""
+_ISSUE_FOR_EMAIL = _ISSUE.format(match="email = $1")
+_ISSUE_FOR_USER = _ISSUE.format(match="id = $1")
+
+
+class AccountTokens:
+    """Tokens of mailed links (password reset, email verification), global like users: only
+    their SHA-256 is stored, one per user and purpose, spent once."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def issue_for_email(
+        self, email: str, purpose: AccountTokenPurpose, token_hash: bytes, ttl: timedelta
+    ) -> IssuedToken | None:
+        """Store `token_hash` as the user's token for `purpose` (replacing the previous one);
+        None, having written nothing, when no user has `email`."""
+        row = await self.tx.raw.fetchrow(_ISSUE_FOR_EMAIL, email, purpose.value, token_hash, ttl)
+        return IssuedToken(**row) if row is not None else None
+
+    async def issue_for_user(
+        self, user_id: UUID, purpose: AccountTokenPurpose, token_hash: bytes, ttl: timedelta
+    ) -> IssuedToken | None:
+        row = await self.tx.raw.fetchrow(_ISSUE_FOR_USER, user_id, purpose.value, token_hash, ttl)
+        return IssuedToken(**row) if row is not None else None
+
+    async def spend(self, token_hash: bytes, purpose: AccountTokenPurpose) -> UUID | None:
+        """Mark the token used and return its user, if it exists for `purpose`, is unused and
+        unexpired; else None. The row lock makes it single-use under concurrent spends."""
+        user_id: UUID | None = await self.tx.raw.fetchval(
+            "UPDATE account_tokens SET used_at = now()"
+            " WHERE token_hash = $1 AND purpose = $2::account_token_purpose"
+            " AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+            token_hash,
+            purpose.value,
+        )
+        return user_id

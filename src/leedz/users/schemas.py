@@ -12,3 +12,5 @@ class UserOut(ApiModel):
     name: str
     avatar_url: str | None
     created_at: datetime
+    # The user proved they receive mail at `email` (docs/auth.md, "Email verification").
+    email_verified: bool
