@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import Depends, Request
 
 from leedz.access.context import InvalidToken, bearer_token
 from leedz.agents import repository
-from leedz.agents.repository import AgentLookup
+from leedz.agents.repository import AgentIdentityRow, AgentLookup
 from leedz.jobs.models import JobType
 from leedz.kit import opaque
 from leedz.kit.db import Connection, Database, Scope, Tx, database
@@ -39,13 +38,13 @@ class AgentPrincipal:
     locked: bool = False
 
     @classmethod
-    def of(cls, tenant_id: UUID, row: asyncpg.Record, *, locked: bool = False) -> AgentPrincipal:
+    def of(cls, tenant_id: UUID, row: AgentIdentityRow, *, locked: bool = False) -> AgentPrincipal:
         return cls(
-            agent_id=row["id"],
+            agent_id=row.id,
             tenant_id=tenant_id,
-            user_id=row["user_id"],
-            capabilities=frozenset(JobType(c) for c in row["capabilities"]),
-            max_concurrency=row["max_concurrency"],
+            user_id=row.user_id,
+            capabilities=frozenset(row.capabilities),
+            max_concurrency=row.max_concurrency,
             locked=locked,
         )
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
+from leedz.jobs.models import JobType
 from leedz.kit.db import Connection, Database, Scope
 from leedz.kit.repository import TenantRepository
 
@@ -39,12 +41,33 @@ class AgentLookup:
         )
 
 
-async def begin_agent(conn: Connection, scope: Scope, lookup: AgentLookup) -> asyncpg.Record | None:
+@dataclass(frozen=True, slots=True)
+class AgentIdentityRow:
+    """The unrevoked agent an agent transaction's first statement found."""
+
+    id: UUID
+    user_id: UUID | None
+    capabilities: tuple[JobType, ...]
+    max_concurrency: int
+
+
+def _identity(row: asyncpg.Record) -> AgentIdentityRow:
+    return AgentIdentityRow(
+        **{**row, "capabilities": tuple(JobType(c) for c in row["capabilities"])}
+    )
+
+
+async def begin_agent(
+    conn: Connection, scope: Scope, lookup: AgentLookup
+) -> AgentIdentityRow | None:
     """Set `scope`; the agent `lookup` names unless unknown or revoked (locked, touched)."""
-    return await conn.fetchrow(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+    row = await conn.fetchrow(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+    return _identity(row) if row is not None else None
 
 
-async def agent_alone(db: Database, tenant_id: UUID, lookup: AgentLookup) -> asyncpg.Record | None:
+async def agent_alone(
+    db: Database, tenant_id: UUID, lookup: AgentLookup
+) -> AgentIdentityRow | None:
     """`begin_agent` as a statement of its own: its settings end with it."""
     scope = Scope(
         role=db.app_role,
@@ -52,7 +75,8 @@ async def agent_alone(db: Database, tenant_id: UUID, lookup: AgentLookup) -> asy
         user_id="",
         statement_timeout=db.statement_timeout,
     )
-    return await db.fetchrow_as_app(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+    row = await db.fetchrow_as_app(BEGIN_AGENT_SQL, *lookup.arguments(scope))
+    return _identity(row) if row is not None else None
 
 
 # An agent is online while its heartbeats are recent (the protocol asks for one every 20 s).
@@ -65,6 +89,28 @@ AGENT_COLUMNS = (
     " (SELECT count(*) FROM jobs j WHERE j.tenant_id = a.tenant_id AND j.agent_id = a.id"
     " AND j.status = 'RUNNING') AS running_jobs"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """An agent as listed: its registration, whether it is online, how many jobs it runs."""
+
+    id: UUID
+    name: str
+    version: str | None
+    capabilities: tuple[JobType, ...]
+    max_concurrency: int
+    token_prefix: str
+    user_id: UUID | None
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+    online: bool
+    running_jobs: int
+
+
+def _agent(row: asyncpg.Record) -> AgentRow:
+    return AgentRow(**{**row, "capabilities": tuple(JobType(c) for c in row["capabilities"])})
 
 
 class Agents(TenantRepository):
@@ -93,17 +139,19 @@ class Agents(TenantRepository):
         )
         return agent_id
 
-    async def get(self, agent_id: UUID) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    async def get(self, agent_id: UUID) -> AgentRow | None:
+        row = await self.fetchrow(
             f"SELECT {AGENT_COLUMNS} FROM agents a WHERE a.tenant_id = $1 AND a.id = $2",
             agent_id,
         )
+        return _agent(row) if row is not None else None
 
-    async def listing(self) -> list[asyncpg.Record]:
-        return await self.fetch(
+    async def listing(self) -> list[AgentRow]:
+        rows = await self.fetch(
             f"SELECT {AGENT_COLUMNS} FROM agents a WHERE a.tenant_id = $1"
             " ORDER BY a.created_at DESC, a.id"
         )
+        return [_agent(row) for row in rows]
 
     async def revoke(self, agent_id: UUID) -> bool:
         status = await self.execute(

@@ -52,14 +52,12 @@ async def register(tx: Tx, actor: Actor, body: AgentCreate) -> AgentWithToken:
     row = await agents.get(agent_id)
     if row is None:  # pragma: no cover - inserted a moment ago in this transaction
         raise LookupError("the new agent is not visible")
-    return AgentWithToken(agent=AgentOut.model_validate(dict(row)), token=token.value)
+    return AgentWithToken(agent=AgentOut.model_validate(row), token=token.value)
 
 
 async def list_agents(tx: Tx) -> Page[AgentOut]:
     """The tenant's agents with live status (bounded per tenant, so one page)."""
-    return Page[AgentOut](
-        items=[AgentOut.model_validate(dict(r)) for r in await Agents(tx).listing()]
-    )
+    return Page[AgentOut](items=[AgentOut.model_validate(r) for r in await Agents(tx).listing()])
 
 
 async def revoke(tx: Tx, actor: Actor, agent_id: UUID) -> None:

@@ -1,13 +1,27 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from leedz.kit.repository import TenantRepository
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLogRow:
+    id: UUID
+    user_id: UUID | None
+    event_type: str
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    details: dict[str, Any] | None
+    ip_address: str | None
+    user_agent: str | None
+    request_id: str | None
+    created_at: datetime
 
 
 class AuditLogs(TenantRepository):
@@ -50,9 +64,9 @@ class AuditLogs(TenantRepository):
         user_id: UUID | None,
         since: datetime | None,
         until: datetime | None,
-    ) -> list[asyncpg.Record]:
+    ) -> list[AuditLogRow]:
         """Newest first; `before` is the (created_at, id) of the last row already seen."""
-        return await self.fetch(
+        rows = await self.fetch(
             "SELECT id, user_id, event_type, action, entity_type, entity_id, details,"
             " host(ip_address) AS ip_address, user_agent, request_id, created_at FROM audit_logs"
             " WHERE tenant_id = $1"
@@ -72,3 +86,4 @@ class AuditLogs(TenantRepository):
             before[1] if before else None,
             limit + 1,
         )
+        return [AuditLogRow(**row) for row in rows]

@@ -61,6 +61,6 @@ async def list_logs(
         until=until,
     )
     return Page[AuditLogOut](
-        items=[AuditLogOut.model_validate(dict(r)) for r in rows[:limit]],
-        next_cursor=next_cursor([(r["created_at"], r["id"]) for r in rows], limit),
+        items=[AuditLogOut.model_validate(r) for r in rows[:limit]],
+        next_cursor=next_cursor([(r.created_at, r.id) for r in rows], limit),
     )

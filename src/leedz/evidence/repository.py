@@ -8,7 +8,7 @@ from uuid import UUID
 from leedz.kit.repository import TenantRepository
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceRow:
     """One evidence row ready to insert: validated, sanitized, hashed."""
 

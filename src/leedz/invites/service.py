@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
-
 from leedz.access.context import Actor, RequestMeta
 from leedz.access.permissions import outranks_or_equals
 from leedz.access.roles import Role
 from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, NotFound
 from leedz.invites.events import InviteCreated
-from leedz.invites.repository import Invites, tenant_and_inviter_names
+from leedz.invites.models import InviteStatus
+from leedz.invites.repository import InviteRow, Invites, tenant_and_inviter_names
 from leedz.invites.schemas import (
     InviteCreate,
     InviteLookup,
@@ -73,21 +72,21 @@ async def _names(tx: Tx, inviter_id: UUID) -> tuple[str, str]:
 
 
 async def _issue_link(
-    tx: Tx, row: asyncpg.Record, token: opaque.OpaqueToken, *, web_url: str
+    tx: Tx, row: InviteRow, token: opaque.OpaqueToken, *, web_url: str
 ) -> InviteWithLink:
-    tenant_name, inviter_name = await _names(tx, row["inviter_id"])
+    tenant_name, inviter_name = await _names(tx, row.inviter_id)
     url = _accept_url(web_url, token.value)
     tx.publish(
         InviteCreated(
             tenant_name=tenant_name,
             inviter_name=inviter_name,
-            email=row["email"],
-            role=Role(row["role"]),
+            email=row.email,
+            role=row.role,
             accept_url=url,
-            expires_at=row["expires_at"],
+            expires_at=row.expires_at,
         )
     )
-    return InviteWithLink(invite=InviteOut.model_validate(dict(row)), accept_url=url)
+    return InviteWithLink(invite=InviteOut.model_validate(row), accept_url=url)
 
 
 async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> InviteWithLink:
@@ -100,10 +99,10 @@ async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> I
     invites = Invites(tx)
     previous = await invites.pending_by_email_locked(email)
     if previous is not None:
-        _ensure_rank(actor, Role(previous["role"]))
-        await invites.set_status(previous["id"], "REVOKED")
+        _ensure_rank(actor, previous.role)
+        await invites.set_status(previous.id, "REVOKED")
         await audit.record(
-            tx, "invite.replaced", actor=actor, entity_type="invite", entity_id=previous["id"]
+            tx, "invite.replaced", actor=actor, entity_type="invite", entity_id=previous.id
         )
     await plans.ensure_seats(tx, adding=1, counting_pending_invites=True)
     token = opaque.new_token(INVITE_PREFIX, actor.tenant_id)
@@ -119,7 +118,7 @@ async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> I
         "invite.created",
         actor=actor,
         entity_type="invite",
-        entity_id=row["id"],
+        entity_id=row.id,
         details={"email": email, "role": body.role.value},
     )
     return await _issue_link(tx, row, token, web_url=web_url)
@@ -127,12 +126,12 @@ async def create(tx: Tx, actor: Actor, body: InviteCreate, *, web_url: str) -> I
 
 async def pending(tx: Tx) -> list[InviteOut]:
     """Pending, unexpired invites of the tenant (never a token)."""
-    return [InviteOut.model_validate(dict(r)) for r in await Invites(tx).pending()]
+    return [InviteOut.model_validate(r) for r in await Invites(tx).pending()]
 
 
-async def _pending_by_id(invites: Invites, invite_id: UUID) -> asyncpg.Record:
+async def _pending_by_id(invites: Invites, invite_id: UUID) -> InviteRow:
     row = await invites.by_id_locked(invite_id)
-    if row is None or row["status"] != "PENDING":
+    if row is None or row.status is not InviteStatus.PENDING:
         raise InviteNotFound("No pending invite with this id")
     return row
 
@@ -141,7 +140,7 @@ async def revoke(tx: Tx, actor: Actor, invite_id: UUID) -> None:
     """Withdraw a pending invite: its link stops working."""
     invites = Invites(tx)
     row = await _pending_by_id(invites, invite_id)
-    _ensure_rank(actor, Role(row["role"]))
+    _ensure_rank(actor, row.role)
     await invites.set_status(invite_id, "REVOKED")
     await audit.record(tx, "invite.revoked", actor=actor, entity_type="invite", entity_id=invite_id)
 
@@ -150,14 +149,14 @@ async def resend(tx: Tx, actor: Actor, invite_id: UUID, *, web_url: str) -> Invi
     """A new token and expiry for a pending invite, mailed again; the old link dies."""
     invites = Invites(tx)
     row = await _pending_by_id(invites, invite_id)
-    _ensure_rank(actor, Role(row["role"]))
+    _ensure_rank(actor, row.role)
     token = opaque.new_token(INVITE_PREFIX, actor.tenant_id)
     row = await invites.replace_token(invite_id, token.digest, datetime.now(UTC) + INVITE_TTL)
     await audit.record(tx, "invite.resent", actor=actor, entity_type="invite", entity_id=invite_id)
     return await _issue_link(tx, row, token, web_url=web_url)
 
 
-async def _usable(tx: Tx, raw_token: str) -> asyncpg.Record:
+async def _usable(tx: Tx, raw_token: str) -> InviteRow:
     """The pending invite of `raw_token`, with the transaction moved into its tenant."""
     token = opaque.parse_token(INVITE_PREFIX, raw_token)
     if token is None:
@@ -177,32 +176,32 @@ def _mask(email: str) -> str:
 async def lookup(tx: Tx, raw_token: str) -> InviteLookup:
     """What an invite link offers, for the accept page (no sign-in needed)."""
     row = await _usable(tx, raw_token)
-    tenant_name, inviter_name = await _names(tx, row["inviter_id"])
+    tenant_name, inviter_name = await _names(tx, row.inviter_id)
     return InviteLookup(
         tenant_name=tenant_name,
         inviter_name=inviter_name,
-        email=_mask(row["email"]),
-        role=Role(row["role"]),
-        expires_at=row["expires_at"],
+        email=_mask(row.email),
+        role=row.role,
+        expires_at=row.expires_at,
     )
 
 
-async def _join(tx: Tx, row: asyncpg.Record, user_id: UUID, meta: RequestMeta) -> None:
+async def _join(tx: Tx, row: InviteRow, user_id: UUID, meta: RequestMeta) -> None:
     await tenants.lock_current(tx)
     members = Memberships(tx)
     if await members.role_of(user_id) is not None:
         raise AlreadyMember("You are already a member of this tenant")
     await plans.ensure_seats(tx, adding=1, counting_pending_invites=False)
-    await members.add(user_id, Role(row["role"]))
-    await Invites(tx).set_status(row["id"], "ACCEPTED")
+    await members.add(user_id, row.role)
+    await Invites(tx).set_status(row.id, "ACCEPTED")
     await audit.record(
         tx,
         "invite.accepted",
         user_id=user_id,
         meta=meta,
         entity_type="invite",
-        entity_id=row["id"],
-        details={"role": row["role"]},
+        entity_id=row.id,
+        details={"role": row.role.value},
     )
 
 
@@ -210,21 +209,21 @@ async def accept(tx: Tx, actor: Actor, raw_token: str) -> MembershipOut:
     """Join the invite's tenant, if the signed-in user's email is the one invited."""
     email = await Users(tx).email_of(actor.user_id)
     row = await _usable(tx, raw_token)
-    if email is None or row["email"] != normalize_email(email):
+    if email is None or row.email != normalize_email(email):
         # Same answer as an unknown token: the link does not reveal whom it was meant for.
         raise InviteNotFound("The invite is not valid")
     # The link was mailed to this address: following it proves the address (rolled back with
     # the rest if joining fails).
     await Users(tx).mark_email_verified(actor.user_id)
     await _join(tx, row, actor.user_id, actor.meta)
-    return MembershipOut(tenant=await tenants.current_tenant(tx), role=Role(row["role"]))
+    return MembershipOut(tenant=await tenants.current_tenant(tx), role=row.role)
 
 
 async def reject(tx: Tx, raw_token: str, meta: RequestMeta) -> None:
     """Decline an invite (holding the link is enough)."""
     row = await _usable(tx, raw_token)
-    await Invites(tx).set_status(row["id"], "REJECTED")
-    await audit.record(tx, "invite.rejected", meta=meta, entity_type="invite", entity_id=row["id"])
+    await Invites(tx).set_status(row.id, "REJECTED")
+    await audit.record(tx, "invite.rejected", meta=meta, entity_type="invite", entity_id=row.id)
 
 
 async def pending_for_signup(tx: Tx, *, token: str, email: str) -> PendingInvite | None:
@@ -233,9 +232,9 @@ async def pending_for_signup(tx: Tx, *, token: str, email: str) -> PendingInvite
         row = await _usable(tx, token)
     except InviteNotFound:
         return None
-    if row["email"] != email:
+    if row.email != email:
         return None
-    return PendingInvite(id=row["id"], tenant_id=tx.current_tenant, role=Role(row["role"]))
+    return PendingInvite(id=row.id, tenant_id=tx.current_tenant, role=row.role)
 
 
 async def accept_for_new_user(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from pydantic import ValidationError
 
 from leedz.access.context import Actor
@@ -18,7 +17,7 @@ from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
-from leedz.jobs.repository import Jobs, UsageCounters
+from leedz.jobs.repository import JobRow, Jobs, UsageCounters
 from leedz.jobs.schemas import AGENT_INPUTS, EvidenceOut, JobCreate, JobOut
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
@@ -50,13 +49,13 @@ async def _reserve(tx: Tx, searches: int, messages: int) -> None:
     totals = await UsageCounters(tx).add(period, searches=searches, messages=messages)
     plan = await plans.Plans(tx).of_current_tenant()
     for quota, used, limit in (
-        ("searches", totals["searches"], plan["max_searches"]),
-        ("messages", totals["messages"], plan["max_messages"]),
+        ("searches", totals.searches, plan.max_searches),
+        ("messages", totals.messages, plan.max_messages),
     ):
         if limit is not None and used > limit:
             # The increment rolls back with the request.
             raise QuotaExceeded(
-                f"The {plan['name']} plan allows {limit} {quota} a month",
+                f"The {plan.name} plan allows {limit} {quota} a month",
                 quota=quota,
                 limit=limit,
                 used=used - (searches if quota == "searches" else messages),
@@ -95,18 +94,18 @@ async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
         "job.created",
         actor=actor,
         entity_type="job",
-        entity_id=row["id"],
+        entity_id=row.id,
         details={"type": body.type.value},
     )
-    tx.publish(JobCreated(tenant_id=actor.tenant_id, job_id=row["id"], job_type=body.type))
-    return JobOut.model_validate(dict(row))
+    tx.publish(JobCreated(tenant_id=actor.tenant_id, job_id=row.id, job_type=body.type))
+    return JobOut.model_validate(row)
 
 
 async def get(tx: Tx, job_id: UUID) -> JobOut:
     row = await Jobs(tx).get(job_id)
     if row is None:
         raise NotFound("No such job")
-    return JobOut.model_validate(dict(row))
+    return JobOut.model_validate(row)
 
 
 async def list_jobs(
@@ -120,16 +119,16 @@ async def list_jobs(
         job_type=job_type.value if job_type else None,
     )
     return Page[JobOut](
-        items=[JobOut.model_validate(dict(r)) for r in rows[:limit]],
-        next_cursor=next_cursor([(r["created_at"], r["id"]) for r in rows], limit),
+        items=[JobOut.model_validate(r) for r in rows[:limit]],
+        next_cursor=next_cursor([(r.created_at, r.id) for r in rows], limit),
     )
 
 
-async def _release(tx: Tx, row: asyncpg.Record) -> None:
-    if row["quota_period"] is None:
+async def _release(tx: Tx, row: JobRow) -> None:
+    if row.quota_period is None:
         return
-    searches, messages = _cost(JobType(row["type"]), row["input"] or {})
-    await UsageCounters(tx).add(row["quota_period"], searches=-searches, messages=-messages)
+    searches, messages = _cost(row.type, row.input or {})
+    await UsageCounters(tx).add(row.quota_period, searches=-searches, messages=-messages)
 
 
 async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
@@ -138,7 +137,7 @@ async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
     row = await jobs.get(job_id, for_update=True)
     if row is None:
         raise NotFound("No such job")
-    status = JobStatus(row["status"])
+    status = row.status
     if status is JobStatus.PENDING:
         row = await jobs.cancel_pending(job_id)
         await _release(tx, row)
@@ -147,16 +146,14 @@ async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
                 tenant_id=actor.tenant_id,
                 job_id=job_id,
                 status=JobStatus.CANCELLED,
-                progress=row["progress"],
+                progress=row.progress,
             )
         )
     elif status is JobStatus.RUNNING:
         row = await jobs.request_cancel(job_id)
-        if row["agent_id"] is not None:
+        if row.agent_id is not None:
             tx.publish(
-                JobCancelRequested(
-                    tenant_id=actor.tenant_id, job_id=job_id, agent_id=row["agent_id"]
-                )
+                JobCancelRequested(tenant_id=actor.tenant_id, job_id=job_id, agent_id=row.agent_id)
             )
     else:
         raise JobNotCancellable(f"The job is already {status.value}")
@@ -168,7 +165,7 @@ async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
         entity_id=job_id,
         details={"from": status.value},
     )
-    return JobOut.model_validate(dict(row))
+    return JobOut.model_validate(row)
 
 
 async def evidence(tx: Tx, job_id: UUID) -> Page[EvidenceOut]:
@@ -176,4 +173,4 @@ async def evidence(tx: Tx, job_id: UUID) -> Page[EvidenceOut]:
     if await Jobs(tx).get(job_id) is None:
         raise NotFound("No such job")
     rows = await Jobs(tx).evidence(job_id)
-    return Page[EvidenceOut](items=[EvidenceOut.model_validate(dict(r)) for r in rows])
+    return Page[EvidenceOut](items=[EvidenceOut.model_validate(r) for r in rows])

@@ -4,18 +4,74 @@ acts under a lease matches all three, so a stale or foreign lease changes nothin
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from leedz.jobs.repository import JOB_COLUMNS
+from leedz.jobs.models import JobStatus, JobType
+from leedz.jobs.repository import JOB_COLUMNS, JobRow
 from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 
 LEASE_COLUMNS = f"{JOB_COLUMNS}, lease_id, lease_expires_at, delivery_started_at, max_attempts"
 # The same, qualified for the claim's UPDATE … FROM (built once, not per claim).
 CLAIMED_COLUMNS = ", ".join(f"j.{column.strip()}" for column in LEASE_COLUMNS.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseJobRow(JobRow):
+    """A job with its lease columns (`LEASE_COLUMNS`)."""
+
+    lease_id: UUID | None  # kept on a completed job: the lease that completed it
+    lease_expires_at: datetime | None
+    delivery_started_at: datetime | None  # set once a message may have gone out
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldJobRow(LeaseJobRow):
+    """A RUNNING job under a lease: claimed just now, or held by the agent that asks."""
+
+    lease_id: UUID
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedLeaseRow:
+    id: UUID
+    lease_id: UUID
+    lease_expires_at: datetime
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    id: UUID
+    status: JobStatus
+    progress: int
+    lease_expires_at: datetime
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedJobRow:
+    """A job whose lease was let go (`RELEASED_COLUMNS`): PENDING again, FAILED or CANCELLED."""
+
+    tenant_id: UUID
+    id: UUID
+    type: JobType
+    status: JobStatus
+    progress: int
+
+
+def _released(row: asyncpg.Record) -> ReleasedJobRow:
+    return ReleasedJobRow(
+        **{**row, "type": JobType(row["type"]), "status": JobStatus(row["status"])}
+    )
+
 
 # What happens to a job whose lease is let go without an answer (expired, or abandoned by a
 # reconnecting agent): cancelled if a user asked; failed after its last attempt, or when its
@@ -89,31 +145,33 @@ class Leases(TenantRepository):
 
     async def claim(
         self, *, agent_id: UUID, types: list[str], lease_seconds: int, max_running: int
-    ) -> asyncpg.Record | None:
+    ) -> HeldJobRow | None:
         """The next PENDING job of `types` (priority, then age) under a new lease, or None."""
-        return await self.fetchrow(
+        row = await self.fetchrow(
             CLAIM_SQL,
             agent_id,
             types,
             lease_seconds,
             max_running,
         )
+        return HeldJobRow.of(row) if row is not None else None
 
-    async def held(self, *, job_id: UUID, agent_id: UUID, lease_id: UUID) -> asyncpg.Record | None:
+    async def held(self, *, job_id: UUID, agent_id: UUID, lease_id: UUID) -> HeldJobRow | None:
         """The job if this agent holds it under this lease (locked for the transaction)."""
-        return await self.fetchrow(
+        row = await self.fetchrow(
             f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2"
             " AND agent_id = $3 AND lease_id = $4 AND status = 'RUNNING' FOR NO KEY UPDATE",
             job_id,
             agent_id,
             lease_id,
         )
+        return HeldJobRow.of(row) if row is not None else None
 
     async def extend(
         self, *, agent_id: UUID, job_ids: list[UUID] | None, lease_seconds: int
-    ) -> list[asyncpg.Record]:
+    ) -> list[ExtendedLeaseRow]:
         """Extend the agent's leases (all of them, or those of `job_ids`)."""
-        return await self.fetch(
+        rows = await self.fetch(
             f"UPDATE jobs SET lease_expires_at = {_extended('$4')},"
             " updated_at = now() WHERE tenant_id = $1 AND agent_id = $2 AND status = 'RUNNING'"
             " AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))"
@@ -123,6 +181,7 @@ class Leases(TenantRepository):
             job_ids,
             lease_seconds,
         )
+        return [ExtendedLeaseRow(**row) for row in rows]
 
     async def progress(
         self,
@@ -133,8 +192,8 @@ class Leases(TenantRepository):
         progress: int,
         delivery_started: bool,
         lease_seconds: int,
-    ) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    ) -> ProgressRow | None:
+        row = await self.fetchrow(
             f"UPDATE jobs SET progress = $5, lease_expires_at = {_extended('$7')},"
             # A cancelled job's agent is to stop, not to start sending.
             " delivery_started_at = CASE WHEN $6 AND cancel_requested_at IS NULL"
@@ -151,21 +210,25 @@ class Leases(TenantRepository):
             delivery_started,
             lease_seconds,
         )
+        if row is None:
+            return None
+        return ProgressRow(**{**row, "status": JobStatus(row["status"])})
 
     async def complete(
         self, *, job_id: UUID, agent_id: UUID, lease_id: UUID, output: dict[str, Any] | None
-    ) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    ) -> LeaseJobRow | None:
+        row = await self.fetchrow(
             COMPLETE_SQL,
             job_id,
             agent_id,
             lease_id,
             json.dumps(output) if output is not None else None,
         )
+        return LeaseJobRow.of(row) if row is not None else None
 
-    async def finish(self, *, job_id: UUID, status: str, error: dict[str, Any]) -> asyncpg.Record:
+    async def finish(self, *, job_id: UUID, status: str, error: dict[str, Any]) -> LeaseJobRow:
         """End a held job as FAILED or CANCELLED with `error`."""
-        return await self.fetchrow_one(
+        row = await self.fetchrow_one(
             "UPDATE jobs SET status = $3::job_status, error = $4::jsonb, completed_at = now(),"
             " lease_expires_at = NULL, updated_at = now()"
             f" WHERE tenant_id = $1 AND id = $2 RETURNING {LEASE_COLUMNS}",
@@ -173,31 +236,34 @@ class Leases(TenantRepository):
             status,
             json.dumps(error),
         )
+        return LeaseJobRow.of(row)
 
-    async def requeue(self, *, job_id: UUID, error: dict[str, Any]) -> asyncpg.Record:
+    async def requeue(self, *, job_id: UUID, error: dict[str, Any]) -> LeaseJobRow:
         """Back to PENDING for another attempt, keeping the last error visible."""
-        return await self.fetchrow_one(
+        row = await self.fetchrow_one(
             "UPDATE jobs SET status = 'PENDING', error = $3::jsonb, agent_id = NULL,"
             " lease_id = NULL, lease_expires_at = NULL, started_at = NULL, progress = 0,"
             f" updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {LEASE_COLUMNS}",
             job_id,
             json.dumps(error),
         )
+        return LeaseJobRow.of(row)
 
-    async def release_unlisted(self, *, agent_id: UUID, keep: list[UUID]) -> list[asyncpg.Record]:
+    async def release_unlisted(self, *, agent_id: UUID, keep: list[UUID]) -> list[ReleasedJobRow]:
         """Let go of the agent's leases on jobs it no longer reports (a reconnect after a crash)."""
-        return await self.fetch(
+        rows = await self.fetch(
             f"UPDATE jobs SET {release_assignments('abandoned')}"
             " WHERE tenant_id = $1 AND agent_id = $2 AND status = 'RUNNING'"
             f" AND NOT (id = ANY($3::uuid[])) RETURNING {RELEASED_COLUMNS}",
             agent_id,
             keep,
         )
+        return [_released(row) for row in rows]
 
-    async def release_expired(self, limit: int) -> list[asyncpg.Record]:
+    async def release_expired(self, limit: int) -> list[ReleasedJobRow]:
         """Let go of this tenant's expired leases (SKIP LOCKED: an agent completing right now
         keeps its row and its completion; another reaper takes other rows)."""
-        return await self.fetch(
+        rows = await self.fetch(
             f"UPDATE jobs SET {release_assignments('lease_expired')}"
             " WHERE tenant_id = $1 AND id IN (SELECT id FROM jobs WHERE tenant_id = $1"
             " AND status = 'RUNNING' AND lease_expires_at < now()"
@@ -205,11 +271,13 @@ class Leases(TenantRepository):
             f" RETURNING {RELEASED_COLUMNS}",
             limit,
         )
+        return [_released(row) for row in rows]
 
-    async def state(self, job_id: UUID) -> asyncpg.Record | None:
-        return await self.fetchrow(
+    async def state(self, job_id: UUID) -> LeaseJobRow | None:
+        row = await self.fetchrow(
             f"SELECT {LEASE_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2", job_id
         )
+        return LeaseJobRow.of(row) if row is not None else None
 
 
 async def tenants_with_expired_leases(tx: Tx, limit: int) -> list[UUID]:

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import orjson
 
 from leedz.agents.context import AgentPrincipal
@@ -22,9 +21,10 @@ from leedz.evidence import service as evidence
 from leedz.evidence.schemas import EvidenceUploadOut
 from leedz.jobs.events import JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
+from leedz.jobs.repository import JobRow
 from leedz.jobs.schemas import JobOut
 from leedz.kit.db import Tx
-from leedz.leases.repository import Leases
+from leedz.leases.repository import Leases, ProgressRow, ReleasedJobRow
 from leedz.leases.schemas import (
     ClaimIn,
     ClaimOut,
@@ -55,29 +55,29 @@ def _stale(job_id: UUID) -> LeaseStale:
     )
 
 
-def _job_updated(agent: AgentPrincipal, row: asyncpg.Record) -> JobUpdated:
+def _job_updated(agent: AgentPrincipal, row: JobRow | ProgressRow) -> JobUpdated:
     return JobUpdated(
         tenant_id=agent.tenant_id,
-        job_id=row["id"],
-        status=JobStatus(row["status"]),
-        progress=row["progress"],
+        job_id=row.id,
+        status=row.status,
+        progress=row.progress,
     )
 
 
-def publish_released(tx: Tx, rows: Iterable[asyncpg.Record]) -> None:
+def publish_released(tx: Tx, rows: Iterable[ReleasedJobRow]) -> None:
     """Announce jobs whose lease was let go: users see their status, agents the requeued ones."""
     requeued: dict[UUID, set[JobType]] = {}
     for row in rows:
         tx.publish(
             JobUpdated(
-                tenant_id=row["tenant_id"],
-                job_id=row["id"],
-                status=JobStatus(row["status"]),
-                progress=row["progress"],
+                tenant_id=row.tenant_id,
+                job_id=row.id,
+                status=row.status,
+                progress=row.progress,
             )
         )
-        if row["status"] == JobStatus.PENDING:
-            requeued.setdefault(row["tenant_id"], set()).add(JobType(row["type"]))
+        if row.status is JobStatus.PENDING:
+            requeued.setdefault(row.tenant_id, set()).add(row.type)
     for tenant_id, types in requeued.items():
         tx.publish(JobsAvailable(tenant_id=tenant_id, job_types=tuple(sorted(types))))
 
@@ -90,16 +90,16 @@ async def heartbeat(
     rows = await Leases(tx).extend(
         agent_id=agent.agent_id, job_ids=body.in_flight, lease_seconds=lease_seconds
     )
-    held = {row["id"] for row in rows}
+    held = {row.id for row in rows}
     return HeartbeatOut(
         server_time=datetime.now(UTC),
         lease_seconds=lease_seconds,
         leases=[
-            LeaseOut(job_id=r["id"], lease_id=r["lease_id"], lease_expires_at=r["lease_expires_at"])
+            LeaseOut(job_id=r.id, lease_id=r.lease_id, lease_expires_at=r.lease_expires_at)
             for r in rows
         ],
         drop=[job_id for job_id in dict.fromkeys(body.in_flight or []) if job_id not in held],
-        cancel=[r["id"] for r in rows if r["cancel_requested"]],
+        cancel=[r.id for r in rows if r.cancel_requested],
     )
 
 
@@ -137,9 +137,9 @@ async def claim(
         return None
     tx.publish(_job_updated(agent, row))
     return ClaimOut(
-        job=JobOut.model_validate(dict(row)),
-        lease_id=row["lease_id"],
-        lease_expires_at=row["lease_expires_at"],
+        job=JobOut.model_validate(row),
+        lease_id=row.lease_id,
+        lease_expires_at=row.lease_expires_at,
     )
 
 
@@ -160,9 +160,9 @@ async def progress(
     tx.publish(_job_updated(agent, row))
     return ProgressOut(
         job_id=job_id,
-        progress=row["progress"],
-        lease_expires_at=row["lease_expires_at"],
-        cancel_requested=row["cancel_requested"],
+        progress=row.progress,
+        lease_expires_at=row.lease_expires_at,
+        cancel_requested=row.cancel_requested,
     )
 
 
@@ -220,14 +220,14 @@ async def complete(tx: Tx, agent: AgentPrincipal, job_id: UUID, body: CompleteIn
         current = await leases.state(job_id)
         if (
             current is not None
-            and current["status"] == JobStatus.COMPLETED
-            and current["lease_id"] == body.lease_id
-            and current["agent_id"] == agent.agent_id
+            and current.status is JobStatus.COMPLETED
+            and current.lease_id == body.lease_id
+            and current.agent_id == agent.agent_id
         ):
-            return JobOut.model_validate(dict(current))
+            return JobOut.model_validate(current)
         raise _stale(job_id)
     tx.publish(_job_updated(agent, row))
-    return JobOut.model_validate(dict(row))
+    return JobOut.model_validate(row)
 
 
 async def fail(tx: Tx, agent: AgentPrincipal, job_id: UUID, body: FailIn) -> JobOut:
@@ -237,17 +237,13 @@ async def fail(tx: Tx, agent: AgentPrincipal, job_id: UUID, body: FailIn) -> Job
     held = await leases.held(job_id=job_id, agent_id=agent.agent_id, lease_id=body.lease_id)
     if held is None:
         raise _stale(job_id)
-    error = {**body.error.model_dump(), "attempts": held["attempts"]}
-    if held["cancel_requested_at"] is not None:
+    error = {**body.error.model_dump(), "attempts": held.attempts}
+    if held.cancel_requested_at is not None:
         row = await leases.finish(job_id=job_id, status=JobStatus.CANCELLED.value, error=error)
-    elif (
-        body.retryable
-        and held["attempts"] < held["max_attempts"]
-        and held["delivery_started_at"] is None
-    ):
+    elif body.retryable and held.attempts < held.max_attempts and held.delivery_started_at is None:
         row = await leases.requeue(job_id=job_id, error=error)
-        tx.publish(JobsAvailable(tenant_id=agent.tenant_id, job_types=(JobType(row["type"]),)))
+        tx.publish(JobsAvailable(tenant_id=agent.tenant_id, job_types=(row.type,)))
     else:
         row = await leases.finish(job_id=job_id, status=JobStatus.FAILED.value, error=error)
     tx.publish(_job_updated(agent, row))
-    return JobOut.model_validate(dict(row))
+    return JobOut.model_validate(row)

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
-
-import asyncpg
 
 from leedz.access.roles import Role
 from leedz.kit.repository import TenantRepository
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member: the user (id, email, name, avatar_url, created_at), their role and since when."""
+
+    id: UUID
+    email: str
+    name: str
+    avatar_url: str | None
+    created_at: datetime
+    email_verified: bool
+    role: Role
+    joined_at: datetime
 
 
 class Memberships(TenantRepository):
@@ -55,10 +69,11 @@ class Memberships(TenantRepository):
         )
         return status == "DELETE 1"
 
-    async def listing(self) -> list[asyncpg.Record]:
-        return await self.fetch(
+    async def listing(self) -> list[MemberRow]:
+        rows = await self.fetch(
             "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at,"
             " u.email_verified_at IS NOT NULL AS email_verified, m.role,"
             " m.created_at AS joined_at FROM memberships m JOIN users u ON u.id = m.user_id"
             " WHERE m.tenant_id = $1 ORDER BY m.created_at, u.id"
         )
+        return [MemberRow(**{**row, "role": Role(row["role"])}) for row in rows]

@@ -26,10 +26,7 @@ async def list_members(tx: Tx) -> list[MemberOut]:
     """Every member of the tenant with their role and when they joined."""
     rows = await Memberships(tx).listing()
     return [
-        MemberOut(
-            user=UserOut.model_validate(dict(r)), role=Role(r["role"]), joined_at=r["joined_at"]
-        )
-        for r in rows
+        MemberOut(user=UserOut.model_validate(r), role=r.role, joined_at=r.joined_at) for r in rows
     ]
 
 

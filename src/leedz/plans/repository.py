@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-import asyncpg
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +12,41 @@ from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.plans.catalog import PlanSpec
 from leedz.plans.models import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """A plan of the catalog; a limit of None is unlimited."""
+
+    name: str
+    display_name: str
+    price: int
+    max_users: int | None
+    max_leads: int | None
+    max_searches: int | None
+    max_messages: int | None
+    features: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimitsRow:
+    """The current tenant's plan: its name and limits (None: unlimited)."""
+
+    name: str
+    max_users: int | None
+    max_leads: int | None
+    max_searches: int | None
+    max_messages: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """A tenant's consumption: members and leads now, searches and messages this period."""
+
+    users: int
+    leads: int
+    searches: int
+    messages: int
 
 
 async def upsert_plans(conn: AsyncConnection, plans: tuple[PlanSpec, ...]) -> None:
@@ -42,13 +78,14 @@ class Plans:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def all(self) -> list[asyncpg.Record]:
-        return await self.tx.raw.fetch(
+    async def all(self) -> list[PlanRow]:
+        rows = await self.tx.raw.fetch(
             "SELECT name, display_name, price, max_users, max_leads, max_searches,"
             " max_messages, features FROM plans ORDER BY price, name"
         )
+        return [PlanRow(**row) for row in rows]
 
-    async def of_current_tenant(self) -> asyncpg.Record:
+    async def of_current_tenant(self) -> PlanLimitsRow:
         row = await self.tx.raw.fetchrow(
             "SELECT p.name, p.max_users, p.max_leads, p.max_searches, p.max_messages"
             " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
@@ -56,7 +93,7 @@ class Plans:
         )
         if row is None:
             raise LookupError("the current tenant has no plan")
-        return row
+        return PlanLimitsRow(**row)
 
 
 class UsageQueries(TenantRepository):
@@ -71,7 +108,7 @@ class UsageQueries(TenantRepository):
             )
         )
 
-    async def current(self, period: date) -> dict[str, int]:
+    async def current(self, period: date) -> UsageRow:
         row = await self.fetchrow_one(
             "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS users,"
             " (SELECT count(*) FROM leads WHERE tenant_id = $1) AS leads,"
@@ -80,4 +117,4 @@ class UsageQueries(TenantRepository):
             " ON u.tenant_id = $1 AND u.period = $2",
             period,
         )
-        return dict(row)
+        return UsageRow(**row)

@@ -32,7 +32,7 @@ def current_period(now: datetime | None = None) -> date:
 async def list_plans(tx: Tx) -> list[PlanOut]:
     """The public plan catalog, cheapest first."""
     rows = await repository.Plans(tx).all()
-    return [PlanOut.model_validate(dict(r)) for r in rows]
+    return [PlanOut.model_validate(r) for r in rows]
 
 
 async def usage(tx: Tx) -> Usage:
@@ -40,14 +40,14 @@ async def usage(tx: Tx) -> Usage:
     plan = await repository.Plans(tx).of_current_tenant()
     counts = await repository.UsageQueries(tx).current(current_period())
     return Usage(
-        plan=plan["name"],
+        plan=plan.name,
         period=current_period(),
-        used=UsageCounts(**counts),
+        used=UsageCounts.model_validate(counts),
         limits=UsageCounts(
-            users=plan["max_users"],
-            leads=plan["max_leads"],
-            searches=plan["max_searches"],
-            messages=plan["max_messages"],
+            users=plan.max_users,
+            leads=plan.max_leads,
+            searches=plan.max_searches,
+            messages=plan.max_messages,
         ),
     )
 
@@ -59,7 +59,7 @@ async def ensure_seats(tx: Tx, *, adding: int, counting_pending_invites: bool) -
     the last seat.
     """
     plan = await repository.Plans(tx).of_current_tenant()
-    limit = plan["max_users"]
+    limit = plan.max_users
     if limit is None:
         return
     queries = repository.UsageQueries(tx)
@@ -68,7 +68,7 @@ async def ensure_seats(tx: Tx, *, adding: int, counting_pending_invites: bool) -
         used += await queries.pending_invites()
     if used + adding > limit:
         raise QuotaExceeded(
-            f"The {plan['name']} plan allows {limit} users (members and pending invites)",
+            f"The {plan.name} plan allows {limit} users (members and pending invites)",
             quota="users",
             limit=limit,
             used=used,
