@@ -1,5 +1,5 @@
 """The import graph of `src/leedz/`, read from the source with `ast` (every import, also those
-inside functions), at the level of its packages: `leedz.auth.service` belongs to `auth`, a
+inside functions), at the level of its packages: `leedz.auth.accounts` belongs to `auth`, a
 top-level module such as `leedz.config` is a package of its own."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "leedz"
 
 @dataclass(frozen=True)
 class Import:
-    module: str  # the importing module, dotted (leedz.auth.service)
+    module: str  # the importing module, dotted (leedz.auth.accounts)
     target: str  # the imported module, dotted
     line: int
 
@@ -47,7 +47,7 @@ def imports() -> Iterator[Import]:
 
 
 def package_of(module: str) -> str | None:
-    """`auth` for leedz.auth.service, `config` for leedz.config; None outside leedz."""
+    """`auth` for leedz.auth.accounts, `config` for leedz.config; None outside leedz."""
     parts = module.split(".")
     if parts[0] != "leedz" or len(parts) < 2:
         return None
