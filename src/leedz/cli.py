@@ -106,6 +106,9 @@ def serve(
         # per-message deflate kept ~43 KB of zlib state per connection (bench/agents_connected).
         ws_ping_interval=None,
         ws_per_message_deflate=False,
+        # In-flight requests get this long after SIGTERM or Ctrl-C, then are cancelled: a client
+        # that never sends its body cannot keep the process alive.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -313,3 +313,41 @@ class TestInterruptedFirstStart:
         again.process.send_signal(signal.SIGINT)
         assert again.wait(timeout=30) == 0, again.output()[-3000:]
         assert_no_postmaster(pgdata, pid)
+
+
+class TestBoundedShutdown:
+    GRACE = 2
+
+    def test_sigterm_ends_requests_whose_bodies_never_come(
+        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path
+    ) -> None:
+        env = {**embedded_env, "LEEDZ_SHUTDOWN_GRACE_SECONDS": str(self.GRACE)}
+        serve = ServeProcess(env, tmp_path / "serve.log")
+        serve.wait_until_up()
+        pid = postmaster_pid(pgdata)
+        assert pid is not None
+        port = int(env["LEEDZ_PORT"])
+        polling = "/socket.io/?EIO=4&transport=polling"
+        sid = json.loads(httpx.get(serve.base + polling).text[1:])["sid"]
+        stalled = []
+        # Headers promising a body that never comes (under every size limit: nothing to refuse),
+        # to the API and to an Engine.IO polling session.
+        for target in ("/v1/auth/login", f"{polling}&sid={sid}"):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(
+                f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n".encode()
+            )
+            stalled.append(client)
+        time.sleep(0.5)  # both requests are in flight, each waiting for its body
+        try:
+            started = time.monotonic()
+            serve.process.send_signal(signal.SIGTERM)
+            status = serve.wait(timeout=self.GRACE + 5)
+            took = time.monotonic() - started
+        finally:
+            for client in stalled:
+                client.close()
+        assert status == 128 + signal.SIGTERM, serve.output()[-3000:]
+        assert took >= self.GRACE - 0.5, "in-flight requests get the grace period first"
+        assert_no_postmaster(pgdata, pid)
