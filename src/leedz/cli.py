@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -30,6 +32,33 @@ def database_url(settings: Settings) -> str:
     return embedded.ensure_database(settings.data_dir / "pgdata", EMBEDDED_DATABASE)
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    # An exception, where SIGTERM's default action would end the process on the spot: `finally`
+    # blocks and atexit hooks run, and one of those stops the embedded database
+    # (kit/embedded.py). Exit status 128 + N, as a shell reports a process ended by signal N.
+    raise SystemExit(128 + signum)
+
+
+def _hang_up(signum: int, frame: FrameType | None) -> None:
+    # The terminal went away: end as on SIGTERM, through whoever handles SIGTERM now (uvicorn's
+    # graceful shutdown while serving, _exit_on_signal before and after).
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        handler(signal.SIGTERM, frame)
+    else:
+        _exit_on_signal(signal.SIGTERM, frame)
+
+
+def _end_by_exception_on_signals() -> None:
+    """SIGTERM and SIGHUP end the process as Ctrl-C does: by an exception, cleanups included.
+
+    uvicorn handles SIGINT and SIGTERM itself while it serves, then restores these handlers and
+    raises the signal again once its shutdown is done; that second SIGTERM lands here.
+    """
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _hang_up)
+
+
 def _seed(url: str) -> None:
     from leedz.plans.service import seed_plans
 
@@ -52,6 +81,7 @@ def serve(
 
     settings = get_settings()
     settings.check_production()
+    _end_by_exception_on_signals()
     url = database_url(settings)
     if upgrade:
         migrations.upgrade(url, app_role=settings.db_app_role)
@@ -79,6 +109,9 @@ def serve(
         # packets too small to gain from it (bench agents_connected).
         ws_ping_interval=None,
         ws_per_message_deflate=False,
+        # In-flight requests get this long after SIGTERM or Ctrl-C, then are cancelled: a client
+        # that never sends its body cannot keep the process alive.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     host: str = "127.0.0.1"
     port: int = 8000
+    # On SIGTERM (or Ctrl-C) in-flight requests get this long to finish; then they are cancelled
+    # and the process exits, whatever its clients do (a body that never comes, an open socket).
+    # 8 s: the rest of the shutdown fits in Docker's default 10 s before SIGKILL.
+    shutdown_grace_seconds: int = Field(default=8, ge=0, le=3600)
     data_dir: Path = Path(".leedz")
     log_level: str = "INFO"
     log_json: bool = True

@@ -3,6 +3,11 @@
 Claims: `sub` (user id), `tid` (tenant id), `jti`, `typ` ("access"), `iss`, `aud`, `iat`, `nbf`,
 `exp`. The `kid` is derived from the secret (first 16 hex digits of its SHA-256), so rotating the
 secret rotates the kid; tokens signed with `LEEDZ_JWT_PREVIOUS_SECRET` stay valid until expiry.
+
+PyJWT checks the header and the signature; every claim is then checked here, its type first, in
+the exact shape `issue()` writes (canonical UUID strings, integer times, the constant strings): a
+validly signed token with any other shape is `TokenError("malformed claims")`, never an exception
+of another kind, and never "expired" (that is only for a well-formed `exp` in the past).
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import jwt
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 ALGORITHM = "HS256"
 ISSUER = "leedz"
@@ -25,7 +33,20 @@ AUDIENCE = "leedz-api"
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 LEEWAY_SECONDS = 5
 MAX_HEADER_SEGMENT = 512
-REQUIRED_CLAIMS = ["sub", "tid", "jti", "typ", "iss", "aud", "iat", "nbf", "exp"]
+# Integer seconds from 0 to 9999-12-31T23:59:59Z: any datetime can hold them.
+MAX_NUMERIC_DATE = 253_402_300_799
+# Signature only: the claims are checked by _claims_of(), types before values.
+_SIGNATURE_ONLY: Options = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": [],
+}
 
 
 class TokenError(Exception):
@@ -104,12 +125,12 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         cached = self._verified.get(token)
         if cached is not None:
-            now = time.time()
-            if now > cached.expires + LEEWAY_SECONDS:
-                del self._verified[token]
-                raise TokenError("expired", expired=True)
-            if now < cached.not_before - LEEWAY_SECONDS:
-                raise TokenError("not yet valid")
+            try:
+                _check_times(cached, time.time())
+            except TokenError as exc:
+                if exc.expired:
+                    del self._verified[token]
+                raise
             self._verified.move_to_end(token)
             return cached
         claims = self._verify_fully(token)
@@ -126,28 +147,58 @@ class AccessTokens:
         if secret is None:
             raise TokenError("unknown key id")
         try:
-            claims = jwt.decode(
-                token,
-                secret,
-                algorithms=[ALGORITHM],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": REQUIRED_CLAIMS},
-                leeway=LEEWAY_SECONDS,
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenError("expired", expired=True) from exc
+            payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options=_SIGNATURE_ONLY)
         except jwt.PyJWTError as exc:
             raise TokenError(type(exc).__name__) from exc
-        if claims["typ"] != "access":
-            raise TokenError("not an access token")
-        try:
-            return AccessClaims(
-                user_id=UUID(claims["sub"]),
-                tenant_id=UUID(claims["tid"]),
-                token_id=UUID(claims["jti"]),
-                not_before=int(claims["nbf"]),
-                expires=int(claims["exp"]),
-            )
-        except (ValueError, TypeError) as exc:
-            raise TokenError("malformed claims") from exc
+        claims = _claims_of(payload)
+        _check_times(claims, time.time())
+        return claims
+
+
+def _claims_of(payload: dict[str, Any]) -> AccessClaims:
+    """The claims of a validly signed payload, if each has exactly the shape issue() writes."""
+    for name, expected in (("typ", "access"), ("iss", ISSUER), ("aud", AUDIENCE)):
+        value = payload.get(name)
+        if not isinstance(value, str) or value != expected:
+            raise TokenError("not an access token" if name == "typ" else f"wrong {name}")
+    issued_at = _time_claim(payload, "iat")
+    not_before = _time_claim(payload, "nbf")
+    expires = _time_claim(payload, "exp")
+    if not issued_at <= not_before < expires:
+        raise TokenError("malformed claims")
+    return AccessClaims(
+        user_id=_uuid_claim(payload, "sub"),
+        tenant_id=_uuid_claim(payload, "tid"),
+        token_id=_uuid_claim(payload, "jti"),
+        not_before=not_before,
+        expires=expires,
+    )
+
+
+def _uuid_claim(payload: dict[str, Any], name: str) -> UUID:
+    value = payload.get(name)
+    if not isinstance(value, str) or len(value) != 36:
+        raise TokenError("malformed claims")
+    try:
+        parsed = UUID(value)
+    except ValueError as exc:
+        raise TokenError("malformed claims") from exc
+    if str(parsed) != value:  # issue() writes the canonical form; nothing else was issued here
+        raise TokenError("malformed claims")
+    return parsed
+
+
+def _time_claim(payload: dict[str, Any], name: str) -> int:
+    value = payload.get(name)
+    # type() rather than isinstance(): JSON `true` is a bool, and bool is an int to Python.
+    if type(value) is not int or not 0 <= value <= MAX_NUMERIC_DATE:
+        raise TokenError("malformed claims")
+    return value
+
+
+def _check_times(claims: AccessClaims, now: float) -> None:
+    """PyJWT's rules, with the same leeway: expired at `exp`, valid from `nbf` (>= `iat`)."""
+    if claims.expires <= now - LEEWAY_SECONDS:
+        raise TokenError("expired", expired=True)
+    if claims.not_before > now + LEEWAY_SECONDS:
+        raise TokenError("not yet valid")
