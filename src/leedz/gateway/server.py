@@ -20,9 +20,17 @@ from leedz.gateway.agent_namespace import AgentNamespace
 from leedz.gateway.app_namespace import AppNamespace
 from leedz.gateway.managers import manager_for
 from leedz.gateway.namespace import DefaultNamespace, HandshakeLimits
+from leedz.gateway.transport import EngineServer
 from leedz.kit.db import Database
 from leedz.kit.jwt import AccessTokens
 from leedz.kit.ratelimit import RateLimits
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]  # socketio is untyped
+    """python-socketio's server on the gateway's Engine.IO server (transport.py)."""
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
 
 
 class Gateway:
@@ -37,7 +45,7 @@ class Gateway:
         rate_limits: RateLimits,
     ) -> None:
         self.settings = settings
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
             async_mode="asgi",
             client_manager=manager_for(settings.redis_url, channel="leedz-socketio"),
             # An empty list would switch Engine.IO's origin check off; None keeps same-origin.
