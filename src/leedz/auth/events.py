@@ -34,3 +34,16 @@ class EmailVerificationRequested:
     email: str
     verify_url: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionsEnded:
+    """Sessions (refresh-token families) of a user in a tenant ended: signed out, ended by a
+    password change or reset, revoked as leaked. Published by auth/sessions.py with every
+    revocation it makes, delivered after commit: the sessions' `/app` sockets are closed, on
+    every instance (gateway/relay.py)."""
+
+    tenant_id: UUID
+    user_id: UUID
+    family_ids: tuple[UUID, ...]
+    reason: str

@@ -3,6 +3,12 @@
 Refresh tokens rotate on every use. A token used again after its grace window means it leaked:
 its whole family is revoked and the event is audited. Inside the grace window (several tabs
 refreshing at once) every caller gets the same new pair, recomputed rather than stored.
+
+Every revocation made here — sign-out, a leak, a membership found ended, the other sessions of a
+password change, all of them for a password reset — goes through `_revoke_family` or
+`end_other_sessions`, which publish `SessionsEnded`: after commit, the sessions' `/app` sockets
+close on every instance. Their access tokens already fail at once (the first statement of every
+request checks the session, access/context.py).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import structlog
 
 from leedz.access.context import RequestMeta
 from leedz.audit import service as audit
+from leedz.auth.events import SessionsEnded
 from leedz.auth.schemas import Tokens
 from leedz.errors import Unauthorized
 from leedz.kit import opaque
@@ -147,7 +154,7 @@ async def refresh(tx: Tx, keys: AuthKeys, raw_token: str, meta: RequestMeta) -> 
     await tx.set_context(tenant_id=parent.tenant_id, user_id=row.user_id)
     user = await Users(tx).by_id(row.user_id)
     if user is None or await Memberships(tx).role_of(row.user_id) is None:
-        await tokens.revoke_family(row.family_id, "membership_ended")
+        await _revoke_family(tx, row, "membership_ended")
         raise RefreshTokenReused("The refresh token is not valid")
 
     child = opaque.derived_token(
@@ -194,7 +201,7 @@ async def _rotated_again(
             token_id=existing.id,
             issued_at=existing.created_at,
         )
-    revoked = await tokens.revoke_family(row.family_id, "reuse_detected")
+    revoked = await _revoke_family(tx, row, "reuse_detected")
     await audit.record(
         tx,
         "auth.refresh_reuse_detected",
@@ -214,11 +221,10 @@ async def logout(tx: Tx, raw_token: str, meta: RequestMeta) -> None:
     if token is None:
         return
     await tx.set_context(tenant_id=token.tenant_id, user_id=None)
-    tokens = RefreshTokens(tx)
-    row = await tokens.by_hash_locked(token.digest)
+    row = await RefreshTokens(tx).by_hash_locked(token.digest)
     if row is None or row.revoked_at is not None:
         return
-    await tokens.revoke_family(row.family_id, "logout")
+    await _revoke_family(tx, row, "logout")
     await audit.record(
         tx,
         "auth.logout",
@@ -237,7 +243,34 @@ async def end_other_sessions(
     keep_family = await RefreshTokens(tx).family_of(keep_session) if keep_session else None
     for tenant_id in tenant_ids:
         await tx.set_context(tenant_id=tenant_id, user_id=user_id)
-        await RefreshTokens(tx).revoke_user(user_id, reason, except_family=keep_family)
+        ended = await RefreshTokens(tx).revoke_user(user_id, reason, except_family=keep_family)
+        _announce(tx, user_id, ended, reason)
+
+
+async def session_of(tx: Tx, token_id: UUID) -> UUID | None:
+    """The session (refresh-token family) of the access tokens issued with the refresh token
+    `token_id` (their `jti`), in the transaction's tenant."""
+    return await RefreshTokens(tx).family_of(token_id)
+
+
+async def _revoke_family(tx: Tx, row: RefreshTokenRow, reason: str) -> int:
+    """End the session `row` belongs to; how many of its tokens were still live."""
+    revoked = await RefreshTokens(tx).revoke_family(row.family_id, reason)
+    if revoked:
+        _announce(tx, row.user_id, [row.family_id], reason)
+    return revoked
+
+
+def _announce(tx: Tx, user_id: UUID, family_ids: list[UUID], reason: str) -> None:
+    if family_ids:
+        tx.publish(
+            SessionsEnded(
+                tenant_id=tx.current_tenant,
+                user_id=user_id,
+                family_ids=tuple(family_ids),
+                reason=reason,
+            )
+        )
 
 
 async def end_all_sessions(tx: Tx, *, user_id: UUID, reason: str) -> None:

@@ -28,6 +28,7 @@ from leedz.errors import (
     ValidationFailed,
     database_error,
 )
+from leedz.gateway.packets import Refusal
 from leedz.kit.clientip import ProxyTrust
 from leedz.kit.ratelimit import RateLimits
 
@@ -125,6 +126,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio
             else:
                 await self.on_disconnect(*args)
             return None
+        if isinstance(event, Refusal):  # the packet's data was refused as it was decoded
+            return failure(ValidationFailed(event.reason))
         handler = self.events.get(event) if isinstance(event, str) else None
         if handler is None:
             return failure(UnknownEvent(f"{self.namespace} has no event {event!r:.80}"))

@@ -6,6 +6,7 @@ Emits go through the client manager, so with Redis they reach sockets on every i
 from __future__ import annotations
 
 from leedz.agents.events import AgentRevoked
+from leedz.auth.events import SessionsEnded
 from leedz.gateway import rooms
 from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
@@ -69,7 +70,12 @@ def subscribe(bus: EventBus, gateway: Gateway) -> None:
             rooms.member_room(event.tenant_id, event.user_id), namespace=rooms.APP_NAMESPACE
         )
 
+    async def sessions_ended(event: SessionsEnded) -> None:
+        for family_id in event.family_ids:
+            await sio.close_room(rooms.session_room(family_id), namespace=rooms.APP_NAMESPACE)
+
     bus.subscribe(JobCreated, job_created)
+    bus.subscribe(SessionsEnded, sessions_ended)
     bus.subscribe(MembershipEnded, membership_ended)
     bus.subscribe(JobsAvailable, jobs_available)
     bus.subscribe(JobUpdated, job_updated)

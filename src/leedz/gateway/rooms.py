@@ -26,3 +26,9 @@ def tenant_room(tenant_id: UUID) -> str:
 def member_room(tenant_id: UUID, user_id: UUID) -> str:
     """A signed-in user's sockets for one tenant: closed when the membership ends."""
     return f"member:{tenant_id}:{user_id}"
+
+
+def session_room(family_id: UUID) -> str:
+    """The sockets opened with any access token of one session (refresh-token family): closed
+    when the session ends."""
+    return f"session:{family_id}"

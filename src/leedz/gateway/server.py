@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import socketio
+import structlog
 
 from leedz.config import Settings
 from leedz.gateway import fastjson, packets
@@ -20,9 +21,35 @@ from leedz.gateway.agent_namespace import AgentNamespace
 from leedz.gateway.app_namespace import AppNamespace
 from leedz.gateway.managers import manager_for
 from leedz.gateway.namespace import DefaultNamespace, HandshakeLimits
+from leedz.gateway.transport import EngineServer
 from leedz.kit.db import Database
 from leedz.kit.jwt import AccessTokens
 from leedz.kit.ratelimit import RateLimits
+
+log = structlog.get_logger("leedz.gateway")
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]  # socketio is untyped
+    """python-socketio's server on the gateway's Engine.IO server (transport.py), ending the
+    connection of a client whose packets break Socket.IO's framing (packets.py)."""
+
+    _binary_packet: dict[str, Any]
+    eio: EngineServer
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
+
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except ValueError as exc:
+            # Ours (packets.ProtocolViolation) or python-socketio's own complaints about the
+            # framing ("Unexpected binary packet", …): a parse error, as Socket.IO's reference
+            # server calls it. Without this, python-engineio logs the traceback and the socket
+            # stays, possibly still waiting for attachments that never come.
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("socket_protocol_violation", reason=str(exc)[:200])
+            await self.eio.disconnect(eio_sid)
 
 
 class Gateway:
@@ -37,7 +64,7 @@ class Gateway:
         rate_limits: RateLimits,
     ) -> None:
         self.settings = settings
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
             async_mode="asgi",
             client_manager=manager_for(settings.redis_url, channel="leedz-socketio"),
             # An empty list would switch Engine.IO's origin check off; None keeps same-origin.

@@ -201,8 +201,10 @@ class Database:
         round trip: access/context.py's member session, agents/context.py's agent). `role`
         replaces the request role (the lease reaper's). Commits when the block ends
         normally, rolls back when it raises (unless the error has `keep_changes`); after a
-        normal commit, runs the callbacks of `Tx.after_commit`.
+        commit, runs the callbacks of `Tx.after_commit` — a kept refusal's too (a family
+        revoked on refresh-token reuse closes its sockets), then raises it.
         """
+        kept: BaseException | None = None
         raw = await self._acquire()
         try:
             tx = Tx(raw, tenant_id, user_id, self.bus)
@@ -231,14 +233,18 @@ class Database:
                 # token family revoked on reuse): their error asks to keep what was written.
                 if getattr(exc, "keep_changes", False) and not raw.is_closed():
                     await transaction.commit()
-                elif not raw.is_closed():
-                    await transaction.rollback()
-                raise
+                    kept = exc
+                else:
+                    if not raw.is_closed():
+                        await transaction.rollback()
+                    raise
             else:
                 await transaction.commit()
         finally:
             await self.pool.release(raw)
         await tx._run_after_commit()
+        if kept is not None:
+            raise kept
 
     async def fetchrow_as_app(self, sql: str, *args: object) -> asyncpg.Record | None:
         """One statement on its own (implicit) transaction, outside any request transaction.

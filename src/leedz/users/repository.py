@@ -197,16 +197,21 @@ class RefreshTokens(TenantRepository):
         )
         return int(status.rsplit(" ", 1)[1])
 
-    async def revoke_user(self, user_id: UUID, reason: str, *, except_family: UUID | None) -> int:
-        status = await self.execute(
-            "UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $3"
+    async def revoke_user(
+        self, user_id: UUID, reason: str, *, except_family: UUID | None
+    ) -> list[UUID]:
+        """Revoke the user's live tokens in this tenant, but those of `except_family`; the
+        families (sessions) that had any."""
+        rows = await self.fetch(
+            "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $3"
             " WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL"
-            " AND family_id IS DISTINCT FROM $4",
+            " AND family_id IS DISTINCT FROM $4 RETURNING family_id)"
+            " SELECT DISTINCT family_id FROM revoked",
             user_id,
             reason,
             except_family,
         )
-        return int(status.rsplit(" ", 1)[1])
+        return [row["family_id"] for row in rows]
 
     async def family_of(self, token_id: UUID) -> UUID | None:
         family: UUID | None = await self.fetchval(
