@@ -33,7 +33,6 @@ from leedz.kit.http import (
 from leedz.kit.logging import configure_logging
 from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
-from leedz.kit.routing import RouteIndex
 from leedz.leases.reaper import LeaseReaper
 
 
@@ -109,7 +108,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_error_handlers(app)
     install_problem_documents(app)
     include_routers(app)
-    RouteIndex.install(app.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Outermost, so that every answer (errors included) carries the CORS headers a browser needs.

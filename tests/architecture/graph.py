@@ -65,7 +65,7 @@ def package_edges() -> dict[tuple[str, str], list[Import]]:
     return edges
 
 
-def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
+def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:  # noqa: C901 - Tarjan in one piece, as published
     """The strongly connected components with more than one package (Tarjan)."""
     graph: dict[str, list[str]] = {}
     for a, b in edges:

@@ -346,7 +346,7 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=False)
 
 
-def _host(website_or_url: str) -> str | None:
+def _host(website_or_url: str) -> str | None:  # noqa: C901 - one early return per malformed-URL case, read top to bottom
     """The host of a website, ASCII (IDN as punycode), lower case, without port or final dot;
     None for an IP address."""
     text = _without_format_characters(website_or_url).strip()
