@@ -23,10 +23,14 @@ def client_ip(request: Request) -> str | None:
     scope = request.scope
     if _CLIENT_IP not in scope:
         trust: ProxyTrust = request.app.state.proxy_trust
-        scope[_CLIENT_IP] = trust.client(
-            request.client.host if request.client else None,
-            request.headers.getlist("x-forwarded-for"),
-        )
+        peer = scope.get("client")
+        if not trust.enabled:
+            # No proxy trusted: the server's own peer address, already an address (uvicorn).
+            scope[_CLIENT_IP] = str(peer[0]) if peer else None
+        else:
+            scope[_CLIENT_IP] = trust.client(
+                str(peer[0]) if peer else None, request.headers.getlist("x-forwarded-for")
+            )
     found: str | None = scope[_CLIENT_IP]
     return found
 
