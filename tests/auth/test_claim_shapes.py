@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import hypothesis
 import jwt
 import pytest
-from hypothesis import HealthCheck, example, given, note
+from hypothesis import note
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, signup
-from tests.support.claims import Mutation, genuine_claims, mutations, sign_raw
+from tests.support.claims import Mutation, claim_shapes, genuine_claims, sign_raw
 
 EXAMPLES = 200
 
@@ -77,16 +76,7 @@ class TestClaimShapes:
         token = sign_raw(session_claims(account), settings.jwt_signing_secret())
         assert (await me(client, token)).status_code == 200
 
-    @hypothesis.settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(mutation=mutations())
-    @example(mutation=Mutation(changed={"tid": ["x"]}))  # the attack run's token
-    @example(mutation=Mutation(changed={"exp": True}))
-    @example(mutation=Mutation(extra={"scope": ["admin"]}))
+    @claim_shapes(EXAMPLES)
     async def test_no_claim_shape_is_a_server_error(
         self,
         client: httpx.AsyncClient,

@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 from typing import Any
 
-import hypothesis
 import jwt
 import pytest
 import socketio
-from hypothesis import HealthCheck, example, given, note
+from hypothesis import note
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, signup
 from tests.gateway.conftest import Live
-from tests.support.claims import Mutation, genuine_claims, mutations, sign_raw
+from tests.support.claims import Mutation, claim_shapes, genuine_claims, sign_raw
 
 EXAMPLES = 100
 GENEROUS = "100000/minute"
@@ -79,16 +78,7 @@ class TestAppHandshakeClaimShapes:
         assert isinstance(refusal, dict), "the handshake was never answered"
         assert refusal["data"]["code"] == "invalid_token"
 
-    @hypothesis.settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(mutation=mutations())
-    @example(mutation=Mutation(changed={"tid": ["x"]}))  # the attack run's token
-    @example(mutation=Mutation(changed={"exp": True}))
-    @example(mutation=Mutation(extra={"scope": ["admin"]}))
+    @claim_shapes(EXAMPLES)
     async def test_no_claim_shape_leaves_the_handshake_unanswered(
         self, live: Live, settings: Settings, account: Account, mutation: Mutation
     ) -> None:

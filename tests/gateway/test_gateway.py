@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -218,9 +219,25 @@ class TestControl:
         assert [lease["jobId"] for lease in beat["leases"]] == [kept["id"]]
 
 
-async def test_handshakes_are_rate_limited(
-    live_settings: object, database_url: str, owner: asyncpg.Connection
-) -> None:
+async def _refusal_codes(
+    base: str, namespace: str, auth: dict[str, str] | None, attempts: int
+) -> list[str]:
+    """The `connect_error` codes of `attempts` handshakes to `namespace`, one client each."""
+    refusals: list[object] = []
+    for _ in range(attempts):
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("connect_error", refusals.append, namespace=namespace)
+        with contextlib.suppress(socketio.exceptions.ConnectionError):
+            await client.connect(base, namespaces=[namespace], auth=auth, transports=["websocket"])
+        assert not client.connected
+        await client.disconnect()
+    return [r["data"]["code"] for r in refusals if isinstance(r, dict)]
+
+
+@contextlib.asynccontextmanager
+async def _server_allowing_three_handshakes(
+    live_settings: object, database_url: str
+) -> AsyncIterator[str]:
     from leedz.app import create_app
     from leedz.config import Settings
     from tests.gateway.conftest import serve, shutdown
@@ -232,58 +249,29 @@ async def test_handshakes_are_rate_limited(
     )
     server, task, base = await serve(app)
     try:
-        refusals: list[object] = []
-        for _ in range(5):
-            client = socketio.AsyncClient(reconnection=False)
-            client.on("connect_error", refusals.append, namespace="/agent")
-            with contextlib.suppress(socketio.exceptions.ConnectionError):
-                await client.connect(
-                    base, namespaces=["/agent"], auth={"token": "lza_x"}, transports=["websocket"]
-                )
-            await client.disconnect()
-        codes = [r["data"]["code"] for r in refusals if isinstance(r, dict)]
-        assert codes == ["invalid_token"] * 3 + ["rate_limited"] * 2, refusals
+        yield base
     finally:
         await shutdown(server, task)
+
+
+async def test_handshakes_are_rate_limited(
+    live_settings: object, database_url: str, owner: asyncpg.Connection
+) -> None:
+    async with _server_allowing_three_handshakes(live_settings, database_url) as base:
+        codes = await _refusal_codes(base, "/agent", {"token": "lza_x"}, attempts=5)
+        assert codes == ["invalid_token"] * 3 + ["rate_limited"] * 2
 
 
 async def test_the_default_namespace_is_refused_and_counted_like_the_others(
     live_settings: object, database_url: str, owner: asyncpg.Connection
 ) -> None:
     # Issue 12, item 4: 150 handshakes to `/` from one IP in 0.2 s were all accepted.
-    from leedz.app import create_app
-    from leedz.config import Settings
-    from tests.gateway.conftest import serve, shutdown
-
-    assert isinstance(live_settings, Settings)
-    app = create_app(
-        live_settings.model_copy(update={"rate_limit_socket_connect": "3/minute"}),
-        database_url=database_url,
-    )
-    server, task, base = await serve(app)
-    try:
-        refusals: list[object] = []
-        for _ in range(5):
-            client = socketio.AsyncClient(reconnection=False)
-            client.on("connect_error", refusals.append, namespace="/")
-            with contextlib.suppress(socketio.exceptions.ConnectionError):
-                await client.connect(base, namespaces=["/"], transports=["websocket"])
-            assert not client.connected
-            await client.disconnect()
-        codes = [r["data"]["code"] for r in refusals if isinstance(r, dict)]
-        assert codes == ["unknown_namespace"] * 3 + ["rate_limited"] * 2, refusals
+    async with _server_allowing_three_handshakes(live_settings, database_url) as base:
+        codes = await _refusal_codes(base, "/", None, attempts=5)
+        assert codes == ["unknown_namespace"] * 3 + ["rate_limited"] * 2
         # The limit is one per client: /agent is refused now too.
-        late: list[object] = []
-        client = socketio.AsyncClient(reconnection=False)
-        client.on("connect_error", late.append, namespace="/agent")
-        with contextlib.suppress(socketio.exceptions.ConnectionError):
-            await client.connect(
-                base, namespaces=["/agent"], auth={"token": "lza_x"}, transports=["websocket"]
-            )
-        await client.disconnect()
-        assert [r["data"]["code"] for r in late if isinstance(r, dict)] == ["rate_limited"]
-    finally:
-        await shutdown(server, task)
+        late = await _refusal_codes(base, "/agent", {"token": "lza_x"}, attempts=1)
+        assert late == ["rate_limited"]
 
 
 class TestAppSocketLifetime:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import hypothesis
 import jwt
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
 from leedz.kit.jwt import ALGORITHM, AUDIENCE, ISSUER, key_id
@@ -137,3 +140,27 @@ def sign_raw(claims: dict[str, Any], secret: str) -> str:
     """An HS256 JWS over exactly these claims (jwt.encode refuses some shapes, a forger not)."""
     payload = json.dumps(claims, separators=(",", ":")).encode()
     return jwt.api_jws.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
+
+
+def claim_shapes(examples: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The property test over claim shapes: `examples` mutations of a genuine token, plus the
+    shapes that once got through pinned as examples (they reproduce on every run)."""
+
+    def decorate(test: Callable[..., Any]) -> Callable[..., Any]:
+        for pinned in (
+            Mutation(extra={"scope": ["admin"]}),
+            Mutation(changed={"exp": True}),
+            Mutation(changed={"tid": ["x"]}),  # the attack run's token
+        ):
+            test = example(mutation=pinned)(test)
+        test = given(mutation=mutations())(test)
+        settings = hypothesis.settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+        decorated: Callable[..., Any] = settings(test)
+        return decorated
+
+    return decorate

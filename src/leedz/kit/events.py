@@ -11,12 +11,13 @@ rows, which an unknown email would not have). `drain` waits for those tasks at s
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
+
+from leedz.kit.background import Background
 
 if TYPE_CHECKING:
     from leedz.kit.db import Tx
@@ -30,7 +31,7 @@ Handler = Callable[[Any], Awaitable[None]]
 class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
-        self._detached: set[asyncio.Task[None]] = set()
+        self._detached = Background("detached events")
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
         self._handlers[event_type].append(handler)
@@ -46,20 +47,11 @@ class EventBus:
         deliver = self._delivery(event)
         if deliver is None:
             return
-        task = asyncio.get_running_loop().create_task(deliver(), name=type(event).__name__)
-        self._detached.add(task)
-        task.add_done_callback(self._detached.discard)
+        self._detached.spawn(deliver(), name=type(event).__name__)
 
     async def drain(self, within_seconds: float) -> None:
         """Wait up to `within_seconds` for detached deliveries; cancel what is left."""
-        pending = set(self._detached)
-        if not pending:
-            return
-        _, late = await asyncio.wait(pending, timeout=within_seconds)
-        for task in late:
-            task.cancel()
-        if late:
-            log.warning("detached_events_cancelled", count=len(late))
+        await self._detached.drain(within_seconds)
 
     def _delivery(self, event: object) -> Callable[[], Coroutine[Any, Any, None]] | None:
         handlers = list(self._handlers.get(type(event), ()))

@@ -8,7 +8,6 @@ a known one, whose mail is still being handed to the SMTP server.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -18,6 +17,7 @@ import aiosmtplib
 import structlog
 
 from leedz.config import Settings
+from leedz.kit.background import Background
 
 log = structlog.get_logger("leedz.mail")
 
@@ -96,13 +96,11 @@ class Outbox:
 
     def __init__(self, mailer: Mailer) -> None:
         self.mailer = mailer
-        self._sending: set[asyncio.Task[None]] = set()
+        self._sending = Background("mail")
 
     def submit(self, build: Callable[[], EmailMessage]) -> None:
         """Send the message `build` makes; even building it happens off the caller's path."""
-        task = asyncio.get_running_loop().create_task(self._send(build), name="mail")
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        self._sending.spawn(self._send(build), name="mail")
 
     async def _send(self, build: Callable[[], EmailMessage]) -> None:
         message: EmailMessage | None = None
@@ -114,11 +112,4 @@ class Outbox:
 
     async def drain(self, within: float = 10.0) -> None:
         """Wait up to `within` seconds for the sends still running; cancel what is left."""
-        pending = set(self._sending)
-        if not pending:
-            return
-        _, late = await asyncio.wait(pending, timeout=within)
-        for task in late:
-            task.cancel()
-        if late:
-            log.warning("mail_not_sent_at_shutdown", messages=len(late))
+        await self._sending.drain(within)
