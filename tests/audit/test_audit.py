@@ -26,7 +26,7 @@ class TestAuditLog:
         assert updated["userAgent"] == "audit-test/1.0"
         assert updated["ipAddress"]
         assert updated["requestId"]
-        assert updated["details"] == {"name": "Audited"}
+        assert updated["details"] == {"changes": {"name": {"from": "Acme", "to": "Audited"}}}
 
     async def test_filters_and_cursor_pagination(self, client: httpx.AsyncClient) -> None:
         boss = await signup(client)

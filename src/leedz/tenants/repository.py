@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from leedz.access.roles import Role
 from leedz.kit.db import Tx
 
-_TENANT_COLUMNS = "t.id, t.name, t.slug, p.name AS plan, t.created_at"
+_SETTINGS_COLUMNS = "t.default_country, t.timezone, t.sales_see_all_leads, t.language"
+_TENANT_COLUMNS = f"t.id, t.name, t.slug, p.name AS plan, t.created_at, {_SETTINGS_COLUMNS}"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSettings:
+    """A tenant's settings, as other features read them (`tenants.service.settings`).
+
+    `default_country`: ISO 3166-1 alpha-2, upper case, the country a phone without a country
+    code is read in; `timezone`: an IANA name; `sales_see_all_leads`: False when SALES members
+    see only their own and unassigned leads; `language`: `ar` or `en`.
+    """
+
+    default_country: str
+    timezone: str
+    sales_see_all_leads: bool
+    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +38,18 @@ class TenantRow:
     slug: str
     plan: str | None
     created_at: datetime
+    settings: TenantSettings
+
+
+@dataclass(frozen=True, slots=True)
+class TenantChanges:
+    """What one update sets; None leaves a column as it is."""
+
+    name: str | None = None
+    default_country: str | None = None
+    timezone: str | None = None
+    sales_see_all_leads: bool | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +57,27 @@ class TenantWithRoleRow(TenantRow):
     """A tenant a user belongs to, with their role there."""
 
     role: Role
+
+
+def _settings(row: asyncpg.Record) -> TenantSettings:
+    return TenantSettings(
+        default_country=row["default_country"],
+        timezone=row["timezone"],
+        sales_see_all_leads=row["sales_see_all_leads"],
+        language=row["language"],
+    )
+
+
+def _tenant_fields(row: asyncpg.Record) -> dict[str, Any]:
+    """A TenantRow's fields from a row of `_TENANT_COLUMNS`."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "plan": row["plan"],
+        "created_at": row["created_at"],
+        "settings": _settings(row),
+    }
 
 
 class Tenants:
@@ -65,21 +117,40 @@ class Tenants:
         )
         return owned
 
-    async def get(self, tenant_id: UUID) -> TenantRow | None:
+    async def get(self, tenant_id: UUID, *, for_update: bool = False) -> TenantRow | None:
+        """The tenant; `for_update` locks its row until commit (read, compare, then write)."""
         row = await self.tx.raw.fetchrow(
             f"SELECT {_TENANT_COLUMNS} FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id"
-            " WHERE t.id = $1",
+            " WHERE t.id = $1" + (" FOR UPDATE OF t" if for_update else ""),
             tenant_id,
         )
-        return TenantRow(**row) if row is not None else None
+        return TenantRow(**_tenant_fields(row)) if row is not None else None
+
+    async def settings(self, tenant_id: UUID) -> TenantSettings | None:
+        row = await self.tx.raw.fetchrow(
+            f"SELECT {_SETTINGS_COLUMNS} FROM tenants t WHERE t.id = $1", tenant_id
+        )
+        return _settings(row) if row is not None else None
 
     async def lock(self, tenant_id: UUID) -> None:
         """Serialise changes to a tenant's membership and seats behind its row."""
         await self.tx.raw.execute("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
 
-    async def rename(self, tenant_id: UUID, name: str) -> None:
+    async def update(self, tenant_id: UUID, changes: TenantChanges) -> None:
+        """Set what `changes` names (one statement whatever it names: no column is nullable)."""
         await self.tx.raw.execute(
-            "UPDATE tenants SET name = $2, updated_at = now() WHERE id = $1", tenant_id, name
+            "UPDATE tenants SET name = COALESCE($2, name),"
+            " default_country = COALESCE($3, default_country),"
+            " timezone = COALESCE($4, timezone),"
+            " sales_see_all_leads = COALESCE($5, sales_see_all_leads),"
+            " language = COALESCE($6, language), updated_at = now()"
+            " WHERE id = $1",
+            tenant_id,
+            changes.name,
+            changes.default_country,
+            changes.timezone,
+            changes.sales_see_all_leads,
+            changes.language,
         )
 
     async def of_user(self, user_id: UUID) -> list[TenantWithRoleRow]:
@@ -90,4 +161,4 @@ class Tenants:
             " WHERE m.user_id = $1 ORDER BY m.created_at, t.id",
             user_id,
         )
-        return [TenantWithRoleRow(**{**row, "role": Role(row["role"])}) for row in rows]
+        return [TenantWithRoleRow(**_tenant_fields(row), role=Role(row["role"])) for row in rows]

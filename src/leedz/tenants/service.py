@@ -1,17 +1,21 @@
-"""Tenants: creation (the creator becomes OWNER), the current tenant, the caller's tenants."""
+"""Tenants: creation (the creator becomes OWNER), the current tenant and its settings, the
+caller's tenants."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import uuid
+from typing import Any
 from uuid import UUID
+
+from pydantic.alias_generators import to_camel
 
 from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, QuotaExceeded
 from leedz.kit.db import Tx
-from leedz.tenants.repository import Tenants
+from leedz.tenants.repository import TenantChanges, TenantRow, Tenants, TenantSettings
 from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
 from leedz.users.repository import Users
 
@@ -96,16 +100,57 @@ async def my_tenants(tx: Tx, actor: Actor) -> list[TenantWithRole]:
     return [TenantWithRole.model_validate(r) for r in rows]
 
 
+async def settings(tx: Tx) -> TenantSettings:
+    """The current tenant's settings, for the features that follow them (leads: the country of
+    a phone without a country code, what SALES members see; exports: time zone, language)."""
+    found = await Tenants(tx).settings(tx.current_tenant)
+    if found is None:
+        raise NotFound("Tenant not found")
+    return found
+
+
+def _changes(before: TenantRow, body: TenantUpdate) -> dict[str, tuple[Any, Any]]:
+    """What `body` asks for that differs from `before`: {column: (from, to)}."""
+    current = {
+        "name": before.name,
+        "default_country": before.settings.default_country,
+        "timezone": before.settings.timezone,
+        "sales_see_all_leads": before.settings.sales_see_all_leads,
+        "language": before.settings.language,
+    }
+    wanted: dict[str, Any] = {"name": body.name}
+    if body.settings is not None:
+        wanted |= body.settings.model_dump()
+    return {
+        column: (current[column], value)
+        for column, value in wanted.items()
+        if value is not None and value != current[column]
+    }
+
+
 async def update_tenant(tx: Tx, actor: Actor, body: TenantUpdate) -> TenantOut:
-    """Rename the current tenant."""
-    if body.name is not None:
-        await Tenants(tx).rename(actor.tenant_id, body.name)
+    """Rename the current tenant, change its settings; one audit row lists what changed."""
+    tenants = Tenants(tx)
+    # Locked: the audit's `from` values are the ones this update replaces.
+    before = await tenants.get(actor.tenant_id, for_update=True)
+    if before is None:
+        raise NotFound("Tenant not found")
+    changes = _changes(before, body)
+    if changes:
+        await tenants.update(
+            actor.tenant_id, TenantChanges(**{column: to for column, (_, to) in changes.items()})
+        )
         await audit.record(
             tx,
             "tenant.updated",
             actor=actor,
             entity_type="tenant",
             entity_id=actor.tenant_id,
-            details={"name": body.name},
+            details={
+                "changes": {
+                    to_camel(column): {"from": old, "to": new}
+                    for column, (old, new) in changes.items()
+                }
+            },
         )
     return await current_tenant(tx)
