@@ -1447,13 +1447,56 @@ export interface components {
             name: string;
             /** Plan */
             plan: string | null;
+            settings: components["schemas"]["TenantSettingsOut"];
             /** Slug */
             slug: string;
+        };
+        /**
+         * TenantSettingsOut
+         * @description How the tenant works: changed with PATCH /v1/tenants/current (OWNER, ADMIN).
+         */
+        TenantSettingsOut: {
+            /**
+             * Defaultcountry
+             * @description ISO 3166-1 alpha-2, upper case: the country of a phone without a country code
+             */
+            defaultCountry: string;
+            /**
+             * Language
+             * @description The language of exports and other text the server writes (ar: right to left)
+             * @enum {string}
+             */
+            language: "ar" | "en";
+            /**
+             * Salesseeallleads
+             * @description False: SALES members see only their own leads and unassigned ones
+             */
+            salesSeeAllLeads: boolean;
+            /**
+             * Timezone
+             * @description An IANA time zone name
+             */
+            timezone: string;
+        };
+        /**
+         * TenantSettingsUpdate
+         * @description Any subset of the settings; an absent (or null) one stays as it is.
+         */
+        TenantSettingsUpdate: {
+            /** Defaultcountry */
+            defaultCountry?: string | null;
+            /** Language */
+            language?: ("ar" | "en") | null;
+            /** Salesseeallleads */
+            salesSeeAllLeads?: boolean | null;
+            /** Timezone */
+            timezone?: string | null;
         };
         /** TenantUpdate */
         TenantUpdate: {
             /** Name */
             name?: string | null;
+            settings?: components["schemas"]["TenantSettingsUpdate"] | null;
         };
         /** TenantWithRole */
         TenantWithRole: {
@@ -1472,6 +1515,7 @@ export interface components {
             /** Plan */
             plan: string | null;
             role: components["schemas"]["Role"];
+            settings: components["schemas"]["TenantSettingsOut"];
             /** Slug */
             slug: string;
         };
