@@ -9,6 +9,7 @@ from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
 from leedz.invites.endpoints import router as invites_router
 from leedz.jobs.endpoints import router as jobs_router
+from leedz.leads.endpoints import router as leads_router
 from leedz.leases.endpoints import router as leases_router
 from leedz.members.endpoints import router as members_router
 from leedz.ops.endpoints import router as ops_router
@@ -25,6 +26,7 @@ V1_ROUTERS = (
     jobs_router,
     agents_router,
     leases_router,
+    leads_router,
 )
 
 

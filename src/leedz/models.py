@@ -6,7 +6,15 @@ from leedz.evidence.models import Evidence
 from leedz.invites.models import Invite
 from leedz.jobs.models import Job
 from leedz.kit.models import Base
-from leedz.leads.models import Lead, LeadList
+from leedz.leads.models import (
+    Lead,
+    LeadActivity,
+    LeadEvidence,
+    LeadKey,
+    LeadList,
+    LeadMerge,
+    ListMember,
+)
 from leedz.members.models import Membership
 from leedz.plans.models import Plan, UsageCounter
 from leedz.tenants.models import Tenant
@@ -21,7 +29,12 @@ __all__ = [
     "Invite",
     "Job",
     "Lead",
+    "LeadActivity",
+    "LeadEvidence",
+    "LeadKey",
     "LeadList",
+    "LeadMerge",
+    "ListMember",
     "Membership",
     "Plan",
     "RefreshToken",

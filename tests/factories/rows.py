@@ -99,8 +99,55 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
         tenant_id,
         user_id,
     )
-    await insert("leads", "INSERT INTO leads (tenant_id) VALUES ($1) RETURNING id", tenant_id)
-    await insert("lists", "INSERT INTO lists (tenant_id) VALUES ($1) RETURNING id", tenant_id)
+    await insert(
+        "leads",
+        "INSERT INTO leads (tenant_id, name, source_type) VALUES ($1, 'Lead', 'MANUAL')"
+        " RETURNING id",
+        tenant_id,
+    )
+    await insert(
+        "lists",
+        "INSERT INTO lists (tenant_id, name, kind) VALUES ($1, 'List', 'STATIC') RETURNING id",
+        tenant_id,
+    )
+    lead, listed = rows.ids["leads"], rows.ids["lists"]
+    await insert(
+        "lead_keys",
+        "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+        " VALUES ($1, 'PHONE', '+966500000001', $2) RETURNING lead_id",
+        tenant_id,
+        lead,
+    )
+    await insert(
+        "lead_activities",
+        "INSERT INTO lead_activities (tenant_id, lead_id, type, body)"
+        " VALUES ($1, $2, 'NOTE', 'n') RETURNING id",
+        tenant_id,
+        lead,
+    )
+    await insert(
+        "list_members",
+        "INSERT INTO list_members (tenant_id, list_id, lead_id) VALUES ($1, $2, $3)"
+        " RETURNING lead_id",
+        tenant_id,
+        listed,
+        lead,
+    )
+    await insert(
+        "lead_merges",
+        "INSERT INTO lead_merges (tenant_id, survivor_id, merged_ids, snapshot)"
+        " VALUES ($1, $2, '{}', '{}') RETURNING id",
+        tenant_id,
+        lead,
+    )
+    await insert(
+        "lead_evidence",
+        "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)"
+        " RETURNING lead_id",
+        tenant_id,
+        lead,
+        rows.ids["evidence"],
+    )
     await conn.execute(
         "INSERT INTO usage_counters (tenant_id, period, searches) VALUES ($1, $2, 1)",
         tenant_id,
@@ -151,8 +198,34 @@ async def insert_for_tenant(conn: asyncpg.Connection, table: str, victim: Tenant
             " VALUES ($1, $2, 'smuggled', 'create')",
             (t, u),
         ),
-        "leads": ("INSERT INTO leads (tenant_id) VALUES ($1)", (t,)),
-        "lists": ("INSERT INTO lists (tenant_id) VALUES ($1)", (t,)),
+        "leads": (
+            "INSERT INTO leads (tenant_id, name, source_type) VALUES ($1, 'x', 'MANUAL')",
+            (t,),
+        ),
+        "lists": ("INSERT INTO lists (tenant_id, name, kind) VALUES ($1, 'x', 'STATIC')", (t,)),
+        "lead_keys": (
+            "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+            " VALUES ($1, 'EMAIL', 'smuggled@example.com', $2)",
+            (t, victim.ids["leads"]),
+        ),
+        "lead_activities": (
+            "INSERT INTO lead_activities (tenant_id, lead_id, type, body)"
+            " VALUES ($1, $2, 'NOTE', 'smuggled')",
+            (t, victim.ids["leads"]),
+        ),
+        "list_members": (
+            "INSERT INTO list_members (tenant_id, list_id, lead_id) SELECT $1, $2, $3 WHERE true",
+            (t, victim.ids["lists"], victim.ids["leads"]),
+        ),
+        "lead_merges": (
+            "INSERT INTO lead_merges (tenant_id, survivor_id, merged_ids, snapshot)"
+            " VALUES ($1, $2, '{}', '{}')",
+            (t, victim.ids["leads"]),
+        ),
+        "lead_evidence": (
+            "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)",
+            (t, victim.ids["leads"], victim.ids["evidence"]),
+        ),
         "usage_counters": (
             "INSERT INTO usage_counters (tenant_id, period) VALUES ($1, date '2000-01-01')",
             (t,),

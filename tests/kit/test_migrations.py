@@ -22,7 +22,10 @@ SELECT (SELECT count(*) FROM pg_tables
      + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE n.nspname = 'public' AND t.typtype = 'e')
      + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'public')
+        WHERE n.nspname = 'public'
+          -- an extension's functions (pg_trgm's) are its own, not the schema's
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                          AND d.objid = p.oid AND d.deptype = 'e'))
 """
 
 
@@ -44,9 +47,10 @@ async def _scalar(url: str, sql: str) -> object:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> None:
     role = databases.APP_ROLE
     migrations.upgrade(empty_database, app_role=role)
-    # 14 tables, 7 enums, 3 functions (leedz_sign_in retired in 20261201_1000; account_tokens
-    # and its enum account_token_purpose added in 20261201_1200)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 24
+    # 19 tables, 12 enums, 4 functions (leedz_sign_in retired in 20261201_1000; account_tokens
+    # and its enum account_token_purpose added in 20261201_1200; five lead tables, five enums
+    # and leedz_sales_own_leads_only in 20261201_1400)
+    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 35
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)
@@ -56,7 +60,7 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     forced = asyncio.run(
         _scalar(empty_database, "SELECT count(*) FROM pg_class WHERE relforcerowsecurity")
     )
-    assert forced == 11  # ten tenant tables and tenants
+    assert forced == 16  # fifteen tenant tables and tenants
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

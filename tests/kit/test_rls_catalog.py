@@ -59,7 +59,8 @@ async def test_every_tenant_table_forces_rls_with_using_and_check(
         column = "id" if table == "tenants" else "tenant_id"
         policy = await owner.fetchrow(
             "SELECT qual, with_check, permissive FROM pg_policies"
-            " WHERE schemaname = 'public' AND tablename = $1 AND cmd = 'ALL'",
+            " WHERE schemaname = 'public' AND tablename = $1 AND cmd = 'ALL'"
+            " AND permissive = 'PERMISSIVE'",
             table,
         )
         if policy is None:
@@ -80,9 +81,23 @@ async def test_no_policy_lets_anything_through_unconditionally(owner: asyncpg.Co
     for row in rows:
         for expression in (row["qual"], row["with_check"]):
             assert expression is None or expression.strip("() ").lower() != "true", dict(row)
-        # Extra policies only ever open reading (a user's own memberships), never writing.
-        if row["policyname"] != "tenant_isolation":
+        # Extra permissive policies only ever open reading (a user's own memberships), never
+        # writing; restrictive ones (leads' sales_visibility) only narrow what isolation allows.
+        if row["policyname"] not in {"tenant_isolation", *RESTRICTIVE}:
             assert row["cmd"] == "SELECT", dict(row)
+
+
+RESTRICTIVE = {"sales_visibility"}
+
+
+async def test_restrictive_policies_are_restrictive(owner: asyncpg.Connection) -> None:
+    rows = await owner.fetch(
+        "SELECT policyname, permissive FROM pg_policies WHERE schemaname = 'public'"
+        " AND policyname = ANY($1::text[])",
+        list(RESTRICTIVE),
+    )
+    assert {r["policyname"] for r in rows} == RESTRICTIVE
+    assert {r["permissive"] for r in rows} == {"RESTRICTIVE"}
 
 
 class TestRequestRole:

@@ -24,6 +24,11 @@ TENANT_TABLES = (
     "audit_logs",
     "leads",
     "lists",
+    "lead_keys",
+    "lead_activities",
+    "list_members",
+    "lead_merges",
+    "lead_evidence",
     "usage_counters",
 )
 APPEND_ONLY = {"audit_logs"}

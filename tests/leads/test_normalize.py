@@ -455,13 +455,13 @@ class TestRegistrableDomain:
     def test_user_info_is_refused_as_http_url_text_refuses_it(self) -> None:
         """The website column (kit.schemas.HttpUrlText) and its domain agree on credentials."""
         with pytest.raises(ValueError, match="user name or password"):
-            schemas._http_url("https://user:secret@alamal.com.sa/")
+            schemas.http_url("https://user:secret@alamal.com.sa/")
         with pytest.raises(InvalidWebsite, match="user name or password"):
             registrable_domain("https://user:secret@alamal.com.sa/")
 
     def test_the_domain_of_a_stored_website_is_the_domain_of_what_was_typed(self) -> None:
         for typed in ["https://WWW.مثال.السعودية/ar", "http://Shop.AlAmal.com.sa:80/x"]:
-            assert registrable_domain(schemas._http_url(typed)) == registrable_domain(typed)
+            assert registrable_domain(schemas.http_url(typed)) == registrable_domain(typed)
 
     @pytest.mark.parametrize(
         ("domain", "readable"),

@@ -637,6 +637,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Lead
+         * @description A lead typed in by a person: 409 `lead_duplicate` when a phone, email or external id
+         *     already belongs to a lead; same-name leads in the same city are named in
+         *     `possibleDuplicates`.
+         */
+        post: operations["createLead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Lead
+         * @description The lead (also from the trash), its version as `ETag`.
+         */
+        get: operations["getLead"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Lead
+         * @description To the trash: restorable for 30 days, then purged.
+         */
+        delete: operations["deleteLead"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Lead
+         * @description Change the fields sent; with `If-Match` (the ETag read), 412 `version_conflict` if the
+         *     lead changed since.
+         */
+        patch: operations["updateLead"];
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lead Activities
+         * @description The timeline: notes and what happened, with actor and time, newest first.
+         */
+        get: operations["listLeadActivities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Lead Note
+         * @description A note on the timeline, stored as plain text (markup removed).
+         */
+        post: operations["addLeadNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore Lead */
+        post: operations["restoreLead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members": {
         parameters: {
             query?: never;
@@ -811,6 +919,40 @@ export interface components {
              */
             status?: "accepted";
         };
+        /** ActivityOut */
+        ActivityOut: {
+            /** Actoragentid */
+            actorAgentId: string | null;
+            /** Actoruserid */
+            actorUserId: string | null;
+            /** Body */
+            body: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Leadid
+             * Format: uuid
+             */
+            leadId: string;
+            type: components["schemas"]["ActivityType"];
+        };
+        /**
+         * ActivityType
+         * @enum {string}
+         */
+        ActivityType: "NOTE" | "CREATED" | "FIELD_CHANGED" | "STATUS_CHANGED" | "OWNER_CHANGED" | "EVIDENCE_JOINED" | "MERGED" | "UNMERGED" | "DELETED" | "RESTORED" | "LISTED" | "UNLISTED" | "IMPORTED" | "EXPORTED" | "MESSAGED";
         /** AgentCreate */
         AgentCreate: {
             /** Capabilities */
@@ -927,6 +1069,31 @@ export interface components {
             output?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * Confidence
+         * @enum {string}
+         */
+        Confidence: "HIGH" | "MEDIUM" | "LOW";
+        /**
+         * DuplicateRef
+         * @description A lead that already holds a key (or looks alike), and why.
+         */
+        DuplicateRef: {
+            /**
+             * Deleted
+             * @default false
+             */
+            deleted?: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Reasons */
+            reasons: string[];
         };
         /** EmailVerificationIn */
         EmailVerificationIn: {
@@ -1175,6 +1342,275 @@ export interface components {
          * @enum {string}
          */
         JobType: "SEARCH" | "SURVEY" | "WHATSAPP_SEND" | "WHATSAPP_BULK" | "IMPORT" | "EXPORT" | "REPORT_GENERATE" | "BULK_STATUS_UPDATE" | "BULK_DELETE";
+        /**
+         * LeadCreate
+         * @description A lead typed in by a person (source MANUAL).
+         */
+        LeadCreate: {
+            /** Address */
+            address?: string | null;
+            /** Category */
+            category?: string | null;
+            /** City */
+            city?: string | null;
+            /** @default HIGH */
+            confidence?: components["schemas"]["Confidence"];
+            /** Contactname */
+            contactName?: string | null;
+            /** Country */
+            country?: string | null;
+            /** Customfields */
+            customFields?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Donotcontact
+             * @default false
+             */
+            doNotContact?: boolean;
+            /** Emails */
+            emails?: string[];
+            /** Externalids */
+            externalIds?: {
+                [key: string]: string;
+            };
+            location?: components["schemas"]["Location"] | null;
+            /** Name */
+            name: string;
+            /** Ownerid */
+            ownerId?: string | null;
+            /** Phones */
+            phones?: string[];
+            /** Rating */
+            rating?: number | null;
+            /** Reviewscount */
+            reviewsCount?: number | null;
+            socialProfiles?: components["schemas"]["SocialProfiles"];
+            /** @default NEW */
+            status?: components["schemas"]["LeadStatus"];
+            /** Tags */
+            tags?: string[];
+            /** Website */
+            website?: string | null;
+        };
+        /**
+         * LeadCreatedOut
+         * @description POST's answer: the lead, and the leads it only looks like (same name, same city).
+         */
+        LeadCreatedOut: {
+            /** Address */
+            address: string | null;
+            /** Category */
+            category: string | null;
+            /** City */
+            city: string | null;
+            confidence: components["schemas"]["Confidence"];
+            /** Contactname */
+            contactName: string | null;
+            /** Country */
+            country: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Customfields */
+            customFields: {
+                [key: string]: unknown;
+            };
+            /** Deletedat */
+            deletedAt?: string | null;
+            /** Donotcontact */
+            doNotContact: boolean;
+            /** Domain */
+            domain: string | null;
+            /** Emails */
+            emails: string[];
+            /** Externalids */
+            externalIds: {
+                [key: string]: string;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lastactivityat
+             * Format: date-time
+             */
+            lastActivityAt: string;
+            location: components["schemas"]["Location"] | null;
+            /** Name */
+            name: string;
+            /** Ownerid */
+            ownerId: string | null;
+            /** Phones */
+            phones: string[];
+            /** Possibleduplicates */
+            possibleDuplicates?: components["schemas"]["DuplicateRef"][];
+            /** Rating */
+            rating: number | null;
+            /** Reviewscount */
+            reviewsCount: number | null;
+            /** Socialprofiles */
+            socialProfiles: {
+                [key: string]: string;
+            };
+            source: components["schemas"]["LeadSourceOut"];
+            status: components["schemas"]["LeadStatus"];
+            /** Tags */
+            tags: string[];
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Version */
+            version: number;
+            /** Website */
+            website: string | null;
+        };
+        /** LeadOut */
+        LeadOut: {
+            /** Address */
+            address: string | null;
+            /** Category */
+            category: string | null;
+            /** City */
+            city: string | null;
+            confidence: components["schemas"]["Confidence"];
+            /** Contactname */
+            contactName: string | null;
+            /** Country */
+            country: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Customfields */
+            customFields: {
+                [key: string]: unknown;
+            };
+            /** Deletedat */
+            deletedAt?: string | null;
+            /** Donotcontact */
+            doNotContact: boolean;
+            /** Domain */
+            domain: string | null;
+            /** Emails */
+            emails: string[];
+            /** Externalids */
+            externalIds: {
+                [key: string]: string;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lastactivityat
+             * Format: date-time
+             */
+            lastActivityAt: string;
+            location: components["schemas"]["Location"] | null;
+            /** Name */
+            name: string;
+            /** Ownerid */
+            ownerId: string | null;
+            /** Phones */
+            phones: string[];
+            /** Rating */
+            rating: number | null;
+            /** Reviewscount */
+            reviewsCount: number | null;
+            /** Socialprofiles */
+            socialProfiles: {
+                [key: string]: string;
+            };
+            source: components["schemas"]["LeadSourceOut"];
+            status: components["schemas"]["LeadStatus"];
+            /** Tags */
+            tags: string[];
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Version */
+            version: number;
+            /** Website */
+            website: string | null;
+        };
+        /**
+         * LeadSource
+         * @enum {string}
+         */
+        LeadSource: "SEARCH" | "SURVEY" | "IMPORT" | "MANUAL";
+        /** LeadSourceOut */
+        LeadSourceOut: {
+            /** Jobid */
+            jobId?: string | null;
+            type: components["schemas"]["LeadSource"];
+        };
+        /**
+         * LeadStatus
+         * @enum {string}
+         */
+        LeadStatus: "NEW" | "CONTACTED" | "QUALIFIED" | "WON" | "LOST";
+        /**
+         * LeadUpdate
+         * @description PATCH: only the fields present change; `null` clears an optional one.
+         */
+        LeadUpdate: {
+            /** Address */
+            address?: string | null;
+            /** Category */
+            category?: string | null;
+            /** City */
+            city?: string | null;
+            /** @default HIGH */
+            confidence?: components["schemas"]["Confidence"];
+            /** Contactname */
+            contactName?: string | null;
+            /** Country */
+            country?: string | null;
+            /** Customfields */
+            customFields?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Donotcontact
+             * @default false
+             */
+            doNotContact?: boolean;
+            /** Emails */
+            emails?: string[];
+            /** Externalids */
+            externalIds?: {
+                [key: string]: string;
+            };
+            location?: components["schemas"]["Location"] | null;
+            /** Name */
+            name?: string;
+            /** Ownerid */
+            ownerId?: string | null;
+            /** Phones */
+            phones?: string[];
+            /** Rating */
+            rating?: number | null;
+            /** Reviewscount */
+            reviewsCount?: number | null;
+            socialProfiles?: components["schemas"]["SocialProfiles"];
+            /** @default NEW */
+            status?: components["schemas"]["LeadStatus"];
+            /** Tags */
+            tags?: string[];
+            /** Website */
+            website?: string | null;
+        };
         /** LeaseOut */
         LeaseOut: {
             /**
@@ -1192,6 +1628,13 @@ export interface components {
              * Format: uuid
              */
             leaseId: string;
+        };
+        /** Location */
+        Location: {
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
         };
         /** LoginIn */
         LoginIn: {
@@ -1227,6 +1670,18 @@ export interface components {
         MembershipOut: {
             role: components["schemas"]["Role"];
             tenant: components["schemas"]["TenantOut"];
+        };
+        /** NoteCreate */
+        NoteCreate: {
+            /** Body */
+            body: string;
+        };
+        /** Page[ActivityOut] */
+        Page_ActivityOut_: {
+            /** Items */
+            items: components["schemas"]["ActivityOut"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
         };
         /** Page[AgentOut] */
         Page_AgentOut_: {
@@ -1415,6 +1870,24 @@ export interface components {
             password: string;
             /** Tenantname */
             tenantName?: string | null;
+        };
+        /**
+         * SocialProfiles
+         * @description A handle or a profile URL per network.
+         */
+        SocialProfiles: {
+            /** Facebook */
+            facebook?: string | null;
+            /** Instagram */
+            instagram?: string | null;
+            /** Linkedin */
+            linkedin?: string | null;
+            /** Snapchat */
+            snapchat?: string | null;
+            /** Tiktok */
+            tiktok?: string | null;
+            /** X */
+            x?: string | null;
         };
         /** SwitchTenantIn */
         SwitchTenantIn: {
@@ -2698,6 +3171,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_EvidenceOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createLead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadCreatedOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteLead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateLead: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string | null;
+            };
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLeadActivities: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ActivityOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addLeadNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreLead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOut"];
                 };
             };
             /** @description Validation Error */

@@ -27,6 +27,16 @@ class Permission(enum.StrEnum):
     AGENTS_READ = "agents:read"
     AGENTS_REGISTER = "agents:register"
     AGENTS_REVOKE = "agents:revoke"
+    LEADS_READ = "leads:read"
+    LEADS_WRITE = "leads:write"
+    LEADS_ASSIGN = "leads:assign"
+    LEADS_DELETE = "leads:delete"
+    LEADS_MERGE = "leads:merge"
+    LEADS_IMPORT = "leads:import"
+    LEADS_EXPORT = "leads:export"
+    # Lists the member created; `lists:manage` is every list of the tenant.
+    LISTS_MANAGE_OWN = "lists:manage_own"
+    LISTS_MANAGE = "lists:manage"
 
 
 # Highest first: a role outranks every role after it.
@@ -39,6 +49,9 @@ _SALES = {
     Permission.JOBS_CREATE,
     Permission.AGENTS_READ,
     Permission.AGENTS_REGISTER,
+    Permission.LEADS_READ,
+    Permission.LEADS_WRITE,
+    Permission.LISTS_MANAGE_OWN,
 }
 _MANAGER = _SALES | {
     Permission.USAGE_READ,
@@ -47,6 +60,12 @@ _MANAGER = _SALES | {
     Permission.INVITES_MANAGE,
     Permission.JOBS_CANCEL,
     Permission.AGENTS_REVOKE,
+    Permission.LEADS_ASSIGN,
+    Permission.LEADS_DELETE,
+    Permission.LEADS_MERGE,
+    Permission.LEADS_IMPORT,
+    Permission.LEADS_EXPORT,
+    Permission.LISTS_MANAGE,
 }
 _ADMIN = _MANAGER | {
     Permission.TENANT_UPDATE,

@@ -47,6 +47,8 @@ class Evidence(TenantOwned, Base):
             ["tenant_id", "job_id"], ["jobs.tenant_id", "jobs.id"], ondelete="CASCADE"
         ),
         UniqueConstraint("tenant_id", "job_id", "hash"),
+        # Provenance (lead_evidence) points at evidence of its own tenant.
+        UniqueConstraint("tenant_id", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -8,6 +8,8 @@ code or hidden text (script, style, template, …) goes with them.
 
 from __future__ import annotations
 
+import html
+
 import nh3
 
 _TAGS = frozenset({"b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "a"})
@@ -77,3 +79,9 @@ def sanitize_snippet(text: str) -> str:
             return current
         current = again
     return _clean(current, tags=frozenset())
+
+
+def plain_text(text: str) -> str:
+    """`text` with every tag removed (script and style with their content), entities decoded:
+    plain text, shown by clients as text, never as markup. A note that says `a < b` stays so."""
+    return html.unescape(_clean(text, tags=frozenset())).strip()

@@ -75,7 +75,7 @@ URL_MAX_LENGTH = 2048
 _HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str) -> str:
     """An absolute http(s) URL, normalized (punycode host, percent-encoded path), without
     credentials: a user name or password in a URL is a secret on its way into a column, a log
     and a CSV export (issue 12, item 9)."""
@@ -92,5 +92,5 @@ def _http_url(value: str) -> str:
     return text
 
 
-HttpUrlText = Annotated[str, Field(max_length=URL_MAX_LENGTH), AfterValidator(_http_url)]
+HttpUrlText = Annotated[str, Field(max_length=URL_MAX_LENGTH), AfterValidator(http_url)]
 """An absolute http(s) URL without credentials, normalized, at most 2,048 characters."""

@@ -1,0 +1,459 @@
+"""Leads: created with normalized fields and unique keys, read, changed under optimistic
+concurrency, sent to the trash and back. Every change leaves a timeline entry; creations,
+owner and status changes, deletions and restorations an audit row, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from leedz.access.context import Actor
+from leedz.access.permissions import Permission
+from leedz.access.roles import Role
+from leedz.audit import service as audit
+from leedz.errors import Conflict, Forbidden, LeedzError, NotFound, QuotaExceeded, ValidationFailed
+from leedz.kit.db import Tx
+from leedz.kit.pagination import Page, decode_cursor, next_cursor
+from leedz.kit.sanitize import plain_text
+from leedz.leads.events import LeadChange, LeadChanged
+from leedz.leads.models import ActivityType, LeadSource
+from leedz.leads.record import (
+    Key,
+    derived_columns,
+    identity_keys,
+    phones_e164,
+    website_and_domain,
+)
+from leedz.leads.repository import Activities, KeyOwner, LeadKeys, LeadRow, Leads
+from leedz.leads.schemas import (
+    ActivityOut,
+    DuplicateRef,
+    LeadCreate,
+    LeadCreatedOut,
+    LeadFields,
+    LeadOut,
+    LeadSourceOut,
+    LeadUpdate,
+    Location,
+    NoteCreate,
+)
+from leedz.members.repository import Memberships
+from leedz.plans import repository as plans
+from leedz.tenants import service as tenants
+
+
+class LeadDuplicate(Conflict):
+    code, title = "lead_duplicate", "Lead already exists"
+
+
+class VersionConflict(LeedzError):
+    status, code, title = 412, "version_conflict", "The lead changed since you read it"
+
+
+class OwnerNotMember(ValidationFailed):
+    code, title = "owner_not_member", "Owner is not a member"
+
+
+class LeadNotInTrash(Conflict):
+    code, title = "lead_not_deleted", "Lead is not in the trash"
+
+
+# Fields whose change has its own timeline entry and audit row.
+_OWN_ENTRY = {"status": ActivityType.STATUS_CHANGED, "owner_id": ActivityType.OWNER_CHANGED}
+
+
+# ---------------------------------------------------------------------------------------------
+# Who sees what
+
+
+async def visible_to(tx: Tx, actor: Actor) -> UUID | None:
+    """The user whose own (and unassigned) leads are all `actor` may see, or None for every
+    lead: a SALES member while the tenant's `salesSeeAllLeads` is off sees only their own."""
+    if actor.role is not Role.SALES:
+        return None
+    settings = await tenants.settings(tx)
+    return None if settings.sales_see_all_leads else actor.user_id
+
+
+async def _lead(tx: Tx, actor: Actor, lead_id: UUID, *, for_update: bool = False) -> LeadRow:
+    """The lead if the actor may see it (live or in the trash), else 404."""
+    row = await Leads(tx).get(
+        lead_id, visible_to=await visible_to(tx, actor), for_update=for_update
+    )
+    if row is None:
+        raise NotFound("No such lead")
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes
+
+
+def lead_out(row: LeadRow) -> LeadOut:
+    return LeadOut(
+        id=row.id,
+        name=row.name,
+        contact_name=row.contact_name,
+        category=row.category,
+        phones=row.phones,
+        emails=row.emails,
+        website=row.website,
+        domain=row.domain,
+        social_profiles=row.social_profiles,
+        address=row.address,
+        city=row.city,
+        country=row.country,
+        location=Location(lat=row.lat, lng=row.lng)
+        if row.lat is not None and row.lng is not None
+        else None,
+        rating=row.rating,
+        reviews_count=row.reviews_count,
+        external_ids=row.external_ids,
+        status=row.status,
+        owner_id=row.owner_id,
+        tags=row.tags,
+        do_not_contact=row.do_not_contact,
+        custom_fields=row.custom_fields,
+        confidence=row.confidence,
+        source=LeadSourceOut(type=row.source_type, job_id=row.source_job_id),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_activity_at=row.last_activity_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+def _payload(row: LeadRow) -> dict[str, Any]:
+    return lead_out(row).model_dump(mode="json", by_alias=True)
+
+
+def _publish(
+    tx: Tx, row: LeadRow, change: LeadChange, *, previous_owner_id: UUID | None = None
+) -> None:
+    tx.publish(
+        LeadChanged(
+            tenant_id=tx.current_tenant,
+            lead_id=row.id,
+            change=change,
+            owner_id=row.owner_id,
+            payload=_payload(row),
+            previous_owner_id=previous_owner_id,
+        )
+    )
+
+
+def _duplicates(owners: list[KeyOwner]) -> list[DuplicateRef]:
+    by_lead: dict[UUID, DuplicateRef] = {}
+    for owner in owners:
+        ref = by_lead.setdefault(
+            owner.lead_id,
+            DuplicateRef(id=owner.lead_id, name=owner.name, reasons=[], deleted=owner.deleted),
+        )
+        ref.reasons.append(Key(owner.kind, owner.value).reason)
+    return list(by_lead.values())
+
+
+def _duplicate_error(owners: list[KeyOwner]) -> LeadDuplicate:
+    refs = _duplicates(owners)
+    return LeadDuplicate(
+        f"A lead already holds {', '.join(r for d in refs for r in d.reasons)}",
+        duplicates=[d.model_dump(mode="json", by_alias=True) for d in refs],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns from fields
+
+
+def _columns(fields: Mapping[str, Any], *, default_country: str) -> dict[str, Any]:
+    """Stored columns for the given (already shape-checked) fields; phones to E.164, website to
+    its domain. Only the fields present are returned (a PATCH passes a subset)."""
+    columns: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "location":
+            columns["lat"] = value["lat"] if value else None
+            columns["lng"] = value["lng"] if value else None
+        elif name == "social_profiles":
+            columns[name] = {k: v for k, v in (value or {}).items() if v}
+        elif name == "phones":
+            columns[name] = phones_e164(
+                value or [], country=fields.get("country"), default_country=default_country
+            )
+        elif name == "website":
+            columns["website"], columns["domain"] = website_and_domain(value)
+        elif name in {"emails", "tags"}:
+            columns[name] = list(value or [])
+        elif name in {"external_ids", "custom_fields"}:
+            columns[name] = dict(value or {})
+        else:
+            columns[name] = value
+    return columns
+
+
+def _keys_of(columns: Mapping[str, Any]) -> list[Key]:
+    return identity_keys(
+        columns.get("phones") or [], columns.get("emails") or [], columns.get("external_ids") or {}
+    )
+
+
+async def _check_owner(tx: Tx, actor: Actor, owner_id: UUID | None, current: UUID | None) -> None:
+    """`leads:assign` sets any member; without it a member may only take an unassigned lead
+    (or one of theirs) for themselves, or let go of their own."""
+    if owner_id == current:
+        return
+    if not actor.can(Permission.LEADS_ASSIGN):
+        own_move = current in (None, actor.user_id) and owner_id in (None, actor.user_id)
+        if not own_move:
+            raise Forbidden(
+                f"Your role ({actor.role.value}) lacks the permission"
+                f" {Permission.LEADS_ASSIGN.value}: you may only take a lead for yourself",
+                permission=Permission.LEADS_ASSIGN.value,
+            )
+    if owner_id is not None and await Memberships(tx).role_of(owner_id) is None:
+        raise OwnerNotMember("ownerId is not a member of this workspace", field="ownerId")
+
+
+async def _check_quota(tx: Tx, leads: Leads, adding: int = 1) -> None:
+    plan = await plans.Plans(tx).of_current_tenant()
+    if plan.max_leads is None:
+        return
+    await leads.lock_quota()
+    used = await leads.count_for_quota()
+    if used + adding > plan.max_leads:
+        raise QuotaExceeded(
+            f"The {plan.name} plan allows {plan.max_leads} leads",
+            quota="leads",
+            limit=plan.max_leads,
+            used=used,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Create, read
+
+
+async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
+    """A lead typed in by a person. 409 `lead_duplicate` when a key is another lead's;
+    name-only look-alikes are created and named in `possibleDuplicates`."""
+    fields = body.model_dump()
+    settings = await tenants.settings(tx)
+    columns = _columns(fields, default_country=settings.default_country)
+    await _check_owner(tx, actor, columns.get("owner_id"), None)
+    leads = Leads(tx)
+    keys = _keys_of(columns)
+    owners = await LeadKeys(tx).owners(keys)
+    if owners:
+        raise _duplicate_error(owners)
+    await _check_quota(tx, leads)
+    columns |= derived_columns(columns)
+    columns |= {
+        "source_type": LeadSource.MANUAL,
+        "created_by_id": actor.user_id,
+        "edited_fields": sorted(body.model_fields_set & set(LeadFields.model_fields)),
+    }
+    row = await leads.insert(columns)
+    # A concurrent writer may have taken a key since the check: the claim decides, and the
+    # whole transaction (this lead too) rolls back with the 409.
+    lost = await LeadKeys(tx).claim(row.id, keys)
+    if lost:
+        raise _duplicate_error(await LeadKeys(tx).owners(lost, exclude=row.id))
+    await Activities(tx).add(
+        row.id, ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
+    )
+    await audit.record(
+        tx, "lead.created", actor=actor, entity_type="lead", entity_id=row.id,
+        details={"source": "MANUAL"},
+    )  # fmt: skip
+    look_alikes = await leads.look_alikes(
+        name_key=columns["name_key"], city=row.city, exclude=row.id
+    ) if columns["name_key"] else []  # fmt: skip
+    _publish(tx, row, LeadChange.CREATED)
+    return LeadCreatedOut(
+        **lead_out(row).model_dump(),
+        possible_duplicates=[
+            DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in look_alikes
+        ],
+    )
+
+
+async def get(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
+    return lead_out(await _lead(tx, actor, lead_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Update
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """The version an `If-Match` header names (`"3"`, `W/"3"`, `3`), None for absent or `*`."""
+    if if_match is None:
+        return None
+    value = if_match.strip()
+    if value == "*":
+        return None
+    value = value.removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise VersionConflict("If-Match must be the lead's ETag, as GET answered it") from exc
+
+
+def _changes(row: LeadRow, columns: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    changed: dict[str, tuple[Any, Any]] = {}
+    for name, value in columns.items():
+        before = row.column(name)
+        if hasattr(before, "value"):
+            before = before.value
+        after = value.value if hasattr(value, "value") else value
+        if before != after:
+            changed[name] = (before, after)
+    return changed
+
+
+async def update(
+    tx: Tx, actor: Actor, lead_id: UUID, body: LeadUpdate, *, if_match: str | None
+) -> LeadOut:
+    """Change the fields present in `body`. 412 `version_conflict` when `If-Match` names a
+    version that is no longer the lead's; keys another lead holds are a 409."""
+    expected = _expected_version(if_match)
+    row = await _lead(tx, actor, lead_id, for_update=True)
+    if expected is not None and expected != row.version:
+        raise VersionConflict(
+            f"The lead is at version {row.version}, not {expected}: read it again",
+            version=row.version,
+        )
+    if not row.live:
+        raise NotFound("No such lead (it is in the trash: restore it first)")
+    present = body.model_fields_set
+    fields = {name: value for name, value in body.model_dump().items() if name in present}
+    if "phones" in fields and "country" not in fields:
+        fields["country"] = row.country
+    settings = await tenants.settings(tx)
+    columns = _columns(fields, default_country=settings.default_country)
+    if "country" not in present:
+        columns.pop("country", None)
+    changes = _changes(row, columns)
+    if not changes:
+        return lead_out(row)
+    if "owner_id" in changes:
+        await _check_owner(tx, actor, columns["owner_id"], row.owner_id)
+    keys = LeadKeys(tx)
+    if {"phones", "emails", "external_ids"} & changes.keys():
+        merged = {
+            "phones": columns.get("phones", row.phones),
+            "emails": columns.get("emails", row.emails),
+            "external_ids": columns.get("external_ids", row.external_ids),
+        }
+        wanted = set(_keys_of(merged))
+        held = set(await keys.of_lead(row.id))
+        await keys.release(row.id, sorted(held - wanted, key=lambda k: (k.kind, k.value)))
+        lost = await keys.claim(row.id, sorted(wanted - held, key=lambda k: (k.kind, k.value)))
+        if lost:
+            raise _duplicate_error(await keys.owners(lost, exclude=row.id))
+    if {"name", "contact_name", "emails", "domain", "phones"} & changes.keys():
+        current = {
+            "name": row.name, "contact_name": row.contact_name, "emails": row.emails,
+            "domain": row.domain, "phones": row.phones,
+        }  # fmt: skip
+        columns |= derived_columns(current | {k: columns[k] for k in current if k in columns})
+    edited = set(row.edited_fields) | {f for f in present if f in LeadFields.model_fields}
+    columns["edited_fields"] = sorted(edited)
+    updated = await Leads(tx).update(row.id, {k: columns[k] for k in columns})
+    await _record_changes(tx, actor, updated, changes)
+    _publish(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
+    return lead_out(updated)
+
+
+_HIDDEN_FROM_TIMELINE = frozenset({"search_text", "name_sort", "name_key", "edited_fields"})
+
+
+async def _record_changes(
+    tx: Tx, actor: Actor, row: LeadRow, changes: Mapping[str, tuple[Any, Any]]
+) -> None:
+    activities = Activities(tx)
+    plain: dict[str, dict[str, Any]] = {}
+    for name, (before, after) in changes.items():
+        if name in _HIDDEN_FROM_TIMELINE:
+            continue
+        entry = _OWN_ENTRY.get(name)
+        if entry is None:
+            plain[name] = {"from": before, "to": after}
+            continue
+        await activities.add(
+            row.id, entry, actor_user_id=actor.user_id, details={"from": before, "to": after}
+        )
+        await audit.record(
+            tx, f"lead.{'status' if name == 'status' else 'owner'}_changed", actor=actor,
+            entity_type="lead", entity_id=row.id,
+            details={"from": str(before) if before else None, "to": str(after) if after else None},
+        )  # fmt: skip
+    if plain:
+        await activities.add(
+            row.id,
+            ActivityType.FIELD_CHANGED,
+            actor_user_id=actor.user_id,
+            details={"fields": plain},
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trash
+
+
+async def delete(tx: Tx, actor: Actor, lead_id: UUID) -> None:
+    """To the trash: out of every list and count, restorable until purged (30 days)."""
+    row = await _lead(tx, actor, lead_id, for_update=True)
+    if row.deleted_at is not None:
+        return
+    deleted = await Leads(tx).set_deleted(row.id, deleted=True)
+    await Activities(tx).add(row.id, ActivityType.DELETED, actor_user_id=actor.user_id)
+    await audit.record(tx, "lead.deleted", actor=actor, entity_type="lead", entity_id=row.id)
+    _publish(tx, deleted, LeadChange.DELETED)
+
+
+async def restore(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
+    """Back from the trash, with its keys, lists and timeline."""
+    row = await _lead(tx, actor, lead_id, for_update=True)
+    if row.deleted_at is None:
+        raise LeadNotInTrash("The lead is not in the trash")
+    restored = await Leads(tx).set_deleted(row.id, deleted=False)
+    await Activities(tx).add(row.id, ActivityType.RESTORED, actor_user_id=actor.user_id)
+    await audit.record(tx, "lead.restored", actor=actor, entity_type="lead", entity_id=row.id)
+    _publish(tx, restored, LeadChange.UPDATED)
+    return lead_out(restored)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline
+
+
+async def activities(
+    tx: Tx, actor: Actor, lead_id: UUID, *, limit: int, cursor: str | None
+) -> Page[ActivityOut]:
+    """The lead's timeline, newest first."""
+    await _lead(tx, actor, lead_id)
+    rows = await Activities(tx).page(
+        lead_id, limit=limit, before=decode_cursor(cursor) if cursor else None
+    )
+    return Page[ActivityOut](
+        items=[ActivityOut.model_validate(r) for r in rows[:limit]],
+        next_cursor=next_cursor([(r.created_at, r.id) for r in rows], limit),
+    )
+
+
+async def add_note(tx: Tx, actor: Actor, lead_id: UUID, body: NoteCreate) -> ActivityOut:
+    """A note on the lead's timeline (plain text: markup is stripped)."""
+    row = await _lead(tx, actor, lead_id)
+    if not row.live:
+        raise NotFound("No such lead (it is in the trash: restore it first)")
+    text = plain_text(body.body)
+    if not text.strip():
+        raise ValidationFailed("The note is empty once markup is removed", field="body")
+    activity = await Activities(tx).add(
+        row.id, ActivityType.NOTE, actor_user_id=actor.user_id, body=text
+    )
+    await Leads(tx).touch(row.id)
+    return ActivityOut.model_validate(activity)
