@@ -323,7 +323,7 @@ def usable_styles(e164: str, styles: Iterable[str]) -> list[str]:
 HAMZA_SEATS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ؤ": "و", "ئ": "ي"})
 # Letters that join the next one: tatweel may follow them inside a word.
 JOINING = set("بتثجحخسشصضطظعغفقكلمنهيئ")
-FATHA, KASRA, DAMMA, SHADDA, SUKUN = "\u064e", "\u0650", "\u064f", "\u0651", "\u0652"
+FATHA, SHADDA, SUKUN = "\u064e", "\u0651", "\u0652"
 
 
 def no_hamza(name: str) -> str:
@@ -356,17 +356,28 @@ def tatweel(name: str) -> str:
     return " ".join(words)
 
 
+SUN_LETTERS = set("تثدذرزسشصضطظلن")
+LONG_VOWELS = set("اويىة")
+
+
+def _vowelled(word: str) -> str:
+    """One word as a careful sign writer vowels it: after a sun-letter article a shadda
+    (الشَّامي), else a fatha on the first letter and a sukun on the second (مَطْعم)."""
+    article = next((a for a in ("لل", "ال") if word.startswith(a) and len(word) > 3), "")
+    stem = word[len(article) :]
+    if not stem or not "\u0621" <= stem[0] <= "\u064a":
+        return word
+    if article and stem[0] in SUN_LETTERS:
+        return article + stem[0] + SHADDA + FATHA + stem[1:]
+    second = stem[1:2]
+    if second and second not in LONG_VOWELS and len(stem) > 2:
+        return article + stem[0] + FATHA + second + SUKUN + stem[2:]
+    return article + stem[0] + FATHA + stem[1:]
+
+
 def diacritics(name: str) -> str:
-    """Harakat and a shadda on some letters, as in a carefully typed sign."""
-    marks = (FATHA, KASRA, SHADDA + FATHA, DAMMA, SUKUN)
-    out, k = [], 0
-    for ch in name:
-        out.append(ch)
-        if "\u0621" <= ch <= "\u064a" and ch not in "اىة":
-            k += 1
-            if k % 2 == 1:
-                out.append(marks[k // 2 % len(marks)])
-    return "".join(out)
+    """Harakat and shadda on the name's words (مَطْعم البَيْت الشَّامي)."""
+    return " ".join(_vowelled(w) for w in name.split(" "))
 
 
 def combined(name: str) -> str:
