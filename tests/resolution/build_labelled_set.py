@@ -309,7 +309,7 @@ def usable_styles(e164: str, styles: Iterable[str]) -> list[str]:
     )
     out = []
     for s in styles:
-        if kuwait and s in {"nsn", "intl_trunk", "national_brackets", "arabic_indic"}:
+        if kuwait and s in {"nsn", "intl_trunk", "national_brackets"}:
             continue
         if s == "extension" and (mobile or kuwait):
             continue
