@@ -280,7 +280,7 @@ class DuplicateRef(ApiModel):
 
     id: UUID
     name: str | None = Field(
-        description="None when the caller may not see that lead (a SALES member while"
+        description="null when the caller may not see that lead (a SALES member while"
         " salesSeeAllLeads is off): the key is taken all the same"
     )
     reasons: list[str]
