@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from pydantic.alias_generators import to_camel
+
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
 from leedz.access.roles import Role
@@ -320,13 +322,13 @@ async def update(
     version that is no longer the lead's; keys another lead holds are a 409."""
     expected = _expected_version(if_match)
     row = await _lead(tx, actor, lead_id, for_update=True)
+    if not row.live:
+        raise NotFound("No such lead (it is in the trash: restore it first)")
     if expected is not None and expected != row.version:
         raise VersionConflict(
             f"The lead is at version {row.version}, not {expected}: read it again",
             version=row.version,
         )
-    if not row.live:
-        raise NotFound("No such lead (it is in the trash: restore it first)")
     present = body.model_fields_set
     fields = {name: value for name, value in body.model_dump().items() if name in present}
     if "phones" in fields and "country" not in fields:
@@ -370,17 +372,35 @@ async def update(
 _HIDDEN_FROM_TIMELINE = frozenset({"search_text", "name_sort", "name_key", "edited_fields"})
 
 
+def _wire_changes(
+    row: LeadRow, changes: Mapping[str, tuple[Any, Any]]
+) -> dict[str, dict[str, Any]]:
+    """A FIELD_CHANGED entry's `fields`, named as on the wire (`contactName`): `lat` and `lng`
+    are one `location`, `{lat, lng}` or None on either side."""
+    fields: dict[str, dict[str, Any]] = {}
+    for name, (before, after) in changes.items():
+        if name in _HIDDEN_FROM_TIMELINE or name in _OWN_ENTRY:
+            continue
+        if name in {"lat", "lng"}:
+            if "location" not in fields:
+                old = {c: changes[c][0] if c in changes else row.column(c) for c in ("lat", "lng")}
+                new = {c: row.column(c) for c in ("lat", "lng")}
+                fields["location"] = {
+                    "from": old if old["lat"] is not None else None,
+                    "to": new if new["lat"] is not None else None,
+                }
+            continue
+        fields[to_camel(name)] = {"from": before, "to": after}
+    return fields
+
+
 async def _record_changes(
     tx: Tx, actor: Actor, row: LeadRow, changes: Mapping[str, tuple[Any, Any]]
 ) -> None:
     activities = Activities(tx)
-    plain: dict[str, dict[str, Any]] = {}
     for name, (before, after) in changes.items():
-        if name in _HIDDEN_FROM_TIMELINE:
-            continue
         entry = _OWN_ENTRY.get(name)
         if entry is None:
-            plain[name] = {"from": before, "to": after}
             continue
         await activities.add(
             row.id, entry, actor_user_id=actor.user_id, details={"from": before, "to": after}
@@ -390,6 +410,7 @@ async def _record_changes(
             entity_type="lead", entity_id=row.id,
             details={"from": str(before) if before else None, "to": str(after) if after else None},
         )  # fmt: skip
+    plain = _wire_changes(row, changes)
     if plain:
         await activities.add(
             row.id,
