@@ -339,13 +339,13 @@ def instances(
     database_url: str, redis_url: str, tmp_path: Path, owner: asyncpg.Connection
 ) -> Iterator[tuple[str, str]]:
     unlimited = "100000/hour"
-    common = {
-        "REDIS_URL": redis_url,
-        "LEEDZ_RATE_LIMIT_SIGNUP": unlimited,
-    }
     with (
-        running_server(database_url, tmp_path / "a", **common) as first,
-        running_server(database_url, tmp_path / "b", **common) as second,
+        running_server(
+            database_url, tmp_path / "a", REDIS_URL=redis_url, LEEDZ_RATE_LIMIT_SIGNUP=unlimited
+        ) as first,
+        running_server(
+            database_url, tmp_path / "b", REDIS_URL=redis_url, LEEDZ_RATE_LIMIT_SIGNUP=unlimited
+        ) as second,
     ):
         yield first, second
 
