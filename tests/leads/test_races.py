@@ -108,8 +108,11 @@ async def test_one_phone_in_eight_spellings_makes_one_lead(
     plan: str,
 ) -> None:
     await on_plan(owner, account, plan)
-    body = {"name": "مطعم الوادي", "city": "Riyadh"}
-    requests = [("POST", "/v1/leads", {**body, "phones": [phone]}, {}) for phone in SPELLINGS]
+    body: dict[str, Any] = {"name": "مطعم الوادي", "city": "Riyadh"}
+    no_headers: dict[str, str] = {}
+    requests = [
+        ("POST", "/v1/leads", {**body, "phones": [phone]}, no_headers) for phone in SPELLINGS
+    ]
     # Every writer gets past its duplicate check (no key yet) and then waits to write its key.
     lock = owner.transaction()
     await lock.start()
