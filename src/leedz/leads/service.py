@@ -70,13 +70,20 @@ _OWN_ENTRY = {"status": ActivityType.STATUS_CHANGED, "owner_id": ActivityType.OW
 # Who sees what
 
 
+def sees_all_leads(role: Role, *, sales_see_all_leads: bool) -> bool:
+    """Whether a member with `role` sees every lead of the tenant (else: their own and the
+    unassigned ones). The rule of the `sales_visibility` policy; the gateway follows it too."""
+    return role is not Role.SALES or sales_see_all_leads
+
+
 async def visible_to(tx: Tx, actor: Actor) -> UUID | None:
     """The user whose own (and unassigned) leads are all `actor` may see, or None for every
     lead: a SALES member while the tenant's `salesSeeAllLeads` is off sees only their own."""
     if actor.role is not Role.SALES:
         return None
     settings = await tenants.settings(tx)
-    return None if settings.sales_see_all_leads else actor.user_id
+    sees_all = sees_all_leads(actor.role, sales_see_all_leads=settings.sales_see_all_leads)
+    return None if sees_all else actor.user_id
 
 
 async def _lead(tx: Tx, actor: Actor, lead_id: UUID, *, for_update: bool = False) -> LeadRow:
@@ -443,7 +450,7 @@ async def restore(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
     restored = await Leads(tx).set_deleted(row.id, deleted=False)
     await Activities(tx).add(row.id, ActivityType.RESTORED, actor_user_id=actor.user_id)
     await audit.record(tx, "lead.restored", actor=actor, entity_type="lead", entity_id=row.id)
-    _publish(tx, restored, LeadChange.UPDATED)
+    _publish(tx, restored, LeadChange.UPDATED, previous_owner_id=restored.owner_id)
     return lead_out(restored)
 
 
