@@ -106,7 +106,7 @@ class LeadRow:
     merged_into_id: UUID | None
 
     @classmethod
-    def of(cls, row: asyncpg.Record) -> Self:
+    def of(cls, row: asyncpg.Record | Mapping[str, Any]) -> Self:
         return cls(
             **{
                 **row,
@@ -357,3 +357,235 @@ class Activities(TenantRepository):
             limit + 1,
         )
         return [ActivityRow.of(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Search: GET /v1/leads, /count, a list's leads, exports (docs/search.md)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadConditions:
+    """One filter, already normalized by the service; every field that is set applies (AND).
+
+    `patterns` are LIKE patterns (escaped, with their `%`), any of which `search_text` must
+    match; `tags` must all be on the lead, compared lower-cased; `never` matches no lead (a
+    saved filter naming a list that is gone)."""
+
+    patterns: tuple[str, ...] = ()
+    statuses: tuple[LeadStatus, ...] = ()
+    owner_id: UUID | None = None
+    unassigned: bool | None = None
+    tags: tuple[str, ...] = ()
+    city: str | None = None
+    country: str | None = None
+    category: str | None = None
+    source: LeadSource | None = None
+    has_phone: bool | None = None
+    has_email: bool | None = None
+    do_not_contact: bool | None = None
+    member_of: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    never: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeadQuerySpec:
+    """What a search reads: live leads (or the trash) meeting every one of `conditions`, and
+    only the ones `visible_to` may see when it is set (SALES visibility, RLS's twin)."""
+
+    conditions: tuple[LeadConditions, ...]
+    deleted: bool = False
+    visible_to: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetAfter:
+    """The last row of the previous page: its sort key (None: a NULL rating) and id."""
+
+    key: Any
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A lead found, with the value of the column it was sorted on (the next cursor's key)."""
+
+    lead: LeadRow
+    sort_key: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ListRef:
+    id: UUID
+    kind: str
+    filter: dict[str, Any] | None
+
+
+# The sortable columns, each with its parameter cast; each has an index (tenant_id, column, id).
+SORT_COLUMNS: dict[str, str] = {
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "last_activity_at": "timestamptz",
+    "name_sort": "text",
+    "rating": "float8",
+}
+NULLABLE_SORT_COLUMNS = frozenset({"rating"})
+
+
+class _Params:
+    """Numbered parameters after the tenant's `$1`: values never enter the SQL text."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any, cast: str) -> str:
+        self.values.append(value)
+        return f"${len(self.values) + 1}::{cast}"
+
+
+def _condition_sql(c: LeadConditions, p: _Params) -> list[str]:  # noqa: C901, PLR0912 - one line per filter
+    if c.never:
+        return ["FALSE"]
+    sql: list[str] = []
+    if c.patterns:
+        sql.append(f"search_text LIKE ANY ({p(list(c.patterns), 'text[]')})")
+    if c.statuses:
+        sql.append(f"status = ANY ({p([s.value for s in c.statuses], 'lead_status[]')})")
+    if c.owner_id is not None:
+        sql.append(f"owner_id = {p(c.owner_id, 'uuid')}")
+    if c.unassigned is not None:
+        sql.append("owner_id IS NULL" if c.unassigned else "owner_id IS NOT NULL")
+    if c.tags:
+        # Tags are stored as typed; compared lower-cased on both sides, in SQL.
+        sql.append(
+            "ARRAY(SELECT lower(t) FROM unnest(tags) AS t)"
+            f" @> ARRAY(SELECT lower(x) FROM unnest({p(list(c.tags), 'text[]')}) AS x)"
+        )
+    if c.city is not None:
+        sql.append(f"lower(city) = lower({p(c.city, 'text')})")
+    if c.country is not None:
+        sql.append(f"country = {p(c.country, 'text')}")
+    if c.category is not None:
+        sql.append(f"lower(category) = lower({p(c.category, 'text')})")
+    if c.source is not None:
+        sql.append(f"source_type = {p(c.source.value, 'lead_source')}")
+    for column, wanted in (("phones", c.has_phone), ("emails", c.has_email)):
+        if wanted is not None:
+            sql.append(f"cardinality({column}) {'>' if wanted else '='} 0")
+    if c.do_not_contact is not None:
+        sql.append(f"do_not_contact = {p(c.do_not_contact, 'bool')}")
+    if c.member_of is not None:
+        sql.append(
+            "EXISTS (SELECT 1 FROM list_members m WHERE m.tenant_id = leads.tenant_id"
+            f" AND m.list_id = {p(c.member_of, 'uuid')} AND m.lead_id = leads.id)"
+        )
+    if c.created_from is not None:
+        sql.append(f"created_at >= {p(c.created_from, 'timestamptz')}")
+    if c.created_to is not None:
+        sql.append(f"created_at < {p(c.created_to, 'timestamptz')}")
+    return sql
+
+
+def _where(spec: LeadQuerySpec, p: _Params) -> str:
+    parts = [
+        "tenant_id = $1",
+        "deleted_at IS NOT NULL AND merged_into_id IS NULL" if spec.deleted else LIVE,
+    ]
+    if spec.visible_to is not None:
+        uid = p(spec.visible_to, "uuid")
+        parts.append(f"(owner_id IS NULL OR owner_id = {uid})")
+    for conditions in spec.conditions:
+        parts.extend(_condition_sql(conditions, p))
+    return " AND ".join(parts)
+
+
+def page_sql(
+    spec: LeadQuerySpec,
+    *,
+    column: str,
+    descending: bool,
+    nulls: bool,
+    after: KeysetAfter | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """One keyset segment: the rows after `after` in (column, id) order, `column` non-NULL —
+    or, with `nulls`, the rows whose `column` is NULL in id order (a nullable sort's tail).
+    Both walk the index (tenant_id, column, id) in its order (backwards when descending)."""
+    cast = SORT_COLUMNS[column]  # a KeyError here is a programming error, never user input
+    p = _Params()
+    where = _where(spec, p)
+    direction = "DESC" if descending else "ASC"
+    after_op = "<" if descending else ">"
+    if nulls:
+        where += f" AND {column} IS NULL"
+        if after is not None:
+            where += f" AND id {after_op} {p(after.id, 'uuid')}"
+        order = f"id {direction}"
+    else:
+        if column in NULLABLE_SORT_COLUMNS:
+            where += f" AND {column} IS NOT NULL"
+        if after is not None:
+            key, row_id = p(after.key, cast), p(after.id, "uuid")
+            where += f" AND ({column}, id) {after_op} ({key}, {row_id})"
+        order = f"{column} {direction}, id {direction}"
+    sql = (
+        f"SELECT {LEAD_COLUMNS}, {column} AS sort_key FROM leads WHERE {where}"
+        f" ORDER BY {order} LIMIT {p(limit, 'int4')}"
+    )
+    return sql, p.values
+
+
+def count_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
+    p = _Params()
+    return f"SELECT count(*) FROM leads WHERE {_where(spec, p)}", p.values
+
+
+class LeadSearch(TenantRepository):
+    async def page(
+        self,
+        spec: LeadQuerySpec,
+        *,
+        column: str,
+        descending: bool,
+        after: KeysetAfter | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        """Up to `limit` rows after `after`, in (column, id) order, NULL keys last. A nullable
+        column is read in two segments (non-NULL keys, then NULL ones by id), each a plain walk
+        of its index: no OR in the keyset condition, no sort of the whole match."""
+        rows: list[asyncpg.Record] = []
+        in_null_tail = after is not None and after.key is None
+        if not in_null_tail:
+            sql, args = page_sql(
+                spec, column=column, descending=descending, nulls=False, after=after, limit=limit
+            )
+            rows.extend(await self.fetch(sql, *args))
+        if column in NULLABLE_SORT_COLUMNS and len(rows) < limit:
+            sql, args = page_sql(
+                spec,
+                column=column,
+                descending=descending,
+                nulls=True,
+                after=after if in_null_tail else None,
+                limit=limit - len(rows),
+            )
+            rows.extend(await self.fetch(sql, *args))
+        hits = []
+        for row in rows:
+            fields = dict(row)
+            key = fields.pop("sort_key")
+            hits.append(SearchHit(lead=LeadRow.of(fields), sort_key=key))
+        return hits
+
+    async def count(self, spec: LeadQuerySpec) -> int:
+        sql, args = count_sql(spec)
+        return int(await self.fetchval(sql, *args))
+
+    async def list_ref(self, list_id: UUID) -> ListRef | None:
+        """A list's kind and saved filter (a search's `listId`)."""
+        row = await self.fetchrow(
+            "SELECT id, kind::text AS kind, filter FROM lists WHERE tenant_id = $1 AND id = $2",
+            list_id,
+        )
+        return ListRef(**row) if row is not None else None
