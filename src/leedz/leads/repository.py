@@ -449,7 +449,12 @@ def _condition_sql(c: LeadConditions, p: _Params) -> list[str]:  # noqa: C901, P
         return ["FALSE"]
     sql: list[str] = []
     if c.patterns:
-        sql.append(f"search_text LIKE ANY ({p(list(c.patterns), 'text[]')})")
+        # COALESCE is the planner's view, not the logic (search_text is NOT NULL). The request
+        # role's LIKE is not leakproof, so under RLS the trigram index cannot serve it and the
+        # planner may not read the column's statistics: it guesses a few rows and reads the
+        # whole tenant to sort them, even for a q that every tenth lead matches. Wrapped, the
+        # guess is one row in two and the plan walks the sort's index until the page is full.
+        sql.append(f"COALESCE(search_text LIKE ANY ({p(list(c.patterns), 'text[]')}), false)")
     if c.statuses:
         sql.append(f"status = ANY ({p([s.value for s in c.statuses], 'lead_status[]')})")
     if c.owner_id is not None:
