@@ -316,7 +316,7 @@ class LeadQuery(LeadFilter):
     """GET /v1/leads: the filter, and the page (`limit` 1-200, the opaque `cursor`)."""
 
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = Field(default=None, min_length=1, max_length=500)
+    cursor: str | None = Field(default=None, max_length=500)
 
 
 class FieldType(enum.StrEnum):

@@ -57,9 +57,14 @@ def _like_escape(text: str) -> str:
 
 def _typed_form(q: str) -> str | None:
     """q as an e-mail address or a domain is stored: NFKC, lower-cased, direction marks
-    removed; only for a q without spaces (addresses and domains have none)."""
-    text = "".join(ch for ch in q if unicodedata.category(ch) != "Cf")
-    text = unicodedata.normalize("NFKC", text).strip().lower()
+    removed, every script's digits ASCII; only for a q without spaces (addresses and domains
+    have none)."""
+    text = "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
+        for ch in unicodedata.normalize("NFKC", q)
+        if unicodedata.category(ch) != "Cf"
+    )
+    text = text.strip().lower()
     if not text or any(ch.isspace() for ch in text) or "|" in text:
         return None
     return text
@@ -242,11 +247,11 @@ def _key(column: str, raw: object) -> Any:
         raise invalid_cursor()
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            raise invalid_cursor()
+        return moment.astimezone(UTC)  # year 1 at +14:00 is year 0 in UTC: no such time
+    except (ValueError, OverflowError) as exc:
         raise invalid_cursor() from exc
-    if moment.tzinfo is None:
-        raise invalid_cursor()
-    return moment
 
 
 def decode_lead_cursor(cursor: str, sort: LeadSort) -> KeysetAfter:
