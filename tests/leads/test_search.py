@@ -454,6 +454,38 @@ async def test_pages_do_not_skip_or_repeat_while_leads_are_added(
         assert [i for i in seen if i in initial] == expected, f"{sort}: skipped or reordered"
 
 
+@pytest.mark.parametrize(
+    ("first", "most"),
+    [((1, 1), 0), ((1, 1), 3), ((2, 2), 7), ((3, 3), 1_000)],
+    ids=["scan-at-once", "walk-a-little", "walk-then-scan", "walk-in-steps"],
+)
+async def test_walk_steps_and_the_handover_keep_the_order(
+    client: httpx.AsyncClient,
+    boss: Account,
+    owner: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    first: tuple[int, int],
+    most: int,
+) -> None:
+    """A q is found by walking the sort's index in steps, then (when matches look rare) by
+    reading every candidate and sorting: tiny steps here, so that a few leads take every
+    path, with its position handed from one to the next."""
+    from leedz.leads import repository
+
+    monkeypatch.setattr(repository, "WALK_FIRST_ROWS", first)
+    monkeypatch.setattr(repository, "WALK_ROWS_PER_WANTED", 1)
+    monkeypatch.setattr(repository, "WALK_MAX_ROWS", most)
+    leads = await _sort_world(client, boss, owner)
+    for q, match in [("eta", lambda n: "eta" in n.lower()), ("al", lambda n: n.lower() == "alpha")]:
+        wanted = {lead["id"] for lead in leads if match(lead["name"])}
+        for sort in SORTS + [f"-{s}" for s in SORTS]:
+            expected = await _expected_order(owner, boss.tenant_id, sort, wanted)
+            for limit in (1, 2, 50):
+                paged = await page_all(client, boss, {"sort": sort, "q": q}, limit=limit)
+                assert [lead["id"] for lead in paged] == expected, (q, sort, limit)
+        assert await count(client, boss, {"q": q}) == len(wanted)
+
+
 async def test_count_equals_what_pages_hold(
     client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
 ) -> None:
