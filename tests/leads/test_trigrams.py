@@ -21,10 +21,12 @@ from tests.support.databases import APP_ROLE
 
 async def _where(conn: asyncpg.Connection) -> str:
     row = await conn.fetchrow(
-        "SELECT current_setting('lc_ctype') AS ctype, current_setting('server_version') AS v"
+        "SELECT datctype AS ctype, datlocprovider::text AS provider,"
+        " current_setting('server_version') AS v"
+        " FROM pg_database WHERE datname = current_database()"
     )
     assert row is not None
-    return f"PostgreSQL {row['v']}, LC_CTYPE {row['ctype']!r}"
+    return f"PostgreSQL {row['v']}, LC_CTYPE {row['ctype']!r} (locale provider {row['provider']})"
 
 
 async def test_arabic_text_has_trigrams(owner: asyncpg.Connection) -> None:
