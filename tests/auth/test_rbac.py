@@ -70,15 +70,40 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     )
 
 
+async def lead_ids(client: httpx.AsyncClient, boss: Account) -> dict[str, str]:
+    """{lead} and {lead2}, two unassigned leads, and {merge}, a third merged into {lead}."""
+    ids: dict[str, str] = {}
+    for name in ("lead", "lead2", "merged"):
+        created = await client.post("/v1/leads", json={"name": name}, headers=boss.headers)
+        assert created.status_code == 201, created.text
+        ids[name] = created.json()["id"]
+    merged = await client.post(
+        f"/v1/leads/{ids['lead']}/merge", json={"leadIds": [ids["merged"]]}, headers=boss.headers
+    )
+    assert merged.status_code == 200, merged.text
+    return ids | {"merge": merged.json()["mergeId"]}
+
+
 @pytest.mark.parametrize(("row", "caller"), CASES)
 async def test_rbac_table(
     client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
 ) -> None:
     world = await build_world(client, owner)
+    leads = (
+        await lead_ids(client, world.by_role["OWNER"])
+        if "{lead" in row["path"] or "{merge" in row["path"]
+        else {}
+    )
     path = row["path"].format(
-        target=world.target.user_id, invite=world.invite_id, job=world.job_id, agent=world.agent_id
+        target=world.target.user_id,
+        invite=world.invite_id,
+        job=world.job_id,
+        agent=world.agent_id,
+        **leads,
     )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
+    if body and "lead2" in leads:
+        body = body.replace("{lead2}", leads["lead2"])
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers
