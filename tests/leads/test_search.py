@@ -476,8 +476,9 @@ async def test_walk_steps_and_the_handover_keep_the_order(
     monkeypatch.setattr(repository, "WALK_ROWS_PER_WANTED", 1)
     monkeypatch.setattr(repository, "WALK_MAX_ROWS", most)
     leads = await _sort_world(client, boss, owner)
-    for q, match in [("eta", lambda n: "eta" in n.lower()), ("al", lambda n: n.lower() == "alpha")]:
-        wanted = {lead["id"] for lead in leads if match(lead["name"])}
+    # "eta" is inside beta, Beta, zeta, eta, theta; "al" starts only the three alphas.
+    for q, matching in [("eta", {"beta", "zeta", "eta", "theta"}), ("al", {"alpha"})]:
+        wanted = {lead["id"] for lead in leads if lead["name"].lower() in matching}
         for sort in SORTS + [f"-{s}" for s in SORTS]:
             expected = await _expected_order(owner, boss.tenant_id, sort, wanted)
             for limit in (1, 2, 50):
