@@ -148,7 +148,7 @@ def _conditions(query: LeadFilter, *, default_country: str) -> LeadConditions:
     q = (query.q or "").strip()
     patterns = q_patterns(q, default_country=default_country) if q else ()
     return LeadConditions(
-        # A q with nothing searchable in it (only punctuation) matches nothing.
+        # A q with nothing searchable in it (punctuation and spaces) matches nothing.
         patterns=patterns,
         never=bool(q) and not patterns,
         statuses=tuple(dict.fromkeys(query.status or ())),
