@@ -5,7 +5,8 @@ primary key `(tenant_id, kind, value)` makes each key belong to at most one lead
 two writers racing to create the same business meet on that constraint, never as two leads.
 `search_text` and `name_sort` are written by the service from leads/normalize.py (the database
 never normalizes): `search_text` carries the normalized name, contact name, emails, domain and
-phone digits, behind a trigram GIN index for substring search.
+phone digits; a copy of it in `lead_search` (LeadSearchText) is behind the trigram index that
+substring search uses.
 
 A lead in the trash has `deleted_at`; a lead folded into another by a merge has
 `merged_into_id` (its row stays, so the merge can be undone). Neither shows in lists or counts.
@@ -132,12 +133,6 @@ class Lead(TenantOwned, Base):
         Index(None, "tenant_id", "status"),
         Index(None, "tenant_id", "name_key"),
         Index(None, "tenant_id", "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
-        Index(
-            "ix_leads_search_text_trgm",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
         # Duplicate suggestions (merges/): names close to a lead's, leads with its domain.
         Index(
@@ -310,3 +305,31 @@ class LeadEvidence(TenantOwned, Base):
     evidence_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
     fields: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=_EMPTY_ARRAY)
     created_at: Mapped[datetime] = created_at()
+
+
+class LeadSearchText(Base):
+    """A lead's `search_text` (and owner), copied by triggers on `leads` behind a trigram GIN
+    index. Only its owner reads it, through `leedz_search_lead_ids()`; the request role has no
+    privilege on it at all (migration 20261201_1700, docs/search.md)."""
+
+    __tablename__ = "lead_search"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "lead_id"],
+            ["leads.tenant_id", "leads.id"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        Index(
+            "ix_lead_search_tenant_id_search_text_trgm",
+            "tenant_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    search_text: Mapped[str] = mapped_column(Text)

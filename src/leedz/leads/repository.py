@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from leedz.evidence.models import Confidence
+from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource, LeadStatus
 from leedz.leads.record import Key
@@ -408,6 +409,8 @@ class LeadQuerySpec:
     conditions: tuple[LeadConditions, ...]
     deleted: bool = False
     visible_to: UUID | None = None
+    # Only these leads (the trigram index's answer for a rare q); None: any.
+    among: tuple[UUID, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,6 +521,8 @@ def _where(spec: LeadQuerySpec, p: _Params, *, opaque: bool = True) -> str:
     if spec.visible_to is not None:
         uid = p(spec.visible_to, "uuid")
         parts.append(f"(owner_id IS NULL OR owner_id = {uid})")
+    if spec.among is not None:
+        parts.append(f"id = ANY ({p(list(spec.among), 'uuid[]')})")
     for conditions in spec.conditions:
         parts.extend(_indexed_sql(conditions, p))
         if opaque:
@@ -638,8 +643,112 @@ WALK_ROWS_PER_WANTED = 20
 WALK_FIRST_ROWS = (1_000, 10_000)
 WALK_MAX_ROWS = 25_000
 
+# The most lead ids a search takes from the trigram index (leedz_search_lead_ids, migration
+# 20261201_1700): a q matching more leads than that is common, and reading them all by id would
+# cost about what reading the tenant does; the walk, then the scan, serve it as before.
+INDEX_MAX_IDS = 10_000
+# A q the index can answer is walked this far at most before the index is asked: reading a
+# few thousand leads by id costs about what walking that many does.
+WALK_INDEXED_ROWS = 5_000
+
+
+def like_has_trigram(pattern: str) -> bool:
+    """Whether pg_trgm finds a trigram in the LIKE `pattern` to look up in its index: a word (a
+    run of letters and digits, escaped characters literal) that, padded on each side that is
+    not a wildcard (two spaces before, one after, as pg_trgm pads), is 3 characters or more.
+    Without one, the index could only be read whole, which is slower than reading the tenant.
+    (Letters and digits as Python sees them; pg_trgm asks the database's LC_CTYPE, which agrees
+    for every locale but C, where no Arabic letter is one: docs/search.md.)"""
+    chars: list[tuple[str, bool]] = []  # (character, is a wildcard)
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            chars.append((ch, False))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            chars.append((ch, ch in "%_"))
+    i = 0
+    while i < len(chars):
+        if chars[i][1] or not chars[i][0].isalnum():
+            i += 1
+            continue
+        end = i
+        while end < len(chars) and not chars[end][1] and chars[end][0].isalnum():
+            end += 1
+        padded = end - i + (0 if i > 0 and chars[i - 1][1] else 2)
+        padded += 0 if end < len(chars) and chars[end][1] else 1
+        if padded >= 3:  # a trigram
+            return True
+        i = end
+    return False
+
+
+def _indexable(spec: LeadQuerySpec) -> bool:
+    """Whether the trigram index can answer a q of `spec`: every one of its patterns has a
+    trigram."""
+    return any(_indexable_conditions(c) for c in spec.conditions)
+
+
+def _indexable_conditions(conditions: LeadConditions) -> bool:
+    patterns = conditions.patterns
+    return bool(patterns) and not conditions.never and all(map(like_has_trigram, patterns))
+
+
+@dataclass(slots=True)
+class _Walk:
+    """How far a walk of a segment got: the ids of the hits, in order; the last lead walked;
+    how many were; whether the segment ended."""
+
+    position: KeysetAfter | None
+    ids: list[UUID] = field(default_factory=list)
+    walked: int = 0
+    exhausted: bool = False
+
+    def done(self, limit: int) -> bool:
+        return self.exhausted or len(self.ids) >= limit
+
 
 class LeadSearch(TenantRepository):
+    def __init__(self, tx: Tx) -> None:
+        super().__init__(tx)
+        # A page or a count asks the index once per set of conditions, whatever its segments.
+        self._from_index: dict[tuple[LeadConditions, ...], tuple[UUID, ...] | None] = {}
+
+    async def matching_ids(self, patterns: Sequence[str], *, cap: int) -> list[UUID] | None:
+        """The ids of the tenant's leads the transaction may see (SALES rule) whose search
+        text is LIKE any of `patterns`, any order, through the trigram index of `lead_search`
+        (leedz_search_lead_ids: the request role cannot read that table); None when there are
+        more than `cap`. Trash and merged leads included: the caller reads `leads` after."""
+        rows = await self.fetch(
+            "SELECT lead_id FROM leedz_search_lead_ids($2::text[], $3::int4) WHERE tenant_id = $1",
+            list(patterns),
+            cap + 1,
+        )
+        if len(rows) > cap:
+            return None
+        return [r["lead_id"] for r in rows]
+
+    async def _narrowed(self, spec: LeadQuerySpec) -> LeadQuerySpec | None:
+        """`spec` limited to the leads the trigram index names, when a q of it is rare enough
+        (INDEX_MAX_IDS) and has a trigram; `spec` itself when none is; None when no lead can
+        match. Any of the q is enough (they are ANDed): the one with the fewest matches."""
+        key = spec.conditions
+        if key not in self._from_index:
+            best: tuple[UUID, ...] | None = None
+            for conditions in filter(_indexable_conditions, spec.conditions):
+                ids = await self.matching_ids(conditions.patterns, cap=INDEX_MAX_IDS)
+                if ids is not None and (best is None or len(ids) < len(best)):
+                    best = tuple(ids)
+                if best == ():
+                    break
+            self._from_index[key] = best
+        among = self._from_index[key]
+        if among is None:
+            return spec
+        return replace(spec, among=among) if among else None
+
     async def page(
         self,
         spec: LeadQuerySpec,
@@ -680,45 +789,52 @@ class LeadSearch(TenantRepository):
         if not _has_opaque(spec):
             sql, args = page_sql(spec, **page, after=after, limit=limit)
             return self._hits(await self.fetch(sql, *args))
-        found, position, exhausted = await self._walk(spec, page, after, limit)
-        if exhausted or len(found) >= limit:
+        indexed = _indexable(spec)
+        walk = _Walk(position=after)
+        await self._walk(spec, page, walk, limit, WALK_INDEXED_ROWS if indexed else WALK_MAX_ROWS)
+        narrowed: LeadQuerySpec | None = spec
+        if indexed and not walk.done(limit):
+            # Matches are not coming fast: ask the trigram index which leads can match.
+            narrowed = await self._narrowed(spec)
+            if narrowed is spec:  # too many for it: the q is common, walk on as far as ever
+                await self._walk(spec, page, walk, limit, WALK_MAX_ROWS)
+        found = await self._rows(walk.ids[:limit], column)
+        if walk.done(limit) or narrowed is None:
             return found
-        # Rare: read every candidate after the walk and sort those that match.
-        sql, args = scan_sql(spec, **page, after=position, limit=limit - len(found))
+        # Rare: read every candidate after the walk (only those the index names, when it
+        # answered) and sort those that match.
+        sql, args = scan_sql(narrowed, **page, after=walk.position, limit=limit - len(found))
         ids = [r["id"] for r in await self.fetch(sql, *args)]
-        return found + await self._rows(ids, page["column"])
+        return found + await self._rows(ids, column)
 
     async def _walk(
-        self, spec: LeadQuerySpec, page: dict[str, Any], after: KeysetAfter | None, limit: int
-    ) -> tuple[list[SearchHit], KeysetAfter | None, bool]:
-        """Walk the sort's index in steps while the matches come often enough to fill the
-        page within WALK_MAX_ROWS leads: (hits, the last lead walked, whether the segment
-        ended). A common q stops after a few hundred leads; a rare one hands over early."""
+        self, spec: LeadQuerySpec, page: dict[str, Any], walk: _Walk, limit: int, budget: int
+    ) -> None:
+        """Walk the sort's index on from `walk.position`, in steps, while the matches come
+        often enough to fill the page within `budget` leads walked in all (`walk` keeps the
+        hits, the last lead walked, the count and whether the segment ended). A common q stops
+        after a few hundred leads; a rare one hands over early."""
         low, high = WALK_FIRST_ROWS
-        step = min(max(limit * WALK_ROWS_PER_WANTED, low), high)
-        walked, position = 0, after
-        found_ids: list[UUID] = []
-        while True:
-            sql, args = walk_sql(
-                spec, **page, after=position, rows=step, wanted=limit - len(found_ids)
-            )
+        while not walk.done(limit):
+            wanted = limit - len(walk.ids)
+            if walk.walked == 0:
+                step = min(max(wanted * WALK_ROWS_PER_WANTED, low), high)
+            else:
+                # The leads it would take to find the rest at the rate seen (none seen: as if
+                # the next lead walked were one).
+                needed = wanted * walk.walked / max(len(walk.ids), 1)
+                if walk.walked + needed > budget:
+                    return
+                step = int(min(needed * 1.25 + 1, budget - walk.walked))
+            sql, args = walk_sql(spec, **page, after=walk.position, rows=step, wanted=wanted)
             rows = await self.fetch(sql, *args)
-            hits = [r for r in rows if r["hit"]]
-            found_ids += [r["id"] for r in hits]
+            walk.ids += [r["id"] for r in rows if r["hit"]]
             last = next((r for r in rows if not r["hit"]), None)
             if last is None or int(last["n"]) < step:  # the segment has no more leads
-                return await self._rows(found_ids, page["column"]), None, True
-            walked += step
-            position = KeysetAfter(last["sort_key"], last["id"])
-            wanted = limit - len(found_ids)
-            if wanted <= 0:
-                return await self._rows(found_ids[:limit], page["column"]), position, False
-            # The leads it would take to find the rest at the rate seen (none seen: as if the
-            # next lead walked were one).
-            needed = wanted * walked / max(len(found_ids), 1)
-            if walked + needed > WALK_MAX_ROWS:
-                return await self._rows(found_ids, page["column"]), position, False
-            step = int(min(needed * 1.25 + 1, WALK_MAX_ROWS - walked))
+                walk.exhausted = True
+                return
+            walk.walked += step
+            walk.position = KeysetAfter(last["sort_key"], last["id"])
 
     async def _rows(self, ids: list[UUID], column: str) -> list[SearchHit]:
         """The leads `ids` names, in that order, with their sort key."""
@@ -745,7 +861,10 @@ class LeadSearch(TenantRepository):
         return hits
 
     async def count(self, spec: LeadQuerySpec) -> int:
-        sql, args = count_sql(spec)
+        narrowed = await self._narrowed(spec)
+        if narrowed is None:
+            return 0
+        sql, args = count_sql(narrowed)
         return int(await self.fetchval(sql, *args))
 
     async def list_ref(self, list_id: UUID) -> ListRef | None:
