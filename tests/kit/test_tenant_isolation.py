@@ -32,6 +32,9 @@ TENANT_TABLES = (
     "usage_counters",
 )
 APPEND_ONLY = {"audit_logs"}
+# Tenant tables the request role may not touch at all, with or without a tenant: it reads them
+# only through SECURITY DEFINER functions that scope themselves (tests/kit/test_rls_catalog.py).
+NO_ACCESS = ("lead_search",)
 
 
 @asynccontextmanager
@@ -65,9 +68,43 @@ async def test_matrix_covers_every_tenant_table(owner: asyncpg.Connection) -> No
         "SELECT table_name FROM information_schema.columns"
         " WHERE table_schema = 'public' AND column_name = 'tenant_id'"
     )
-    assert {r["table_name"] for r in tables} == set(TENANT_TABLES), (
+    assert {r["table_name"] for r in tables} == {*TENANT_TABLES, *NO_ACCESS}, (
         "a tenant table was added: add it to TENANT_TABLES and to tests/factories/rows.py"
     )
+
+
+NO_ACCESS_STATEMENTS = (
+    "SELECT count(*) FROM {table}",
+    "SELECT 1 FROM {table} WHERE tenant_id = $1",
+    "UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = $1",
+    "DELETE FROM {table} WHERE tenant_id = $1",
+    "INSERT INTO {table} (tenant_id, lead_id, search_text) VALUES ($1, gen_random_uuid(), 'x')",
+    "TRUNCATE {table}",
+    "COPY {table} TO STDOUT",
+)
+
+
+@pytest.mark.parametrize("table", NO_ACCESS)
+@pytest.mark.parametrize("statement", NO_ACCESS_STATEMENTS)
+@pytest.mark.parametrize("own_tenant", [True, False])
+async def test_the_request_role_cannot_touch_owner_only_tables(
+    owner: asyncpg.Connection,
+    two_tenants: tuple[TenantRows, TenantRows],
+    table: str,
+    statement: str,
+    own_tenant: bool,
+) -> None:
+    """Neither another tenant's rows nor its own tenant's, nor with no tenant set: not one
+    privilege (the rows exist: the factory's leads put them there)."""
+    a, b = two_tenants
+    assert await owner.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", b.tenant_id)
+    sql = statement.format(table=table)
+    async with as_app_role(owner, b.tenant_id if own_tenant else None) as conn:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+            if "$1" in sql:
+                await conn.execute(sql, b.tenant_id if own_tenant else a.tenant_id)
+            else:
+                await conn.execute(sql)
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
