@@ -117,11 +117,13 @@ async def test_the_function_runs_as_the_owner_of_a_table_without_forced_rls(
         "SELECT relowner::regrole::text AS owner, relrowsecurity, relforcerowsecurity"
         " FROM pg_class WHERE oid = 'public.lead_search'::regclass"
     )
-    assert function is not None and table is not None
+    assert function is not None
+    assert table is not None
     assert function["prosecdef"], "leedz_search_lead_ids must be SECURITY DEFINER"
     assert function["provolatile"] == "s"  # STABLE
     assert function["owner"] == table["owner"]
-    assert table["relrowsecurity"] and not table["relforcerowsecurity"]
+    assert table["relrowsecurity"]
+    assert not table["relforcerowsecurity"]
     assert "search_path=pg_catalog, public, pg_temp" in function["proconfig"]
     assert not await owner.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = 'public.leads'::regclass"

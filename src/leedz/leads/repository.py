@@ -791,7 +791,8 @@ class LeadSearch(TenantRepository):
             return self._hits(await self.fetch(sql, *args))
         indexed = _indexable(spec)
         walk = _Walk(position=after)
-        await self._walk(spec, page, walk, limit, WALK_INDEXED_ROWS if indexed else WALK_MAX_ROWS)
+        budget = min(WALK_INDEXED_ROWS, WALK_MAX_ROWS) if indexed else WALK_MAX_ROWS
+        await self._walk(spec, page, walk, limit, budget)
         narrowed: LeadQuerySpec | None = spec
         if indexed and not walk.done(limit):
             # Matches are not coming fast: ask the trigram index which leads can match.
