@@ -100,11 +100,9 @@ async def test_the_request_role_cannot_touch_owner_only_tables(
     assert await owner.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", b.tenant_id)
     sql = statement.format(table=table)
     async with as_app_role(owner, b.tenant_id if own_tenant else None) as conn:
+        args = [b.tenant_id if own_tenant else a.tenant_id] if "$1" in sql else []
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
-            if "$1" in sql:
-                await conn.execute(sql, b.tenant_id if own_tenant else a.tenant_id)
-            else:
-                await conn.execute(sql)
+            await conn.execute(sql, *args)
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)

@@ -415,7 +415,7 @@ async def test_trash_restore_purge_and_tenant_deletion(
 # ---------------------------------------------------------------------------------------------
 # The index path finds what the other paths find
 
-PATHS = {
+PATHS: dict[str, dict[str, Any]] = {
     # Straight to the index after one lead walked.
     "index": {"WALK_FIRST_ROWS": (1, 1), "WALK_MAX_ROWS": 0, "WALK_INDEXED_ROWS": 0},
     # The index always "too common": walk on, then read every candidate (as before it).
@@ -428,7 +428,7 @@ PATHS = {
     "default": {},
 }
 
-WORLD = [
+WORLD: list[tuple[str, dict[str, Any]]] = [
     ("مؤسسة الأمل", {"phones": ["0501234567"], "emails": ["Sales@Royal.com.sa"]}),
     ("مكتبة إقرأ", {"website": "https://www.royal.com.sa/ar/"}),
     ("Café Royal", {"contactName": "Khalid أحمد"}),
