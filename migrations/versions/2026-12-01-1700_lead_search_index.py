@@ -78,18 +78,25 @@ BEGIN
 END
 $$"""
 
-# enable_seqscan off: a pattern without a trigram (punctuation only) leaves the index only the
+# The statement is planned on every call with the patterns as constants (EXECUTE ... USING),
+# so that the planner reads their trigrams and the table's statistics: a generic plan, which
+# knows neither, may walk the tenant's primary key and filter instead (PostgreSQL 18 does, for a
+# SQL function). enable_seqscan off: a pattern without a trigram leaves the index only the
 # tenant to go by, which still beats reading every tenant's rows.
 SEARCH_FUNCTION = f"""
 CREATE FUNCTION public.leedz_search_lead_ids(patterns text[], max_rows integer)
 RETURNS TABLE (tenant_id uuid, lead_id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER {SEARCH_PATH} SET enable_seqscan = off AS $$
-    SELECT s.tenant_id, s.lead_id FROM public.lead_search s
-    WHERE s.tenant_id = {rls.CURRENT_TENANT}
-      AND s.search_text LIKE ANY (patterns)
-      AND ({SALES_VISIBLE})
-    LIMIT max_rows
-$$"""
+LANGUAGE plpgsql STABLE SECURITY DEFINER {SEARCH_PATH} SET enable_seqscan = off AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE $q$
+        SELECT s.tenant_id, s.lead_id FROM public.lead_search s
+        WHERE s.tenant_id = {rls.CURRENT_TENANT}
+          AND s.search_text LIKE ANY ($1)
+          AND ({SALES_VISIBLE})
+        LIMIT $2
+    $q$ USING patterns, max_rows;
+END
+$fn$"""
 
 
 def _roles() -> list[str]:
