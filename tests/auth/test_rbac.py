@@ -36,6 +36,8 @@ class World:
     invite_id: str
     job_id: str
     agent_id: str
+    lead_id: str
+    list_id: str
     other: Account
 
 
@@ -59,6 +61,12 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     assert job.status_code == 201
     agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
     assert agent.status_code == 201
+    lead = await client.post("/v1/leads", json={"name": "RBAC lead"}, headers=boss.headers)
+    assert lead.status_code == 201
+    listed = await client.post(
+        "/v1/lists", json={"name": "RBAC list", "kind": "STATIC"}, headers=boss.headers
+    )
+    assert listed.status_code == 201
     other = await signup(client, tenant_name="Elsewhere")
     return World(
         by_role,
@@ -66,6 +74,8 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         invite.json()["invite"]["id"],
         job.json()["id"],
         agent.json()["agent"]["id"],
+        lead.json()["id"],
+        listed.json()["id"],
         other,
     )
 
@@ -76,9 +86,17 @@ async def test_rbac_table(
 ) -> None:
     world = await build_world(client, owner)
     path = row["path"].format(
-        target=world.target.user_id, invite=world.invite_id, job=world.job_id, agent=world.agent_id
+        target=world.target.user_id,
+        invite=world.invite_id,
+        job=world.job_id,
+        agent=world.agent_id,
+        list=world.list_id,
     )
-    body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
+    body = (
+        row["body"].replace("{new_email}", unique_email("new")).replace("{lead}", world.lead_id)
+        if row["body"]
+        else None
+    )
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers
