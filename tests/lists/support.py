@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+
 from tests.factories.accounts import Account
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+
+from leedz.access.permissions import ROLE_PERMISSIONS, Permission
 from tests.factories.accounts import Account, member, on_plan, signup
 from tests.lists.support import (
     add,
@@ -22,8 +24,6 @@ from tests.lists.support import (
     raw_leads,
     remove,
 )
-
-from leedz.access.permissions import ROLE_PERMISSIONS, Permission
 
 FILTER = {"status": ["NEW", "CONTACTED"], "city": "Riyadh", "hasPhone": True}
 
