@@ -17,11 +17,11 @@ answered 429):
 2. Every operation with a path parameter, as tenant A, with tenant B's real ids in the path:
    nothing may answer 2xx, and B's objects are unchanged afterwards.
 
-No operation is excluded (/metrics included). The deletes that revoke A's agent, member and invite
-run last (`LAST`), so the operations that need them run first. logout and password cannot end A's
-session (the fuzzer knows neither A's refresh token nor A's password), nor can a password reset
-(the fuzzer never sees a mailed token); the test asserts that A is still signed in at the end, so
-the run was not silently answered 401.
+No operation is excluded (/metrics included). The deletes that revoke A's agent, member and invite,
+and the one of A's list, run last (`LAST`), so the operations that need them run first. logout
+and password cannot end A's session (the fuzzer knows neither A's refresh token nor A's
+password), nor can a password reset (the fuzzer never sees a mailed token); the test asserts that
+A is still signed in at the end, so the run was not silently answered 401.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ LAST = (
     "DELETE /v1/invites/{invite_id}",
     "DELETE /v1/members/{user_id}",
     "DELETE /v1/agents/{agent_id}",
+    "DELETE /v1/lists/{list_id}",
 )
 
 Operation = APIOperation[Any, Any, Any, Any]
@@ -88,6 +89,7 @@ class Tenant:
     agent: AgentHandle
     job_id: str
     invite_id: str
+    list_id: str = ""
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -95,6 +97,7 @@ class Tenant:
             "invite_id": self.invite_id,
             "job_id": self.job_id,
             "agent_id": self.agent.id,
+            "list_id": self.list_id,
         }[parameter]
 
     def headers_for(self, operation: Operation) -> dict[str, str]:
@@ -126,7 +129,27 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert invite.status_code == 201, invite.text
-    return Tenant(owner, sales, agent, str(job["id"]), str(invite.json()["invite"]["id"]))
+    # A STATIC list with one lead on it (the list routes' real ids).
+    lead = await client.post("/v1/leads", json={"name": f"{name} lead"}, headers=owner.headers)
+    assert lead.status_code == 201, lead.text
+    listed = await client.post(
+        "/v1/lists", json={"name": f"{name} list", "kind": "STATIC"}, headers=owner.headers
+    )
+    assert listed.status_code == 201, listed.text
+    added = await client.post(
+        f"/v1/lists/{listed.json()['id']}/leads",
+        json={"leadIds": [lead.json()["id"]]},
+        headers=owner.headers,
+    )
+    assert added.status_code == 200, added.text
+    return Tenant(
+        owner,
+        sales,
+        agent,
+        str(job["id"]),
+        str(invite.json()["invite"]["id"]),
+        str(listed.json()["id"]),
+    )
 
 
 async def _build_world(base: str, database_url: str) -> World:
@@ -338,3 +361,6 @@ def _assert_b_untouched(base: str, b: Tenant) -> None:
     members = httpx.get(f"{base}/v1/members", headers=headers).json()["items"]
     roles = {m["user"]["id"]: m["role"] for m in members}
     assert roles == {b.owner.user_id: "OWNER", b.member.user_id: "SALES"}, roles
+    listed = httpx.get(f"{base}/v1/lists/{b.list_id}", headers=headers)
+    assert listed.status_code == 200
+    assert (listed.json()["name"], listed.json()["leadCount"]) == ("Tenant B list", 1)
