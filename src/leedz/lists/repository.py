@@ -46,14 +46,7 @@ class ListRow:
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Self:
-        stored = row["filter"]
-        return cls(
-            **{
-                **row,
-                "kind": ListKind(row["kind"]),
-                "filter": json.loads(stored) if isinstance(stored, str) else stored,
-            }
-        )
+        return cls(**{**row, "kind": ListKind(row["kind"])})
 
 
 class Lists(TenantRepository):
