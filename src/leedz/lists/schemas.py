@@ -22,10 +22,9 @@ from pydantic import (
     field_validator,
 )
 
-from leedz.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.leads.models import ListKind
-from leedz.leads.schemas import LeadFilter
+from leedz.leads.schemas import LeadFilter, LeadQuery
 
 MAX_LEAD_IDS = 1000
 
@@ -50,37 +49,36 @@ ListDescription = Annotated[
 ]
 
 
-def _filter_model(name: str, doc: str, *, without: frozenset[str], **more: Any) -> type[ApiIn]:
-    """LeadFilter's fields but `without`, with their bounds and validators, and `more`; unknown
-    keys refused. It follows LeadFilter as fields are added there."""
+def _filter_model(
+    name: str, doc: str, *, base: type[LeadFilter], without: frozenset[str]
+) -> type[ApiIn]:
+    """`base`'s fields but `without`, with their bounds and validators; unknown keys refused.
+    It follows the lead query as fields are added there."""
     fields: dict[str, Any] = {
         field: (info.annotation, info)
-        for field, info in LeadFilter.model_fields.items()
+        for field, info in base.model_fields.items()
         if field not in without
     }
-    return create_model(name, __base__=ApiIn, __doc__=doc, __module__=__name__, **fields, **more)
+    return create_model(name, __base__=ApiIn, __doc__=doc, __module__=__name__, **fields)
 
 
 if TYPE_CHECKING:
     ListFilter = LeadFilter
-
-    class ListLeadsQuery(LeadFilter):
-        limit: int
-        cursor: str | None
+    ListLeadsQuery = LeadQuery
 else:
     ListFilter = _filter_model(
         "ListFilter",
         "A DYNAMIC list's saved filter: the filters of GET /v1/leads, without `sort`, paging,"
         " `deleted` and `listId`.",
+        base=LeadFilter,
         without=NOT_SAVED,
     )
     ListLeadsQuery = _filter_model(
         "ListLeadsQuery",
         "GET /v1/lists/{id}/leads: the GET /v1/leads query, the list being the path's (no"
         " `listId`), never the trash (no `deleted`).",
+        base=LeadQuery,
         without=frozenset({"deleted", "list_id"}),
-        limit=(int, Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)),
-        cursor=(str | None, Field(default=None, max_length=200)),
     )
 
 

@@ -25,6 +25,7 @@ from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
+from leedz.leads import search as lead_search
 from leedz.leads import service as leads
 from leedz.leads.models import ActivityType, ListKind
 from leedz.leads.repository import Activities
@@ -88,7 +89,7 @@ async def _counts(tx: Tx, actor: Actor, rows: Sequence[ListRow]) -> dict[UUID, i
     counts = await Members(tx).counts(static, visible_to=await leads.visible_to(tx, actor))
     for row in rows:
         if row.kind is ListKind.DYNAMIC:
-            counts[row.id] = await leads.count(tx, actor, _lead_filter(row))
+            counts[row.id] = await lead_search.count(tx, actor, _lead_filter(row))
     return counts
 
 
@@ -304,5 +305,5 @@ async def list_leads(tx: Tx, actor: Actor, list_id: UUID, query: ListLeadsQuery)
     saved filter evaluated now; either way AND the query's own filters."""
     row = await _readable(tx, list_id)
     fields = query.model_dump(exclude={"limit", "cursor"})
-    search = LeadFilter.model_validate({**fields, "list_id": row.id})
-    return await leads.search(tx, actor, search, limit=query.limit, cursor=query.cursor)
+    within = LeadFilter.model_validate({**fields, "list_id": row.id})
+    return await lead_search.search(tx, actor, within, limit=query.limit, cursor=query.cursor)
