@@ -214,9 +214,8 @@ class TestValidation:
         body: dict[str, Any],
         code: str,
     ) -> None:
-        created = await new_list(
-            client, boss, kind=kind, **({"filter": FILTER} if kind == "DYNAMIC" else {})
-        )
+        extra: dict[str, Any] = {"filter": FILTER} if kind == "DYNAMIC" else {}
+        created = await new_list(client, boss, kind=kind, **extra)
         response = await client.patch(f"/v1/lists/{created['id']}", json=body, headers=boss.headers)
         assert response.status_code == 422, response.text
         assert response.json()["code"] == code
