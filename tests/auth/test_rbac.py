@@ -36,7 +36,6 @@ class World:
     invite_id: str
     job_id: str
     agent_id: str
-    lead_id: str
     list_id: str
     other: Account
 
@@ -61,8 +60,6 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     assert job.status_code == 201
     agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
     assert agent.status_code == 201
-    lead = await client.post("/v1/leads", json={"name": "RBAC lead"}, headers=boss.headers)
-    assert lead.status_code == 201
     listed = await client.post(
         "/v1/lists", json={"name": "RBAC list", "kind": "STATIC"}, headers=boss.headers
     )
@@ -74,10 +71,23 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         invite.json()["invite"]["id"],
         job.json()["id"],
         agent.json()["agent"]["id"],
-        lead.json()["id"],
         listed.json()["id"],
         other,
     )
+
+
+async def lead_ids(client: httpx.AsyncClient, boss: Account) -> dict[str, str]:
+    """{lead} and {lead2}, two unassigned leads, and {merge}, a third merged into {lead}."""
+    ids: dict[str, str] = {}
+    for name in ("lead", "lead2", "merged"):
+        created = await client.post("/v1/leads", json={"name": name}, headers=boss.headers)
+        assert created.status_code == 201, created.text
+        ids[name] = created.json()["id"]
+    merged = await client.post(
+        f"/v1/leads/{ids['lead']}/merge", json={"leadIds": [ids["merged"]]}, headers=boss.headers
+    )
+    assert merged.status_code == 200, merged.text
+    return ids | {"merge": merged.json()["mergeId"]}
 
 
 @pytest.mark.parametrize(("row", "caller"), CASES)
@@ -85,18 +95,23 @@ async def test_rbac_table(
     client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
 ) -> None:
     world = await build_world(client, owner)
+    leads = (
+        await lead_ids(client, world.by_role["OWNER"])
+        if "{lead" in row["path"] + row["body"] or "{merge" in row["path"]
+        else {}
+    )
     path = row["path"].format(
         target=world.target.user_id,
         invite=world.invite_id,
         job=world.job_id,
         agent=world.agent_id,
         list=world.list_id,
+        **leads,
     )
-    body = (
-        row["body"].replace("{new_email}", unique_email("new")).replace("{lead}", world.lead_id)
-        if row["body"]
-        else None
-    )
+    body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
+    for name in ("lead", "lead2"):
+        if body and name in leads:
+            body = body.replace(f"{{{name}}}", leads[name])
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers
