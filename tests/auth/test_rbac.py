@@ -37,6 +37,8 @@ class World:
     job_id: str
     agent_id: str
     list_id: str
+    lead_id: str
+    trashed_id: str
     other: Account
 
 
@@ -64,6 +66,12 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         "/v1/lists", json={"name": "RBAC list", "kind": "STATIC"}, headers=boss.headers
     )
     assert listed.status_code == 201
+    lead = await client.post("/v1/leads", json={"name": "RBAC"}, headers=boss.headers)
+    assert lead.status_code == 201
+    trashed = await client.post("/v1/leads", json={"name": "Trashed"}, headers=boss.headers)
+    assert trashed.status_code == 201
+    deleted = await client.delete(f"/v1/leads/{trashed.json()['id']}", headers=boss.headers)
+    assert deleted.status_code == 204
     other = await signup(client, tenant_name="Elsewhere")
     return World(
         by_role,
@@ -72,6 +80,8 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         job.json()["id"],
         agent.json()["agent"]["id"],
         listed.json()["id"],
+        lead.json()["id"],
+        trashed.json()["id"],
         other,
     )
 
@@ -97,21 +107,22 @@ async def test_rbac_table(
     world = await build_world(client, owner)
     leads = (
         await lead_ids(client, world.by_role["OWNER"])
-        if "{lead" in row["path"] + row["body"] or "{merge" in row["path"]
+        if "{lead" in row["path"] or "{merge" in row["path"]
         else {}
     )
+    ids = {"lead": world.lead_id, "trashed": world.trashed_id} | leads
     path = row["path"].format(
         target=world.target.user_id,
         invite=world.invite_id,
         job=world.job_id,
         agent=world.agent_id,
         list=world.list_id,
-        **leads,
+        **ids,
     )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
     for name in ("lead", "lead2"):
-        if body and name in leads:
-            body = body.replace(f"{{{name}}}", leads[name])
+        if body and name in ids:
+            body = body.replace(f"{{{name}}}", ids[name])
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers
