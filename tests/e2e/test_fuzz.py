@@ -17,11 +17,11 @@ answered 429):
 2. Every operation with a path parameter, as tenant A, with tenant B's real ids in the path:
    nothing may answer 2xx, and B's objects are unchanged afterwards.
 
-No operation is excluded (/metrics included). The deletes that revoke A's agent, member and invite
-run last (`LAST`), so the operations that need them run first. logout and password cannot end A's
-session (the fuzzer knows neither A's refresh token nor A's password), nor can a password reset
-(the fuzzer never sees a mailed token); the test asserts that A is still signed in at the end, so
-the run was not silently answered 401.
+No operation is excluded (/metrics included). The deletes of A's agent, member, invite, list and
+lead run last (`LAST`), so the operations that need them run first. logout
+and password cannot end A's session (the fuzzer knows neither A's refresh token nor A's
+password), nor can a password reset (the fuzzer never sees a mailed token); the test asserts that
+A is still signed in at the end, so the run was not silently answered 401.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ LAST = (
     "DELETE /v1/invites/{invite_id}",
     "DELETE /v1/members/{user_id}",
     "DELETE /v1/agents/{agent_id}",
+    "DELETE /v1/lists/{list_id}",
     "DELETE /v1/leads/{lead_id}",
 )
 
@@ -90,6 +91,7 @@ class Tenant:
     job_id: str
     invite_id: str
     lead_id: str
+    list_id: str
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -97,6 +99,7 @@ class Tenant:
             "invite_id": self.invite_id,
             "job_id": self.job_id,
             "agent_id": self.agent.id,
+            "list_id": self.list_id,
             "lead_id": self.lead_id,
         }[parameter]
 
@@ -135,6 +138,17 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert lead.status_code == 201, lead.text
+    # A STATIC list with that lead on it (the list routes' real ids).
+    listed = await client.post(
+        "/v1/lists", json={"name": f"{name} list", "kind": "STATIC"}, headers=owner.headers
+    )
+    assert listed.status_code == 201, listed.text
+    added = await client.post(
+        f"/v1/lists/{listed.json()['id']}/leads",
+        json={"leadIds": [lead.json()["id"]]},
+        headers=owner.headers,
+    )
+    assert added.status_code == 200, added.text
     return Tenant(
         owner,
         sales,
@@ -142,6 +156,7 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         str(job["id"]),
         str(invite.json()["invite"]["id"]),
         str(lead.json()["id"]),
+        str(listed.json()["id"]),
     )
 
 
@@ -356,3 +371,6 @@ def _assert_b_untouched(base: str, b: Tenant) -> None:
     assert roles == {b.owner.user_id: "OWNER", b.member.user_id: "SALES"}, roles
     lead = httpx.get(f"{base}/v1/leads/{b.lead_id}", headers=headers).json()
     assert (lead["version"], lead["deletedAt"]) == (1, None), lead
+    listed = httpx.get(f"{base}/v1/lists/{b.list_id}", headers=headers)
+    assert listed.status_code == 200
+    assert (listed.json()["name"], listed.json()["leadCount"]) == ("Tenant B list", 1)

@@ -353,6 +353,27 @@ class Activities(TenantRepository):
         )
         return ActivityRow.of(row)
 
+    async def add_many(
+        self,
+        lead_ids: Sequence[UUID],
+        activity: ActivityType,
+        *,
+        actor_user_id: UUID | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> int:
+        """The same entry on each lead's timeline, in one statement (a bulk action's)."""
+        if not lead_ids:
+            return 0
+        status = await self.execute(
+            "INSERT INTO lead_activities (tenant_id, lead_id, type, actor_user_id, details)"
+            " SELECT $1, unnest($2::uuid[]), $3, $4, $5::jsonb",
+            list(lead_ids),
+            activity.value,
+            actor_user_id,
+            json.dumps(dict(details or {}), ensure_ascii=False, default=str),
+        )
+        return int(status.rsplit(" ", 1)[-1])
+
     async def page(
         self, lead_id: UUID, *, limit: int, before: tuple[datetime, UUID] | None
     ) -> list[ActivityRow]:
