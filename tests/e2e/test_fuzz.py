@@ -69,6 +69,7 @@ GENEROUS = "100000/minute"
 # Run after every other operation: they may revoke what the others need (A's agent token, the
 # real member / invite ids). Everything else runs in document order.
 LAST = (
+    "POST /v1/lead-merges/{merge_id}/undo",
     "DELETE /v1/invites/{invite_id}",
     "DELETE /v1/members/{user_id}",
     "DELETE /v1/agents/{agent_id}",
@@ -92,6 +93,7 @@ class Tenant:
     invite_id: str
     lead_id: str
     list_id: str
+    merge_id: str
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -100,6 +102,7 @@ class Tenant:
             "job_id": self.job_id,
             "agent_id": self.agent.id,
             "list_id": self.list_id,
+            "merge_id": self.merge_id,
             "lead_id": self.lead_id,
         }[parameter]
 
@@ -149,6 +152,15 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert added.status_code == 200, added.text
+    # A second lead folded into the first: the undo route's real id.
+    folded = await client.post("/v1/leads", json={"name": f"{name} branch"}, headers=owner.headers)
+    assert folded.status_code == 201, folded.text
+    merged = await client.post(
+        f"/v1/leads/{lead.json()['id']}/merge",
+        json={"leadIds": [folded.json()["id"]]},
+        headers=owner.headers,
+    )
+    assert merged.status_code == 200, merged.text
     return Tenant(
         owner,
         sales,
@@ -157,6 +169,7 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         str(invite.json()["invite"]["id"]),
         str(lead.json()["id"]),
         str(listed.json()["id"]),
+        str(merged.json()["mergeId"]),
     )
 
 
@@ -370,7 +383,8 @@ def _assert_b_untouched(base: str, b: Tenant) -> None:
     roles = {m["user"]["id"]: m["role"] for m in members}
     assert roles == {b.owner.user_id: "OWNER", b.member.user_id: "SALES"}, roles
     lead = httpx.get(f"{base}/v1/leads/{b.lead_id}", headers=headers).json()
-    assert (lead["version"], lead["deletedAt"]) == (1, None), lead
+    # Version 2: the setup merged a second lead into it.
+    assert (lead["version"], lead["deletedAt"]) == (2, None), lead
     listed = httpx.get(f"{base}/v1/lists/{b.list_id}", headers=headers)
     assert listed.status_code == 200
     assert (listed.json()["name"], listed.json()["leadCount"]) == ("Tenant B list", 1)
