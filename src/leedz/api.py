@@ -12,6 +12,7 @@ from leedz.jobs.endpoints import router as jobs_router
 from leedz.leads.endpoints import router as leads_router
 from leedz.leases.endpoints import router as leases_router
 from leedz.members.endpoints import router as members_router
+from leedz.merges.endpoints import router as merges_router
 from leedz.ops.endpoints import router as ops_router
 from leedz.plans.endpoints import router as plans_router
 from leedz.tenants.endpoints import router as tenants_router
@@ -27,6 +28,7 @@ V1_ROUTERS = (
     agents_router,
     leases_router,
     leads_router,
+    merges_router,
 )
 
 

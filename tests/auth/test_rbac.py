@@ -36,6 +36,8 @@ class World:
     invite_id: str
     job_id: str
     agent_id: str
+    lead_id: str
+    trashed_id: str
     other: Account
 
 
@@ -59,6 +61,12 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     assert job.status_code == 201
     agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
     assert agent.status_code == 201
+    lead = await client.post("/v1/leads", json={"name": "RBAC"}, headers=boss.headers)
+    assert lead.status_code == 201
+    trashed = await client.post("/v1/leads", json={"name": "Trashed"}, headers=boss.headers)
+    assert trashed.status_code == 201
+    deleted = await client.delete(f"/v1/leads/{trashed.json()['id']}", headers=boss.headers)
+    assert deleted.status_code == 204
     other = await signup(client, tenant_name="Elsewhere")
     return World(
         by_role,
@@ -66,8 +74,24 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         invite.json()["invite"]["id"],
         job.json()["id"],
         agent.json()["agent"]["id"],
+        lead.json()["id"],
+        trashed.json()["id"],
         other,
     )
+
+
+async def lead_ids(client: httpx.AsyncClient, boss: Account) -> dict[str, str]:
+    """{lead} and {lead2}, two unassigned leads, and {merge}, a third merged into {lead}."""
+    ids: dict[str, str] = {}
+    for name in ("lead", "lead2", "merged"):
+        created = await client.post("/v1/leads", json={"name": name}, headers=boss.headers)
+        assert created.status_code == 201, created.text
+        ids[name] = created.json()["id"]
+    merged = await client.post(
+        f"/v1/leads/{ids['lead']}/merge", json={"leadIds": [ids["merged"]]}, headers=boss.headers
+    )
+    assert merged.status_code == 200, merged.text
+    return ids | {"merge": merged.json()["mergeId"]}
 
 
 @pytest.mark.parametrize(("row", "caller"), CASES)
@@ -75,10 +99,21 @@ async def test_rbac_table(
     client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
 ) -> None:
     world = await build_world(client, owner)
+    leads = (
+        await lead_ids(client, world.by_role["OWNER"])
+        if "{lead" in row["path"] or "{merge" in row["path"]
+        else {}
+    )
     path = row["path"].format(
-        target=world.target.user_id, invite=world.invite_id, job=world.job_id, agent=world.agent_id
+        target=world.target.user_id,
+        invite=world.invite_id,
+        job=world.job_id,
+        agent=world.agent_id,
+        **({"lead": world.lead_id, "trashed": world.trashed_id} | leads),
     )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
+    if body and "lead2" in leads:
+        body = body.replace("{lead2}", leads["lead2"])
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers

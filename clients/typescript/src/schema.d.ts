@@ -637,6 +637,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lead-merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Lead Merge
+         * @description The merged leads back as they were; the survivor loses what the merge brought, and
+         *     keeps what people changed on it since.
+         */
+        post: operations["undoLeadMerge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/leads": {
         parameters: {
             query?: never;
@@ -702,6 +723,69 @@ export interface paths {
         get: operations["listLeadActivities"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lead Duplicates
+         * @description Leads that may be the same business, scored 0..1 with their reasons, best first (20).
+         */
+        get: operations["listLeadDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lead Evidence
+         * @description Provenance: the evidence items that fed the lead and the fields each supplied, newest
+         *     first.
+         */
+        get: operations["listLeadEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Leads
+         * @description Fold `leadIds` into this lead: its fields win, its empty ones are filled, phones, emails,
+         *     tags and ids are joined; their keys, lists, timeline and evidence move to it. The merged
+         *     leads disappear (404) until the merge is undone with `mergeId`.
+         */
+        post: operations["mergeLeads"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1075,6 +1159,26 @@ export interface components {
          * @enum {string}
          */
         Confidence: "HIGH" | "MEDIUM" | "LOW";
+        /** DuplicateOut */
+        DuplicateOut: {
+            lead: components["schemas"]["LeadOut"];
+            /** Reasons */
+            reasons: components["schemas"]["DuplicateReason"][];
+            /** Score */
+            score: number;
+        };
+        /**
+         * DuplicateReason
+         * @description Why a lead may be the same business: the domain or e-mail domain in common (`value`),
+         *     the same name, or a similar one (`similarity`, 0..1).
+         */
+        DuplicateReason: {
+            /** Similarity */
+            similarity?: number | null;
+            type: components["schemas"]["ReasonType"];
+            /** Value */
+            value?: string | null;
+        };
         /**
          * DuplicateRef
          * @description A lead that already holds a key (or looks alike), and why.
@@ -1090,10 +1194,18 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Name */
-            name: string;
+            /**
+             * Name
+             * @description null when the caller may not see that lead (a SALES member while salesSeeAllLeads is off): the key is taken all the same
+             */
+            name: string | null;
             /** Reasons */
             reasons: string[];
+        };
+        /** DuplicatesOut */
+        DuplicatesOut: {
+            /** Items */
+            items: components["schemas"]["DuplicateOut"][];
         };
         /** EmailVerificationIn */
         EmailVerificationIn: {
@@ -1152,6 +1264,11 @@ export interface components {
             /** Url */
             url: string | null;
         };
+        /**
+         * EvidenceType
+         * @enum {string}
+         */
+        EvidenceType: "GOOGLE_MAPS_LISTING" | "WEBSITE_CONTENT" | "SOCIAL_PROFILE" | "SEARCH_RESULT" | "CONTACT_INFO" | "REVIEW" | "NEWS_ARTICLE";
         /**
          * EvidenceUploadOut
          * @description Ids of the rows stored, and the hashes of the items already stored (in input order).
@@ -1471,6 +1588,48 @@ export interface components {
             /** Website */
             website: string | null;
         };
+        /**
+         * LeadEvidenceOut
+         * @description An evidence item that fed the lead, and the lead fields it supplied.
+         */
+        LeadEvidenceOut: {
+            /**
+             * Collectedat
+             * Format: date-time
+             */
+            collectedAt: string;
+            confidence: components["schemas"]["Confidence"];
+            /** Fields */
+            fields: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Jobid
+             * Format: uuid
+             */
+            jobId: string;
+            /**
+             * Linkedat
+             * Format: date-time
+             */
+            linkedAt: string;
+            /** Rawdata */
+            rawData: {
+                [key: string]: unknown;
+            } | null;
+            /** Snippet */
+            snippet: string;
+            /** Source */
+            source: string;
+            /** Title */
+            title: string;
+            type: components["schemas"]["EvidenceType"];
+            /** Url */
+            url: string | null;
+        };
         /** LeadOut */
         LeadOut: {
             /** Address */
@@ -1671,6 +1830,23 @@ export interface components {
             role: components["schemas"]["Role"];
             tenant: components["schemas"]["TenantOut"];
         };
+        /**
+         * MergeIn
+         * @description The leads to fold into the lead of the path (1 to 20, distinct, not that lead).
+         */
+        MergeIn: {
+            /** Leadids */
+            leadIds: string[];
+        };
+        /** MergeOut */
+        MergeOut: {
+            lead: components["schemas"]["LeadOut"];
+            /**
+             * Mergeid
+             * Format: uuid
+             */
+            mergeId: string;
+        };
         /** NoteCreate */
         NoteCreate: {
             /** Body */
@@ -1715,6 +1891,13 @@ export interface components {
         Page_JobOut_: {
             /** Items */
             items: components["schemas"]["JobOut"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+        };
+        /** Page[LeadEvidenceOut] */
+        Page_LeadEvidenceOut_: {
+            /** Items */
+            items: components["schemas"]["LeadEvidenceOut"][];
             /** Nextcursor */
             nextCursor?: string | null;
         };
@@ -1840,6 +2023,11 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * ReasonType
+         * @enum {string}
+         */
+        ReasonType: "domain" | "email_domain" | "name" | "similar_name";
         /** RefreshIn */
         RefreshIn: {
             /** Refreshtoken */
@@ -2008,6 +2196,14 @@ export interface components {
              */
             tokenType?: "Bearer";
             user: components["schemas"]["UserOut"];
+        };
+        /**
+         * UndoOut
+         * @description The merged leads, back as they were before the merge.
+         */
+        UndoOut: {
+            /** Leads */
+            leads: components["schemas"]["LeadOut"][];
         };
         /** Usage */
         Usage: {
@@ -3184,6 +3380,37 @@ export interface operations {
             };
         };
     };
+    undoLeadMerge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UndoOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createLead: {
         parameters: {
             query?: never;
@@ -3335,6 +3562,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_ActivityOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLeadDuplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLeadEvidence: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LeadEvidenceOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mergeLeads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
                 };
             };
             /** @description Validation Error */

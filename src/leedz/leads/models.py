@@ -139,6 +139,14 @@ class Lead(TenantOwned, Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
+        # Duplicate suggestions (merges/): names close to a lead's, leads with its domain.
+        Index(
+            "ix_leads_name_sort_trgm",
+            "name_sort",
+            postgresql_using="gin",
+            postgresql_ops={"name_sort": "gin_trgm_ops"},
+        ),
+        Index(None, "tenant_id", "domain"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
