@@ -6,8 +6,10 @@ that starts with the statement every authenticated request starts with
 (`leedz_begin_authenticated`: the role, tenant, user and statement timeout set with set_config,
 the membership read). Then:
 
-- GET /v1/leads: the search statement built by the app's repository from the same query
-  parameters (imported, never copied: the two cannot drift), its rows as JSON.
+- GET /v1/leads: q turned into LIKE patterns by the app's `search.q_patterns`, then the app's
+  `LeadSearch.page` — its statements, built by leads/repository.py (imported, never copied:
+  the two cannot drift): the adaptive walk of the sort's index and, for a rare q, the scan —
+  newest first (the default sort), the page and its cursor as JSON.
 - POST /v1/leads: the body is the row already normalized (E.164 phones, compared emails, the
   website and its domain, the derived search columns: the load generator computed them with
   the app's functions); the app's `Leads.insert` and `LeadKeys.claim` statements, a 409 if a key
@@ -35,12 +37,26 @@ from starlette.routing import Route
 from leedz.access.repository import BEGIN_AUTHENTICATED_SQL
 from leedz.kit.db import Tx, _reset_connection, init_connection
 from leedz.kit.events import EventBus
+from leedz.kit.pagination import DEFAULT_LIMIT
 from leedz.leads.models import LeadKeyKind
 from leedz.leads.record import Key
-from leedz.leads.repository import LeadKeys, LeadRow, Leads
+from leedz.leads.repository import (
+    LeadConditions,
+    LeadKeys,
+    LeadQuerySpec,
+    LeadRow,
+    Leads,
+    LeadSearch,
+)
+from leedz.leads.schemas import LeadSort
+from leedz.leads.search import encode_lead_cursor, q_patterns
 
 SECRET = os.environ["LEEDZ_JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]
+# The tenants' default country as signed up (the app reads it per request: one statement the
+# ceiling leaves out).
+DEFAULT_COUNTRY = "SA"
+LIMIT = DEFAULT_LIMIT
 pool: asyncpg.Pool
 bus = EventBus()
 
@@ -112,7 +128,27 @@ async def _transaction(request: Request) -> AsyncIterator[Tx | None]:
 
 
 async def search(request: Request) -> Response:
-    raise NotImplementedError("wired to the app's search SQL once it is merged")
+    q = (request.query_params.get("q") or "").strip()
+    # The app's translation of q (search.q_patterns) and its statement (LeadSearch.page over
+    # repository.page_sql), newest first as GET /v1/leads sorts by default.
+    patterns = q_patterns(q, default_country=DEFAULT_COUNTRY) if q else ()
+    spec = LeadQuerySpec(
+        conditions=(LeadConditions(patterns=patterns, never=bool(q) and not patterns),)
+    )
+    async with _transaction(request) as tx:
+        if tx is None:
+            return Response(status_code=401)
+        hits = await LeadSearch(tx).page(
+            spec, column="created_at", descending=True, after=None, limit=LIMIT + 1
+        )
+    more = len(hits) > LIMIT
+    hits = hits[:LIMIT]
+    last = hits[-1] if more else None
+    cursor = (
+        encode_lead_cursor(LeadSort.CREATED_AT_DESC, last.sort_key, last.lead.id) if last else None
+    )
+    payload = {"items": [lead_json(h.lead) for h in hits], "nextCursor": cursor}
+    return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json")
 
 
 async def create(request: Request) -> Response:
