@@ -464,7 +464,6 @@ LEAD_COLUMNS = (
     "merged_into_id",
 )
 KEY_COLUMNS = ("tenant_id", "kind", "value", "lead_id")
-_COL = {name: i for i, name in enumerate(LEAD_COLUMNS)}
 SPAN = timedelta(days=730)
 
 
