@@ -34,6 +34,7 @@ from leedz.kit.logging import configure_logging
 from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
 from leedz.leases.reaper import LeaseReaper
+from leedz.trash.purge import TrashPurger
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -66,12 +67,21 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             db, role=settings.db_reaper_role, interval=settings.reaper_interval_seconds
         )
         reaping = asyncio.create_task(reaper.run(), name="lease-reaper")
+        purger = TrashPurger(
+            db,
+            role=settings.db_purger_role,
+            retention_days=settings.trash_retention_days,
+            interval=settings.trash_purge_interval_seconds,
+        )
+        purging = asyncio.create_task(purger.run(), name="trash-purge")
         try:
             yield
         finally:
-            reaping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaping
+            for task in (reaping, purging):
+                task.cancel()
+            for task in (reaping, purging):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await bus.drain(within_seconds=5.0)
             await outbox.drain()
             await db.dispose()

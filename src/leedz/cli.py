@@ -18,6 +18,8 @@ from leedz.kit import embedded, migrations
 app = typer.Typer(help="Leedz API", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database: migrations and seed data", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+leads_app = typer.Typer(help="Leads: maintenance", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
 
 EMBEDDED_DATABASE = "leedz"
 
@@ -253,6 +255,45 @@ def db_revision(
     settings = get_settings()
     url = database_url(settings) if autogenerate else None
     migrations.revision(message, url=url, autogenerate=autogenerate, app_role=settings.db_app_role)
+
+
+@leads_app.command("purge-trash")
+def leads_purge_trash(
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Purge leads trashed more than this many days ago (default: the setting)"
+        ),
+    ] = None,
+) -> None:
+    """Delete for good the leads in the trash past the retention (what the server does hourly)."""
+    from leedz.kit.db import Database
+    from leedz.trash.purge import TrashPurger
+
+    settings = get_settings()
+    url = database_url(settings)
+
+    async def purge() -> None:
+        db = Database(settings, url)
+        await db.start()
+        try:
+            purger = TrashPurger(
+                db,
+                role=settings.db_purger_role,
+                retention_days=retention_days or settings.trash_retention_days,
+                interval=settings.trash_purge_interval_seconds,
+            )
+            result = await purger.purge_once()
+        finally:
+            await db.dispose()
+        if result.skipped:
+            typer.echo("another purge was running: what it had not reached is left to it")
+        typer.echo(
+            f"purged {result.leads} leads in {result.tenants} workspaces"
+            f" ({result.merges} merge records dropped)"
+        )
+
+    asyncio.run(purge())
 
 
 def main() -> None:

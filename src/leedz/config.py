@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     max_free_workspaces_per_user: int = Field(default=2, ge=1, le=1000)
     lease_seconds: int = Field(default=60, ge=5, le=3600)
     reaper_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Leads in the trash are deleted for good once trashed longer ago than this (never within a
+    # day: the purge role's policy, migration 20261201_1600); the purge looks this often.
+    trash_retention_days: int = Field(default=30, ge=1, le=3650)
+    trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per
@@ -179,6 +183,11 @@ class Settings(BaseSettings):
     def db_reaper_role(self) -> str:
         """The role the lease reaper runs as (created by migration 20261125_1200)."""
         return f"{self.db_app_role}_reaper"
+
+    @property
+    def db_purger_role(self) -> str:
+        """The role the trash purge runs as (created by migration 20261201_1600)."""
+        return f"{self.db_app_role}_purger"
 
     @property
     def is_production(self) -> bool:

@@ -36,6 +36,8 @@ class World:
     invite_id: str
     job_id: str
     agent_id: str
+    lead_id: str
+    trashed_id: str
     other: Account
 
 
@@ -59,6 +61,12 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     assert job.status_code == 201
     agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
     assert agent.status_code == 201
+    lead = await client.post("/v1/leads", json={"name": "RBAC"}, headers=boss.headers)
+    assert lead.status_code == 201
+    trashed = await client.post("/v1/leads", json={"name": "Trashed"}, headers=boss.headers)
+    assert trashed.status_code == 201
+    deleted = await client.delete(f"/v1/leads/{trashed.json()['id']}", headers=boss.headers)
+    assert deleted.status_code == 204
     other = await signup(client, tenant_name="Elsewhere")
     return World(
         by_role,
@@ -66,6 +74,8 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         invite.json()["invite"]["id"],
         job.json()["id"],
         agent.json()["agent"]["id"],
+        lead.json()["id"],
+        trashed.json()["id"],
         other,
     )
 
@@ -99,7 +109,7 @@ async def test_rbac_table(
         invite=world.invite_id,
         job=world.job_id,
         agent=world.agent_id,
-        **leads,
+        **({"lead": world.lead_id, "trashed": world.trashed_id} | leads),
     )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
     if body and "lead2" in leads:

@@ -72,6 +72,7 @@ LAST = (
     "DELETE /v1/invites/{invite_id}",
     "DELETE /v1/members/{user_id}",
     "DELETE /v1/agents/{agent_id}",
+    "DELETE /v1/leads/{lead_id}",
 )
 
 Operation = APIOperation[Any, Any, Any, Any]
@@ -88,6 +89,7 @@ class Tenant:
     agent: AgentHandle
     job_id: str
     invite_id: str
+    lead_id: str
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -95,6 +97,7 @@ class Tenant:
             "invite_id": self.invite_id,
             "job_id": self.job_id,
             "agent_id": self.agent.id,
+            "lead_id": self.lead_id,
         }[parameter]
 
     def headers_for(self, operation: Operation) -> dict[str, str]:
@@ -126,7 +129,20 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert invite.status_code == 201, invite.text
-    return Tenant(owner, sales, agent, str(job["id"]), str(invite.json()["invite"]["id"]))
+    lead = await client.post(
+        "/v1/leads",
+        json={"name": f"{name} lead", "phones": ["0501234567"], "emails": ["info@alamal.com.sa"]},
+        headers=owner.headers,
+    )
+    assert lead.status_code == 201, lead.text
+    return Tenant(
+        owner,
+        sales,
+        agent,
+        str(job["id"]),
+        str(invite.json()["invite"]["id"]),
+        str(lead.json()["id"]),
+    )
 
 
 async def _build_world(base: str, database_url: str) -> World:
@@ -338,3 +354,5 @@ def _assert_b_untouched(base: str, b: Tenant) -> None:
     members = httpx.get(f"{base}/v1/members", headers=headers).json()["items"]
     roles = {m["user"]["id"]: m["role"] for m in members}
     assert roles == {b.owner.user_id: "OWNER", b.member.user_id: "SALES"}, roles
+    lead = httpx.get(f"{base}/v1/leads/{b.lead_id}", headers=headers).json()
+    assert (lead["version"], lead["deletedAt"]) == (1, None), lead

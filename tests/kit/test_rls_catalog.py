@@ -83,11 +83,13 @@ async def test_no_policy_lets_anything_through_unconditionally(owner: asyncpg.Co
             assert expression is None or expression.strip("() ").lower() != "true", dict(row)
         # Extra permissive policies only ever open reading (a user's own memberships), never
         # writing; restrictive ones (leads' sales_visibility) only narrow what isolation allows.
-        if row["policyname"] not in {"tenant_isolation", *RESTRICTIVE}:
+        # The one exception: the trash purge deletes old trash (its role's, checked below).
+        if row["policyname"] not in {"tenant_isolation", *RESTRICTIVE, *PURGE_WRITES}:
             assert row["cmd"] == "SELECT", dict(row)
 
 
-RESTRICTIVE = {"sales_visibility"}
+RESTRICTIVE = {"sales_visibility", "trash_purge_only"}
+PURGE_WRITES = {"trash_purge_delete"}
 
 
 async def test_restrictive_policies_are_restrictive(owner: asyncpg.Connection) -> None:
@@ -189,3 +191,51 @@ class TestReaperRole:
         assert policies[0]["tablename"] == "jobs"
         assert policies[0]["cmd"] == "SELECT"
         assert "lease_expires_at < now()" in policies[0]["qual"]
+
+
+class TestPurgerRole:
+    """The trash purge's role: weak, holds only `leads`, and sees there only old trash — even
+    with a tenant set (a restrictive policy of its own)."""
+
+    ROLE = f"{APP_ROLE}_purger"
+
+    async def test_is_weak_and_holds_only_leads(self, owner: asyncpg.Connection) -> None:
+        role = await owner.fetchrow(
+            "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1",
+            self.ROLE,
+        )
+        assert role is not None
+        assert not role["rolsuper"]
+        assert not role["rolbypassrls"]
+        assert not role["rolcanlogin"]
+        grants = await owner.fetch(
+            "SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+            " WHERE grantee = $1 ORDER BY 1, 2",
+            self.ROLE,
+        )
+        assert [(g["table_name"], g["privilege_type"]) for g in grants] == [
+            ("leads", "DELETE"),
+            ("leads", "SELECT"),
+        ]
+
+    async def test_its_policies_show_only_old_trash(self, owner: asyncpg.Connection) -> None:
+        policies = await owner.fetch(
+            "SELECT policyname, tablename, cmd, permissive, qual FROM pg_policies"
+            " WHERE $1 = ANY(roles) ORDER BY policyname",
+            self.ROLE,
+        )
+        assert [(p["policyname"], p["cmd"], p["permissive"]) for p in policies] == [
+            ("trash_purge_delete", "DELETE", "PERMISSIVE"),
+            ("trash_purge_only", "ALL", "RESTRICTIVE"),
+            ("trash_purge_select", "SELECT", "PERMISSIVE"),
+        ]
+        for policy in policies:
+            assert policy["tablename"] == "leads"
+            assert "deleted_at IS NOT NULL" in policy["qual"]
+            assert "deleted_at < (now() - '1 day'::interval)" in policy["qual"]
+
+    async def test_sales_visibility_is_the_request_roles(self, owner: asyncpg.Connection) -> None:
+        roles = await owner.fetchval(
+            "SELECT roles::text[] FROM pg_policies WHERE policyname = 'sales_visibility'"
+        )
+        assert roles == [APP_ROLE]

@@ -219,6 +219,78 @@ class TestCompositeForeignKeys:
                 )
 
 
+# A row of tenant B whose reference names tenant A's row by id: (SQL, the A and B ids it takes).
+# Each is written as B, so row-level security lets it through; only the composite key refuses.
+FOREIGN_REFERENCES = {
+    "list_members.lead_id": (
+        "INSERT INTO list_members (tenant_id, list_id, lead_id) VALUES ($1, $2, $3)",
+        ("b:tenant", "b:lists", "a:leads"),
+    ),
+    "list_members.list_id": (
+        "INSERT INTO list_members (tenant_id, list_id, lead_id) VALUES ($1, $2, $3)",
+        ("b:tenant", "a:lists", "b:leads"),
+    ),
+    "lead_keys.lead_id": (
+        "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+        " VALUES ($1, 'EMAIL', 'pointing@example.com', $2)",
+        ("b:tenant", "a:leads"),
+    ),
+    "lead_keys.lead_id (moved)": (
+        "UPDATE lead_keys SET lead_id = $2 WHERE tenant_id = $1",
+        ("b:tenant", "a:leads"),
+    ),
+    "lead_activities.lead_id": (
+        "INSERT INTO lead_activities (tenant_id, lead_id, type, body) VALUES ($1, $2, 'NOTE', 'x')",
+        ("b:tenant", "a:leads"),
+    ),
+    "lead_merges.survivor_id": (
+        "INSERT INTO lead_merges (tenant_id, survivor_id, merged_ids, snapshot)"
+        " VALUES ($1, $2, '{}', '{}')",
+        ("b:tenant", "a:leads"),
+    ),
+    "lead_evidence.lead_id": (
+        "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)",
+        ("b:tenant", "a:leads", "b:evidence"),
+    ),
+    "lead_evidence.evidence_id": (
+        "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)",
+        ("b:tenant", "b:leads", "a:evidence"),
+    ),
+    "leads.owner_id": (
+        # A's member is no member of B: a lead of B cannot be theirs.
+        "UPDATE leads SET owner_id = $2 WHERE tenant_id = $1",
+        ("b:tenant", "a:user"),
+    ),
+}
+
+
+@pytest.mark.parametrize("reference", FOREIGN_REFERENCES)
+async def test_a_lead_row_cannot_point_into_another_tenant(
+    owner: asyncpg.Connection, two_tenants: tuple[TenantRows, TenantRows], reference: str
+) -> None:
+    """The lead tables' foreign keys carry tenant_id (composite): a B row naming an A lead,
+    list, evidence or member by its id alone is a foreign-key violation."""
+    a, b = two_tenants
+    by_label = {"a": a, "b": b}
+
+    def value(name: str) -> uuid.UUID:
+        label, what = name.split(":")
+        rows = by_label[label]
+        if what == "tenant":
+            return rows.tenant_id
+        return rows.user_id if what == "user" else rows.ids[what]
+
+    sql, names = FOREIGN_REFERENCES[reference]
+    async with as_app_role(owner, b.tenant_id) as conn:
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await conn.execute(sql, *(value(n) for n in names))
+    # The same statement naming B's own row passes: the tenant alone made the difference.
+    async with as_app_role(owner, b.tenant_id) as conn:
+        await conn.execute("DELETE FROM list_members")  # their keys would collide
+        await conn.execute("DELETE FROM lead_evidence")
+        await conn.execute(sql, *(value(n.replace("a:", "b:")) for n in names))
+
+
 class TestPooledConnections:
     """The application's own engine: a pool of one connection, serving tenant A then nobody."""
 

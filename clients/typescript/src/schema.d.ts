@@ -1194,8 +1194,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Name */
-            name: string;
+            /**
+             * Name
+             * @description null when the caller may not see that lead (a SALES member while salesSeeAllLeads is off): the key is taken all the same
+             */
+            name: string | null;
             /** Reasons */
             reasons: string[];
         };

@@ -8,13 +8,35 @@ Two changes to python-socketio's managers, shared by both:
   scanning every room of the namespace, and every client has a room of its own (its sid): a
   disconnect cost O(connected clients), so a mass disconnect was quadratic (bench
   agents_connected). With the index it is O(the client's rooms).
+
+And two additions, which reach every instance the way an emit does (the same Redis channel, in
+the order they were sent):
+
+- `emit_excluding`: an emit to rooms, minus the members of other rooms (a lead hidden from the
+  sockets that saw it, except those that still do). Each instance subtracts its own sockets.
+- `broadcast`: a message to the gateway of every instance, this one included
+  (`broadcast_handler`); the gateway regroups its own sockets when a role or a tenant setting
+  changed. The handler runs in the manager's listening loop: it must return quickly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import socketio
+import structlog
+
+log = structlog.get_logger("leedz.gateway")
+
+# The `method` of the messages this module adds to python-socketio's channel; python-socketio
+# ignores methods it does not know, these are taken out before it sees them.
+EMIT_EXCLUDING = "leedz:emit_excluding"
+BROADCAST = "leedz:broadcast"
+_OURS = (EMIT_EXCLUDING, BROADCAST)
+_MARK = b'"leedz:'
+
+BroadcastHandler = Callable[[dict[str, Any]], None]
 
 
 async def _disconnect_members(manager: Any, room: str, namespace: str) -> None:
@@ -65,11 +87,47 @@ class IndexedRooms:
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
 
+    broadcast_handler: BroadcastHandler | None = None
+
+    async def _local_emit_excluding(
+        self, event: str, data: Any, namespace: str, room: list[str], excluding: list[str]
+    ) -> None:
+        skip = [sid for sid, _ in self.get_participants(namespace, excluding)]  # type: ignore[attr-defined]
+        await socketio.AsyncManager.emit(self, event, data, namespace, room=room, skip_sid=skip)
+
+    def _local_broadcast(self, body: dict[str, Any]) -> None:
+        if self.broadcast_handler is None:
+            return
+        try:
+            self.broadcast_handler(body)
+        except Exception:  # one bad message must not stop the listening loop
+            log.exception("gateway_broadcast_failed")
+
+    async def _handle_ours(self, message: dict[str, Any]) -> None:
+        if message["method"] == EMIT_EXCLUDING:
+            await self._local_emit_excluding(
+                message["event"],
+                message["data"],
+                message["namespace"],
+                list(message["room"]),
+                list(message["excluding"]),
+            )
+        else:
+            self._local_broadcast(message["body"])
+
 
 class LocalManager(IndexedRooms, socketio.AsyncManager):  # type: ignore[misc]
     async def close_room(self, room: str, namespace: str) -> None:
         await _disconnect_members(self, room, namespace)
         await super().close_room(room, namespace)
+
+    async def emit_excluding(
+        self, event: str, data: Any, *, namespace: str, room: list[str], excluding: list[str]
+    ) -> None:
+        await self._local_emit_excluding(event, data, namespace, room, excluding)
+
+    async def broadcast(self, body: dict[str, Any]) -> None:
+        self._local_broadcast(body)
 
 
 class RedisManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
@@ -77,6 +135,39 @@ class RedisManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[mi
         # Runs on every instance: locally for the instance that closes, from Redis for the rest.
         await _disconnect_members(self, message["room"], message["namespace"])
         await super()._handle_close_room(message)
+
+    async def emit_excluding(
+        self, event: str, data: Any, *, namespace: str, room: list[str], excluding: list[str]
+    ) -> None:
+        message = {
+            "method": EMIT_EXCLUDING, "event": event, "data": data, "namespace": namespace,
+            "room": room, "excluding": excluding, "host_id": self.host_id,
+        }  # fmt: skip
+        await self._handle_ours(message)
+        await self._publish(message)
+
+    async def broadcast(self, body: dict[str, Any]) -> None:
+        self._local_broadcast(body)
+        await self._publish({"method": BROADCAST, "body": body, "host_id": self.host_id})
+
+    async def _listen(self) -> Any:
+        # python-socketio's loop reads the channel through this generator: ours are handled here
+        # (the other instances'; this one handled its own when sending), the rest passed on.
+        async for message in super()._listen():
+            raw = message.encode() if isinstance(message, str) else message
+            if isinstance(raw, bytes) and _MARK in raw:
+                try:
+                    data = self.json.loads(raw)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and data.get("method") in _OURS:
+                    if data.get("host_id") != self.host_id:
+                        try:
+                            await self._handle_ours(data)
+                        except Exception:
+                            log.exception("gateway_message_failed", method=data.get("method"))
+                    continue
+            yield message
 
 
 def manager_for(redis_url: str | None, channel: str) -> socketio.AsyncManager:

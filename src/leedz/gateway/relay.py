@@ -1,9 +1,16 @@
 """Domain events (delivered after commit) become Socket.IO emits to rooms.
 
 Emits go through the client manager, so with Redis they reach sockets on every instance.
+
+A lead change goes to the rooms of the sockets that may see the lead (rooms.lead_audience): the
+all-seeing ones, and the own-only sockets of its owner (or every own-only socket, unassigned).
+When a change takes a lead out of an own-only socket's view (given to another member), those
+sockets are told `lead:hidden` — exactly those: the emit leaves out whoever still sees it.
 """
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from leedz.agents.events import AgentRevoked
 from leedz.auth.events import SessionsEnded
@@ -12,11 +19,85 @@ from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus
 from leedz.kit.events import EventBus
-from leedz.members.events import MembershipEnded
+from leedz.leads.events import LeadChange, LeadChanged
+from leedz.members.events import MemberRoleChanged, MembershipEnded
+from leedz.tenants.events import TenantSettingsChanged
+
+HIDDEN = "lead:hidden"
+
+
+def _hidden(event: LeadChanged) -> tuple[list[str], UUID | None] | None:
+    """The leads this change takes out of own-only sockets' view, and whose those sockets were
+    (None: every own-only socket's, the lead being unassigned until now); None if no one's."""
+    owner = event.owner_id
+    if owner is None:
+        return None  # unassigned now: everyone sees it
+    if event.change is LeadChange.UPDATED and event.previous_owner_id != owner:
+        return [str(event.lead_id)], event.previous_owner_id
+    if event.change is LeadChange.MERGED and event.merged_ids:
+        # Folded into a lead only the survivor's audience sees: the own-only sockets that saw
+        # some of them (unassigned, or theirs) drop them. Ids only, harmless to the others.
+        return [str(i) for i in event.merged_ids], None
+    return None
+
+
+async def emit_lead_change(gateway: Gateway, event: LeadChanged) -> None:
+    """`lead:created|updated|deleted|merged` to those who may see the lead, then `lead:hidden`
+    to those who saw it and no longer do."""
+    sio, tenant = gateway.sio, event.tenant_id
+    payload: dict[str, object] = {"lead": event.payload}
+    if event.change is LeadChange.MERGED:
+        payload["mergedIds"] = [str(i) for i in event.merged_ids]
+    await sio.emit(
+        event.change.value,
+        payload,
+        room=rooms.lead_audience(tenant, event.owner_id),
+        namespace=rooms.APP_NAMESPACE,
+    )
+    hidden = _hidden(event)
+    if hidden is None or event.owner_id is None:
+        return
+    ids, previous = hidden
+    if previous is not None:
+        # It was `previous`'s: their own-only sockets lose it (the new owner is another).
+        await sio.emit(
+            HIDDEN,
+            {"ids": ids},
+            room=rooms.leads_own_user_room(tenant, previous),
+            namespace=rooms.APP_NAMESPACE,
+        )
+        return
+    # Every own-only socket saw it, but the new owner's still does.
+    await sio.manager.emit_excluding(
+        HIDDEN,
+        {"ids": ids},
+        namespace=rooms.APP_NAMESPACE,
+        room=[rooms.leads_own_room(tenant)],
+        excluding=[rooms.leads_own_user_room(tenant, event.owner_id)],
+    )
+
+
+def subscribe_leads(bus: EventBus, gateway: Gateway) -> None:
+    """Lead changes, and what changes who hears of them."""
+
+    async def lead_changed(event: LeadChanged) -> None:
+        await emit_lead_change(gateway, event)
+
+    async def member_role_changed(event: MemberRoleChanged) -> None:
+        await gateway.regroup_leads(event.tenant_id)
+
+    async def tenant_settings_changed(event: TenantSettingsChanged) -> None:
+        if "salesSeeAllLeads" in event.changed:
+            await gateway.regroup_leads(event.tenant_id)
+
+    bus.subscribe(LeadChanged, lead_changed)
+    bus.subscribe(MemberRoleChanged, member_role_changed)
+    bus.subscribe(TenantSettingsChanged, tenant_settings_changed)
 
 
 def subscribe(bus: EventBus, gateway: Gateway) -> None:
     sio = gateway.sio
+    subscribe_leads(bus, gateway)
 
     async def job_created(event: JobCreated) -> None:
         await sio.emit(

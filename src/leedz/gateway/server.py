@@ -18,7 +18,7 @@ import structlog
 from leedz.config import Settings
 from leedz.gateway import fastjson, packets
 from leedz.gateway.agent_namespace import AgentNamespace
-from leedz.gateway.app_namespace import AppNamespace
+from leedz.gateway.app_namespace import REGROUP_LEADS, AppNamespace
 from leedz.gateway.managers import manager_for
 from leedz.gateway.namespace import DefaultNamespace, HandshakeLimits
 from leedz.gateway.transport import EngineServer
@@ -94,6 +94,7 @@ class Gateway:
         )
         for namespace in (DefaultNamespace(handshakes), self.agent_namespace, self.app_namespace):
             self.sio.register_namespace(namespace)
+        self.sio.manager.broadcast_handler = self.app_namespace.on_broadcast
 
     def asgi(self, other: Any) -> socketio.ASGIApp:
         """The served ASGI app: Socket.IO under /socket.io/, everything else to `other`."""
@@ -101,3 +102,8 @@ class Gateway:
 
     async def emit_agent_status(self, tenant_id: UUID, agent_id: UUID, *, online: bool) -> None:
         await self.app_namespace.emit_agent_status(tenant_id, agent_id, online=online)
+
+    async def regroup_leads(self, tenant_id: UUID) -> None:
+        """Every instance reads again which leads its sockets of the tenant may hear about
+        (a role or `salesSeeAllLeads` changed)."""
+        await self.sio.manager.broadcast({"kind": REGROUP_LEADS, "tenantId": str(tenant_id)})

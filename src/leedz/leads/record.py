@@ -53,7 +53,7 @@ def phones_e164(
             )
         except (InvalidPhone, UnknownCountry) as exc:
             raise ValidationFailed(
-                f"{field}[{index}] is not a phone number: {exc}",
+                f"{field}[{index}]: {exc}",
                 field=field,
                 errors=[
                     {
@@ -76,7 +76,7 @@ def website_and_domain(website: str | None) -> tuple[str | None, str | None]:
         domain = registrable_domain(url)
     except (ValueError, InvalidWebsite) as exc:
         raise ValidationFailed(
-            f"website is not a website: {exc}",
+            f"website: {exc}",
             field="website",
             errors=[{"loc": ["body", "website"], "msg": str(exc), "type": "website_invalid"}],
         ) from exc

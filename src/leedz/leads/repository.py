@@ -131,7 +131,7 @@ class KeyOwner:
     kind: LeadKeyKind
     value: str
     lead_id: UUID
-    name: str
+    name: str | None  # None: a lead the transaction may not see (SALES visibility)
     deleted: bool
 
 
@@ -230,12 +230,20 @@ class Leads(TenantRepository):
         )
 
     async def count_for_quota(self) -> int:
-        """Leads that count against `maxLeads`: live ones and the trash (until purged)."""
-        return int(
-            await self.fetchval(
-                "SELECT count(*) FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL"
-            )
+        """Leads that count against `maxLeads`: live ones and the trash (until purged).
+
+        All of the tenant's, including those the SALES visibility policy hides from this
+        transaction's user: for the length of the count the transaction names no user (the
+        policy then hides nothing; tenant isolation still holds), then names its user again."""
+        raw = self.tx.raw
+        user = await raw.fetchval("SELECT current_setting('app.current_user_id', true)")
+        await raw.execute("SELECT set_config('app.current_user_id', '', true)")
+        # A failed count ends the transaction: nothing to give back then.
+        count = await self.fetchval(
+            "SELECT count(*) FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL"
         )
+        await raw.execute("SELECT set_config('app.current_user_id', $1, true)", user or "")
+        return int(count)
 
     async def lock_quota(self) -> None:
         """Serialize lead creation of this tenant for the rest of the transaction, so that two
@@ -284,8 +292,11 @@ class LeadKeys(TenantRepository):
         if not keys:
             return []
         rows = await self.fetch(
-            "SELECT k.kind, k.value, l.id AS lead_id, l.name, l.deleted_at IS NOT NULL AS deleted"
-            " FROM lead_keys k JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
+            # LEFT JOIN: a key of a lead hidden from this user (SALES visibility) is still
+            # taken; its holder is named without its name.
+            "SELECT k.kind, k.value, k.lead_id, l.name,"
+            " coalesce(l.deleted_at IS NOT NULL, false) AS deleted"
+            " FROM lead_keys k LEFT JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
             " WHERE k.tenant_id = $1 AND (k.kind::text, k.value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))"
             " AND ($4::uuid IS NULL OR k.lead_id <> $4) ORDER BY k.kind, k.value",

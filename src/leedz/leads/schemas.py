@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import phonenumbers
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from leedz.evidence.models import Confidence
 from leedz.kit.schemas import ApiIn, ApiModel
@@ -27,9 +35,21 @@ MAX_TAGS = 50
 MAX_EXTERNAL_IDS = 10
 MAX_CUSTOM_FIELDS = 50
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
+MAX_CUSTOM_FIELDS_DEPTH = 5
+"""Objects and arrays nest at most this deep in `customFields` (the object itself is level 1)."""
 MAX_NOTE_CHARS = 10_000
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+# As ApiIn refuses them in top-level strings: NUL (which neither text nor jsonb can store) and
+# the other C0 controls but tab, line feed and carriage return. ApiIn only sees a field's own
+# value, so strings inside lists and objects are checked here.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters (NUL among them) are not allowed")
+    return value
 
 
 def _trimmed(value: str) -> str:
@@ -53,7 +73,7 @@ ContactName = Annotated[str | None, Field(max_length=200), AfterValidator(_blank
 Category = Annotated[str | None, Field(max_length=200), AfterValidator(_blank_is_none)]
 Address = Annotated[str | None, Field(max_length=500), AfterValidator(_blank_is_none)]
 City = Annotated[str | None, Field(max_length=120), AfterValidator(_blank_is_none)]
-PhoneSpelling = Annotated[str, Field(min_length=1, max_length=64)]
+PhoneSpelling = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
 """A phone as typed (any spelling); the service normalizes it to E.164."""
 
 
@@ -82,7 +102,7 @@ Country = Annotated[str | None, Field(default=None, max_length=2), AfterValidato
 
 
 def _tag(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(_printable(value).split())
     if not value:
         raise ValueError("a tag must not be blank")
     return value
@@ -102,17 +122,37 @@ def _unique_tags(tags: list[str]) -> list[str]:
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 
 
+def _check_json(value: Any, depth: int) -> None:
+    """Every string (keys too) printable, every number finite, nesting bounded: what jsonb can
+    store (no NUL, no NaN) and what a client can render, refused here rather than by
+    PostgreSQL."""
+    if isinstance(value, dict | list):
+        if depth > MAX_CUSTOM_FIELDS_DEPTH:
+            raise ValueError(
+                f"custom fields nest objects and arrays at most {MAX_CUSTOM_FIELDS_DEPTH} deep"
+            )
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and _CONTROL.search(key):
+                raise ValueError("custom fields must not contain control characters (NUL)")
+            _check_json(item, depth + 1)
+    elif isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValueError("custom fields must not contain control characters (NUL)")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("custom fields must not contain NaN or infinite numbers")
+
+
 def _custom_fields(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_CUSTOM_FIELDS:
         raise ValueError(f"at most {MAX_CUSTOM_FIELDS} custom fields")
     for key in value:
         if not _KEY.match(key):
             raise ValueError(f"custom field names are 1-40 letters, digits or _: {key[:40]!r}")
+    _check_json(value, 1)
     encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     if len(encoded) > MAX_CUSTOM_FIELDS_BYTES:
         raise ValueError(f"custom fields take at most {MAX_CUSTOM_FIELDS_BYTES} bytes as JSON")
-    if "\\u0000" in encoded.decode():
-        raise ValueError("custom fields must not contain NUL characters")
     return value
 
 
@@ -129,15 +169,16 @@ def _external_ids(value: dict[str, str]) -> dict[str, str]:
 
 
 ExternalIds = Annotated[
-    dict[str, Annotated[str, Field(max_length=300)]], AfterValidator(_external_ids)
+    dict[str, Annotated[str, Field(max_length=300), AfterValidator(_printable)]],
+    AfterValidator(_external_ids),
 ]
 
 
-def _website(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+def _website(value: object) -> object:
+    """Trimmed, blank is None; anything but a string is left for the type check (a 422)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
 
 
 Website = Annotated[str | None, Field(default=None, max_length=2048), BeforeValidator(_website)]
@@ -159,8 +200,31 @@ class Location(ApiIn):
     lng: float = Field(ge=-180, le=180)
 
 
+# Lists and objects: `null` is the empty one (a PATCH clears them with it).
+_EMPTY_WHEN_NULL: dict[str, type[list[Any]] | type[dict[str, Any]]] = {
+    "phones": list,
+    "emails": list,
+    "tags": list,
+    "socialProfiles": dict,
+    "social_profiles": dict,
+    "externalIds": dict,
+    "external_ids": dict,
+    "customFields": dict,
+    "custom_fields": dict,
+}
+
+
 class LeadFields(ApiIn):
     """Every field a person may set on a lead (create and update)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, empty in _EMPTY_WHEN_NULL.items():
+                if key in data and data[key] is None:
+                    data = {**data, key: empty()}
+        return data
 
     name: LeadName
     contact_name: ContactName = None
@@ -179,7 +243,7 @@ class LeadFields(ApiIn):
     status: LeadStatus = LeadStatus.NEW
     owner_id: UUID | None = None
     tags: Tags = Field(default_factory=list)
-    do_not_contact: bool = False
+    do_not_contact: StrictBool = False  # true or false, not "yes" or 1
     custom_fields: CustomFields = Field(default_factory=dict)
     confidence: Confidence = Confidence.HIGH
 
@@ -198,9 +262,9 @@ class LeadUpdate(LeadFields):
 
     name: LeadName = None  # type: ignore[assignment] # absent: unchanged; never cleared
 
-    @field_validator("name", mode="after")
+    @field_validator("name", mode="before")
     @classmethod
-    def _name_not_cleared(cls, name: str | None) -> str | None:
+    def _name_not_cleared(cls, name: object) -> object:
         if name is None:
             raise ValueError("a lead's name cannot be cleared")
         return name
@@ -215,7 +279,10 @@ class DuplicateRef(ApiModel):
     """A lead that already holds a key (or looks alike), and why."""
 
     id: UUID
-    name: str
+    name: str | None = Field(
+        description="null when the caller may not see that lead (a SALES member while"
+        " salesSeeAllLeads is off): the key is taken all the same"
+    )
     reasons: list[str]
     deleted: bool = False
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from pydantic.alias_generators import to_camel
+
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
 from leedz.access.roles import Role
@@ -68,13 +70,20 @@ _OWN_ENTRY = {"status": ActivityType.STATUS_CHANGED, "owner_id": ActivityType.OW
 # Who sees what
 
 
+def sees_all_leads(role: Role, *, sales_see_all_leads: bool) -> bool:
+    """Whether a member with `role` sees every lead of the tenant (else: their own and the
+    unassigned ones). The rule of the `sales_visibility` policy; the gateway follows it too."""
+    return role is not Role.SALES or sales_see_all_leads
+
+
 async def visible_to(tx: Tx, actor: Actor) -> UUID | None:
     """The user whose own (and unassigned) leads are all `actor` may see, or None for every
     lead: a SALES member while the tenant's `salesSeeAllLeads` is off sees only their own."""
     if actor.role is not Role.SALES:
         return None
     settings = await tenants.settings(tx)
-    return None if settings.sales_see_all_leads else actor.user_id
+    sees_all = sees_all_leads(actor.role, sales_see_all_leads=settings.sales_see_all_leads)
+    return None if sees_all else actor.user_id
 
 
 async def _lead(tx: Tx, actor: Actor, lead_id: UUID, *, for_update: bool = False) -> LeadRow:
@@ -320,13 +329,13 @@ async def update(
     version that is no longer the lead's; keys another lead holds are a 409."""
     expected = _expected_version(if_match)
     row = await _lead(tx, actor, lead_id, for_update=True)
+    if not row.live:
+        raise NotFound("No such lead (it is in the trash: restore it first)")
     if expected is not None and expected != row.version:
         raise VersionConflict(
             f"The lead is at version {row.version}, not {expected}: read it again",
             version=row.version,
         )
-    if not row.live:
-        raise NotFound("No such lead (it is in the trash: restore it first)")
     present = body.model_fields_set
     fields = {name: value for name, value in body.model_dump().items() if name in present}
     if "phones" in fields and "country" not in fields:
@@ -370,17 +379,35 @@ async def update(
 _HIDDEN_FROM_TIMELINE = frozenset({"search_text", "name_sort", "name_key", "edited_fields"})
 
 
+def _wire_changes(
+    row: LeadRow, changes: Mapping[str, tuple[Any, Any]]
+) -> dict[str, dict[str, Any]]:
+    """A FIELD_CHANGED entry's `fields`, named as on the wire (`contactName`): `lat` and `lng`
+    are one `location`, `{lat, lng}` or None on either side."""
+    fields: dict[str, dict[str, Any]] = {}
+    for name, (before, after) in changes.items():
+        if name in _HIDDEN_FROM_TIMELINE or name in _OWN_ENTRY:
+            continue
+        if name in {"lat", "lng"}:
+            if "location" not in fields:
+                old = {c: changes[c][0] if c in changes else row.column(c) for c in ("lat", "lng")}
+                new = {c: row.column(c) for c in ("lat", "lng")}
+                fields["location"] = {
+                    "from": old if old["lat"] is not None else None,
+                    "to": new if new["lat"] is not None else None,
+                }
+            continue
+        fields[to_camel(name)] = {"from": before, "to": after}
+    return fields
+
+
 async def _record_changes(
     tx: Tx, actor: Actor, row: LeadRow, changes: Mapping[str, tuple[Any, Any]]
 ) -> None:
     activities = Activities(tx)
-    plain: dict[str, dict[str, Any]] = {}
     for name, (before, after) in changes.items():
-        if name in _HIDDEN_FROM_TIMELINE:
-            continue
         entry = _OWN_ENTRY.get(name)
         if entry is None:
-            plain[name] = {"from": before, "to": after}
             continue
         await activities.add(
             row.id, entry, actor_user_id=actor.user_id, details={"from": before, "to": after}
@@ -390,6 +417,7 @@ async def _record_changes(
             entity_type="lead", entity_id=row.id,
             details={"from": str(before) if before else None, "to": str(after) if after else None},
         )  # fmt: skip
+    plain = _wire_changes(row, changes)
     if plain:
         await activities.add(
             row.id,
@@ -422,7 +450,7 @@ async def restore(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
     restored = await Leads(tx).set_deleted(row.id, deleted=False)
     await Activities(tx).add(row.id, ActivityType.RESTORED, actor_user_id=actor.user_id)
     await audit.record(tx, "lead.restored", actor=actor, entity_type="lead", entity_id=row.id)
-    _publish(tx, restored, LeadChange.UPDATED)
+    _publish(tx, restored, LeadChange.UPDATED, previous_owner_id=restored.owner_id)
     return lead_out(restored)
 
 

@@ -12,3 +12,13 @@ class MembershipEnded:
 
     tenant_id: UUID
     user_id: UUID
+
+
+@dataclass(frozen=True)
+class MemberRoleChanged:
+    """Published after commit: the user's live sockets for this tenant follow their new role
+    (which leads they are told about)."""
+
+    tenant_id: UUID
+    user_id: UUID
+    role: str

@@ -38,6 +38,14 @@ class Memberships(TenantRepository):
         )
         return Role(role) if role else None
 
+    async def roles_of(self, user_ids: list[UUID]) -> dict[UUID, Role]:
+        """The roles of those of `user_ids` who are members (the others are left out)."""
+        rows = await self.fetch(
+            "SELECT user_id, role FROM memberships WHERE tenant_id = $1 AND user_id = ANY($2)",
+            user_ids,
+        )
+        return {row["user_id"]: Role(row["role"]) for row in rows}
+
     async def has_email(self, email: str) -> bool:
         """Whether a member of the tenant signs in with `email` (already normalised)."""
         found = await self.fetchval(

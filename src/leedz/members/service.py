@@ -10,7 +10,7 @@ from leedz.access.roles import Role
 from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, NotFound
 from leedz.kit.db import Tx
-from leedz.members.events import MembershipEnded
+from leedz.members.events import MemberRoleChanged, MembershipEnded
 from leedz.members.repository import Memberships
 from leedz.members.schemas import MemberOut
 from leedz.tenants import service as tenants
@@ -62,6 +62,8 @@ async def change_role(tx: Tx, actor: Actor, user_id: UUID, role: Role) -> Member
         entity_id=user_id,
         details={"from": current.value, "to": role.value},
     )
+    if role is not current:
+        tx.publish(MemberRoleChanged(tenant_id=tx.current_tenant, user_id=user_id, role=role.value))
     return next(m for m in await list_members(tx) if m.user.id == user_id)
 
 

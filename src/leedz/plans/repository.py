@@ -111,7 +111,10 @@ class UsageQueries(TenantRepository):
     async def current(self, period: date) -> UsageRow:
         row = await self.fetchrow_one(
             "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS users,"
-            " (SELECT count(*) FROM leads WHERE tenant_id = $1) AS leads,"
+            # What the leads quota counts (leads/repository.py Leads.count_for_quota): live
+            # leads and the trash, not those merged into another.
+            " (SELECT count(*) FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL)"
+            " AS leads,"
             " coalesce(u.searches, 0) AS searches, coalesce(u.messages, 0) AS messages"
             " FROM (SELECT 1) one LEFT JOIN usage_counters u"
             " ON u.tenant_id = $1 AND u.period = $2",

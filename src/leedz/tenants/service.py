@@ -15,6 +15,7 @@ from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, QuotaExceeded
 from leedz.kit.db import Tx
+from leedz.tenants.events import TenantSettingsChanged
 from leedz.tenants.repository import TenantChanges, TenantRow, Tenants, TenantSettings
 from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
 from leedz.users.repository import Users
@@ -153,4 +154,7 @@ async def update_tenant(tx: Tx, actor: Actor, body: TenantUpdate) -> TenantOut:
                 }
             },
         )
+        changed_settings = frozenset(to_camel(c) for c in changes if c != "name")
+        if changed_settings:
+            tx.publish(TenantSettingsChanged(tenant_id=actor.tenant_id, changed=changed_settings))
     return await current_tenant(tx)
