@@ -23,7 +23,7 @@ its function reads memberships and tenants, which the purger may not read (and n
 acts for no member).
 
 Revision ID: 20261201_1600
-Revises: 20261201_1400
+Revises: 20261201_1500
 Create Date: 2026-12-01 16:00:00+00:00
 """
 
@@ -34,7 +34,7 @@ from alembic import op
 from leedz.kit import rls
 
 revision: str = "20261201_1600"
-down_revision: str | None = "20261201_1400"
+down_revision: str | None = "20261201_1500"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

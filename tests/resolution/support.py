@@ -140,8 +140,9 @@ def actions(answer: dict[str, Any]) -> list[str]:
     return [entry["action"] for entry in answer["leads"]]
 
 
-def lead_ids(answer: dict[str, Any]) -> list[str | None]:
-    return [entry["leadId"] for entry in answer["leads"]]
+def lead_ids(answer: dict[str, Any]) -> list[str]:
+    """The lead of each item ('' for none)."""
+    return [entry["leadId"] or "" for entry in answer["leads"]]
 
 
 async def live_leads(owner: asyncpg.Connection, account: Account) -> int:
