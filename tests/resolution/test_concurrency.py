@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import httpx
 
+from leedz.resolution.service import MAX_FINE_LOCKS
 from tests.resolution.support import actions, item, lead_ids, live_leads, workspace
 
 
@@ -95,3 +96,33 @@ async def test_a_person_creating_the_lead_meanwhile_is_joined_not_duplicated(
         await rival.close()
     assert answer["leads"] == [{"index": 0, "leadId": str(lead_id), "action": "joined"}]
     assert await live_leads(owner, ws.account) == 1
+
+
+async def test_a_batch_too_large_for_identity_locks_takes_the_tenants_lock(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """25 records of 20 phones and 5 addresses each need 625 identity locks: the batch takes
+    the tenant's resolution lock alone, exclusively, and a small batch on one of its
+    businesses waits for it."""
+    ws = await workspace(client, owner)
+    big, small = await ws.job(), await ws.job()
+    prefixes = "01345689"  # Saudi mobiles: 050, 051, 053…
+    records = [
+        {
+            "name": f"متجر {n}",
+            "phones": [f"05{prefixes[n % 8]}{n:02d}{m:05d}" for m in range(20)],
+            "emails": [f"{m}@shop{n}.sa" for m in range(5)],
+        }
+        for n in range(25)
+    ]
+    answers = await asyncio.gather(
+        ws.upload(big, [item(r, title=str(n)) for n, r in enumerate(records)]),
+        ws.upload(small, [item({"name": "متجر 0", "phone": "0500000007"}, title="again")]),
+    )
+    assert sorted(actions(answers[0]) + actions(answers[1])).count("created") == 25
+    assert await live_leads(owner, ws.account) == 25
+    phones = await owner.fetchval(
+        "SELECT sum(cardinality(phones)) FROM leads WHERE tenant_id = $1::uuid",
+        ws.account.tenant_id,
+    )
+    assert phones == 500 > MAX_FINE_LOCKS

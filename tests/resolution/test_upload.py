@@ -367,6 +367,32 @@ class TestQuota:
                                     "action": "joined"}  # fmt: skip
         assert await live_leads(owner, ws.account) == 100
 
+    async def test_a_record_that_creates_after_all_still_counts_against_the_quota(
+        self, client: httpx.AsyncClient, owner: asyncpg.Connection
+    ) -> None:
+        """The batch locks the quota only when a record may create a lead. Here the second
+        record matched the lead by name when the batch began, and no longer does once the
+        first record moved the lead to another city: it creates one after all."""
+        ws = await workspace(client, owner, plan=None)
+        job = await ws.job()
+        first = await ws.upload(
+            job,
+            [item({"name": "مطعم الوادي", "phone": "0114567890", "city": "الرياض"},
+                  confidence="MEDIUM")],
+        )  # fmt: skip
+        answer = await ws.upload(
+            job,
+            [
+                item({"phone": "0114567890", "city": "الخرج"}, confidence="HIGH", title="moved",
+                     collected=10),
+                item({"name": "مطعم الوادي", "city": "الرياض"}, confidence="MEDIUM",
+                     title="the name in the old city", collected=5),
+            ],
+        )  # fmt: skip
+        assert actions(answer) == ["joined", "created"]
+        assert lead_ids(answer)[0] == lead_ids(first)[0]
+        assert await live_leads(owner, ws.account) == 2
+
 
 class TestMalformed:
     async def test_messy_records_make_whole_leads(self, ws: Workspace) -> None:

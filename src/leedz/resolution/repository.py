@@ -107,19 +107,24 @@ class ResolutionLocks:
         self.raw = tx.raw
         self.tenant_id = tx.current_tenant
 
-    async def lock(self, names: Iterable[str]) -> None:
-        """Every lock of `names` in one statement, in the order of their lock ids: two batches
-        that share locks take them in the same order, so one waits for the other and neither
-        deadlocks. (A volatile function in the select list runs after the ORDER BY sort.)"""
-        wanted = sorted(set(names))
-        if not wanted:
-            return
+    async def lock(self, names: Iterable[str], *, coarse: bool = False) -> None:
+        """The tenant's resolution lock, shared (or exclusive when `coarse`), then every lock
+        of `names` (none when `coarse`), in one statement, in the order of their lock ids: two
+        batches that share locks take them in the same order, so one waits for the other and
+        neither deadlocks. (A volatile function in the select list runs after the ORDER BY
+        sort.) A batch too large to lock identity by identity takes the tenant's lock alone,
+        exclusively: it waits for every other batch of the tenant, and they for it."""
+        wanted = [] if coarse else sorted(set(names))
         await self.raw.execute(
-            "SELECT pg_advisory_xact_lock(s.h) FROM (SELECT DISTINCT"
-            f" hashtextextended($1::text || ' ' || n, {_LOCK_SEED}) AS h"
-            " FROM unnest($2::text[]) AS n) AS s ORDER BY s.h",
+            "SELECT CASE WHEN s.shared THEN pg_advisory_xact_lock_shared(s.h)"
+            " ELSE pg_advisory_xact_lock(s.h) END FROM ("
+            f" SELECT NOT $3 AS shared, 0 AS o, hashtextextended('tenant ' || $1, {_LOCK_SEED})"
+            " AS h UNION ALL SELECT DISTINCT false, 1,"
+            f" hashtextextended($1 || ' ' || n, {_LOCK_SEED}) FROM unnest($2::text[]) AS n"
+            ") AS s ORDER BY s.o, s.h",
             str(self.tenant_id),
             wanted,
+            coarse,
         )
 
 

@@ -1,13 +1,17 @@
 """Entity resolution: evidence records become leads, without duplicates (docs/resolution.md).
 
-`resolve_batch` runs in the upload's transaction, after the items are stored: every record of
-the batch is read (extract.py), the batch takes the advisory locks of all its identities in one
-sorted statement (two agents uploading one business serialize; batches sharing keys in another
-order cannot deadlock), then, inside a savepoint, reads and locks every candidate lead at once
-and resolves the records one after the other against the leads as they stand, the ones this
-batch created or changed included. A lead key another writer took meanwhile (a person's
-POST /v1/leads, which takes no advisory lock) rolls the savepoint back and the batch is
-resolved again, seeing that lead; never a 500, never two leads.
+`resolve_batch` runs in the upload's transaction, after the items are stored:
+
+1. every record of the batch is read (extract.py);
+2. the batch takes the advisory locks of all its identities in one sorted statement (two agents
+   uploading one business serialize; batches sharing keys in another order cannot deadlock);
+3. inside a savepoint, it reads and locks every candidate lead at once, takes the quota lock if
+   a record may create a lead (limited plans), and resolves the records one after the other
+   against the leads as they stand, the ones this batch created or changed included.
+
+A lead key another writer took meanwhile (a person's POST /v1/leads, which takes no advisory
+lock) rolls the savepoint back and the batch is resolved again, seeing that lead; never a 500,
+never two leads.
 
 `resolve_stored` resolves evidence already stored (a backfill), by id, the same way.
 """
@@ -56,6 +60,10 @@ from leedz.tenants import service as tenants
 RESOLVED_JOB_TYPES = {JobType.SEARCH: LeadSource.SEARCH, JobType.SURVEY: LeadSource.SURVEY}
 # Resolving a batch again after a racing writer took one of its keys; more is a 409 to retry.
 ATTEMPTS = 3
+# A batch needing more identity locks than this takes the tenant's resolution lock alone: a
+# batch of 100 records with 20 phones and 20 addresses each would otherwise fill a good part of
+# PostgreSQL's shared lock table (max_locks_per_transaction times max_connections).
+MAX_FINE_LOCKS = 400
 
 
 class ResolutionBusy(Conflict):
@@ -187,6 +195,10 @@ class _Raced(Exception):
     """A key the batch meant to claim belongs to a lead it did not see."""
 
 
+class _QuotaFirst(Exception):
+    """A record creates a lead after all, and the quota was not locked: lock it first."""
+
+
 class _Buffer(EventBus):
     """Events of one attempt, published on the real transaction only if the attempt stands."""
 
@@ -196,6 +208,9 @@ class _Buffer(EventBus):
 
     def publish(self, tx: Tx, event: object) -> None:
         self.events.append(event)
+
+
+Records = Sequence[tuple[Item, Extracted | None]]
 
 
 async def resolve(tx: Tx, actor: ResolvingActor, items: Sequence[Item]) -> list[LeadResolution]:
@@ -215,15 +230,22 @@ async def resolve(tx: Tx, actor: ResolvingActor, items: Sequence[Item]) -> list[
     present = [r for _, r in records if r is not None and r.identifiable]
     if not present:
         return [LeadResolution(i.index, None, LeadAction.SKIPPED) for i, _ in records]
-    await ResolutionLocks(tx).lock(name for r in present for name in lock_names(r))
-    remaining = await _quota(tx, creating=any(r.name is not None for r in present))
-    for _ in range(ATTEMPTS):
+    names = {name for r in present for name in lock_names(r)}
+    await ResolutionLocks(tx).lock(names, coarse=len(names) > MAX_FINE_LOCKS)
+    limit = (await plans.Plans(tx).of_current_tenant()).max_leads
+    quota_first = False
+    attempts = 0
+    while attempts < ATTEMPTS:
         buffer = _Buffer()
-        batch = _Batch(with_bus(tx, buffer), actor, remaining)
+        batch = _Batch(with_bus(tx, buffer), actor, limit=limit, quota_first=quota_first)
         try:
             async with savepoint(tx):
                 results = await batch.run(records)
+        except _QuotaFirst:
+            quota_first = True
+            continue
         except (_Raced, asyncpg.UniqueViolationError):
+            attempts += 1
             continue
         for event in buffer.events:
             tx.publish(event)
@@ -231,17 +253,6 @@ async def resolve(tx: Tx, actor: ResolvingActor, items: Sequence[Item]) -> list[
     raise ResolutionBusy(
         "Other writers kept taking this batch's phones, e-mail addresses or place ids; retry"
     )
-
-
-async def _quota(tx: Tx, *, creating: bool) -> int | None:
-    """Leads the batch may still create (None: unlimited). Under a limited plan the tenant's
-    lead creation is serialized from here to the commit (leads.repository.lock_quota)."""
-    plan = await plans.Plans(tx).of_current_tenant()
-    if plan.max_leads is None or not creating:
-        return None
-    leads = Leads(tx)
-    await leads.lock_quota()
-    return max(plan.max_leads - await leads.count_for_quota(), 0)
 
 
 @dataclass
@@ -256,8 +267,12 @@ class _Batch:
 
     tx: Tx
     actor: ResolvingActor
-    remaining: int | None
+    limit: int | None  # the plan's maxLeads
+    quota_first: bool  # lock the quota before resolving, whatever the batch looks like
+    remaining: int | None = None  # leads it may still create, once the quota is locked
     leads: dict[UUID, LeadState] = field(default_factory=dict)
+    by_domain: dict[str, set[UUID]] = field(default_factory=dict)
+    by_name: dict[tuple[str, str], set[UUID]] = field(default_factory=dict)
     backers: dict[UUID, dict[str, Backer]] = field(default_factory=dict)
     owners: dict[Key, UUID] = field(default_factory=dict)
     linked: dict[UUID, UUID] = field(default_factory=dict)  # evidence → lead
@@ -270,8 +285,9 @@ class _Batch:
     counts: dict[UUID, _Counts] = field(default_factory=dict)
     merged: int = 0
 
-    async def run(self, records: Sequence[tuple[Item, Extracted | None]]) -> list[LeadResolution]:
+    async def run(self, records: Records) -> list[LeadResolution]:
         await self._load(records)
+        await self._quota(records)
         results = []
         for item, record in records:
             results.append(await self._one(item, record))
@@ -280,30 +296,75 @@ class _Batch:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _load(self, records: Sequence[tuple[Item, Extracted | None]]) -> None:
+    async def _load(self, records: Records) -> None:
         candidates = Candidates(self.tx)
         self.linked = await candidates.links([item.evidence_id for item, _ in records])
         present = [r for _, r in records if r is not None and r.identifiable]
         keys = sorted({k for r in present for k in r.keys}, key=lambda k: (k.kind, k.value))
-        domains = sorted(
-            {(r.identity_domain, r.city_key) for r in present if r.identity_domain is not None},
-            key=str,
-        )
-        names = sorted(
-            {(r.name_key, r.city_key) for r in present if r.name_key and r.city_key}, key=str
-        )
+        domains = {
+            (r.identity_domain, r.city_key) for r in present if r.identity_domain is not None
+        }
+        names = {(r.name_key, r.city_key) for r in present if r.name_key and r.city_key}
         rows = await candidates.lock(
             keys=keys,
-            domains=[(d, c) for d, c in domains if d is not None],
-            names=[(n, c) for n, c in names if n is not None and c is not None],
+            domains=sorted(((d, c) for d, c in domains if d is not None), key=str),
+            names=sorted(((n, c) for n, c in names if n and c), key=str),
         )
         for row in rows:
-            self.leads[row.lead.id] = LeadState.of(row.lead)
+            self._put(LeadState.of(row.lead))
             for key in row.keys:
                 self.owners[key] = row.lead.id
         self.backers = {lead_id: {} for lead_id in self.leads}
         for backer in await candidates.backers(list(self.leads)):
             self.backers[backer.lead_id][backer.field] = backer.backer
+
+    async def _quota(self, records: Records) -> None:
+        """Under a limited plan, lock the tenant's lead creation (leads.repository.lock_quota)
+        when a record may create a lead, before anything is written: a person's creation
+        holding that lock then never waits for a key this batch wrote."""
+        if self.limit is None:
+            return
+        creating = self.quota_first or any(
+            record is not None
+            and record.identifiable
+            and record.name is not None
+            and item.evidence_id not in self.linked
+            and not any(m.lead.row.live for m in self._matches(record))
+            for item, record in records
+        )
+        if creating:
+            leads = Leads(self.tx)
+            await leads.lock_quota()
+            self.remaining = max(self.limit - await leads.count_for_quota(), 0)
+
+    def _put(self, state: LeadState) -> None:
+        """`state` is the lead as it stands now (indexes by domain and by name and city)."""
+        self._drop(state.id)
+        self.leads[state.id] = state
+        if state.row.domain:
+            self.by_domain.setdefault(state.row.domain, set()).add(state.id)
+        if state.name_key and state.city_key:
+            self.by_name.setdefault((state.name_key, state.city_key), set()).add(state.id)
+
+    def _drop(self, lead_id: UUID) -> None:
+        old = self.leads.pop(lead_id, None)
+        if old is None:
+            return
+        if old.row.domain:
+            self.by_domain.get(old.row.domain, set()).discard(lead_id)
+        if old.name_key and old.city_key:
+            self.by_name.get((old.name_key, old.city_key), set()).discard(lead_id)
+
+    def _matches(self, record: Extracted) -> list[Match]:
+        """The leads the record is: its keys' owners, and the leads of its domain and of its
+        name in its city, tested against the rules as they stand."""
+        ids = {self.owners[k] for k in record.keys if k in self.owners}
+        if record.identity_domain is not None:
+            ids |= self.by_domain.get(record.identity_domain, set())
+        if record.name_key is not None and record.city_key is not None:
+            ids |= self.by_name.get((record.name_key, record.city_key), set())
+        candidates = {i: self.leads[i] for i in ids if i in self.leads}
+        return matches(record, candidates, self.owners)
 
     def _current(self, lead_id: UUID) -> UUID:
         while lead_id in self.folded:
@@ -321,11 +382,13 @@ class _Batch:
             return answer(self._current(known), LeadAction.UNCHANGED)
         if record is None or not record.identifiable:
             return answer(None, LeadAction.SKIPPED)
-        found = matches(record, self.leads, self.owners)
+        found = self._matches(record)
         live = [m for m in found if m.lead.row.live]
         if not live:
             if found or record.name is None:  # the business is in the trash, or no name
                 return answer(None, LeadAction.SKIPPED)
+            if self.limit is not None and self.remaining is None:
+                raise _QuotaFirst
             if self.remaining is not None and self.remaining <= 0:
                 return answer(None, LeadAction.OVER_QUOTA)
             lead_id = await self._create(item, record)
@@ -357,7 +420,7 @@ class _Batch:
         )
         row = await ResolutionWrites(self.tx).insert_lead(outcome.columns)
         await self._claim(row.id, outcome.claims)
-        self.leads[row.id] = LeadState.of(row)
+        self._put(LeadState.of(row))
         self.backers[row.id] = policy.backed({}, outcome.fields, source)
         self.created.add(row.id)
         if self.remaining is not None:
@@ -387,7 +450,7 @@ class _Batch:
         if outcome.columns:
             self.changed.setdefault(lead.id, lead.row.owner_id)
             row = await Leads(self.tx).update(lead.id, outcome.columns)
-            self.leads[lead.id] = LeadState.of(row)
+            self._put(LeadState.of(row))
         else:
             self.touched.add(lead.id)
         self.backers[lead.id] = policy.backed(self.backers[lead.id], outcome.fields, source)
@@ -433,12 +496,12 @@ class _Batch:
         )
         row = await Candidates(self.tx).lead(survivor.id)
         state = LeadState.of(row)
-        self.leads[survivor.id] = state
+        self._put(state)
         self.backers[survivor.id] = policy.best(
             self.backers[survivor.id], *(self.backers.pop(i) for i in ids)
         )
         for lead_id in ids:
-            del self.leads[lead_id]
+            self._drop(lead_id)
             self.folded[lead_id] = survivor.id
             self.created.discard(lead_id)
             self.changed.pop(lead_id, None)
