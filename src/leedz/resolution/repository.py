@@ -143,11 +143,14 @@ class Candidates(TenantRepository):
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.value)"
             " ORDER BY k.kind, k.value), '[]'::jsonb) FROM lead_keys k"
-            " WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.id AND (k.kind::text, k.value) IN"
-            " (SELECT * FROM unnest($2::text[], $3::text[]))) AS batch_keys"
+            " WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.id AND (k.kind, k.value) IN"
+            " (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
+            " AS u(kind, value))) AS batch_keys"
             " FROM leads l WHERE l.tenant_id = $1 AND l.merged_into_id IS NULL AND l.id IN ("
-            " SELECT k.lead_id FROM lead_keys k WHERE k.tenant_id = $1 AND (k.kind::text, k.value)"
-            " IN (SELECT * FROM unnest($2::text[], $3::text[]))"
+            # (kind, value) as the primary key has them: its index answers.
+            " SELECT k.lead_id FROM lead_keys k WHERE k.tenant_id = $1 AND (k.kind, k.value)"
+            " IN (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
+            " AS u(kind, value))"
             " UNION SELECT d.id FROM unnest($4::text[], $5::text[]) AS p(domain, city)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
