@@ -665,7 +665,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Search Leads
+         * @description Leads matching `q` and the filters, in `sort` order (then by id), a page at a time:
+         *     pass `nextCursor` back as `cursor` (with the same sort) for the next page. `q` matches
+         *     name, contact name, e-mail, domain and phone (any spelling), Arabic-normalized, as a
+         *     substring (1-2 characters: the start of a word). `tag` and `status` repeat. An unknown
+         *     parameter is a 422. docs/search.md.
+         */
+        get: operations["searchLeads"];
         put?: never;
         /**
          * Create Lead
@@ -674,6 +682,47 @@ export interface paths {
          *     `possibleDuplicates`.
          */
         post: operations["createLead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count Leads
+         * @description How many leads GET /v1/leads would page through with the same filters.
+         */
+        get: operations["countLeads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Fields
+         * @description A lead's fields: type, Arabic and English label, and whether a CSV column may be
+         *     mapped to it (`importable`), a filter or a sort applies to it.
+         */
+        get: operations["leadFields"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1159,6 +1208,11 @@ export interface components {
          * @enum {string}
          */
         Confidence: "HIGH" | "MEDIUM" | "LOW";
+        /** CountOut */
+        CountOut: {
+            /** Count */
+            count: number;
+        };
         /** DuplicateOut */
         DuplicateOut: {
             lead: components["schemas"]["LeadOut"];
@@ -1305,6 +1359,49 @@ export interface components {
              * @default
              */
             message?: string;
+        };
+        /** FieldLabel */
+        FieldLabel: {
+            /** Ar */
+            ar: string;
+            /** En */
+            en: string;
+        };
+        /**
+         * FieldOut
+         * @description One field of a lead. `key` is its path on the wire (`externalIds.googleMaps`); a
+         *     `pattern` field stands for a family (`customFields.<key>`: any custom field name).
+         */
+        FieldOut: {
+            /** Filterable */
+            filterable: boolean;
+            /** Importable */
+            importable: boolean;
+            /** Key */
+            key: string;
+            label: components["schemas"]["FieldLabel"];
+            /**
+             * Pattern
+             * @default false
+             */
+            pattern?: boolean;
+            /** Queryparams */
+            queryParams?: string[];
+            /** Sortable */
+            sortable: boolean;
+            type: components["schemas"]["FieldType"];
+            /** Values */
+            values?: string[] | null;
+        };
+        /**
+         * FieldType
+         * @enum {string}
+         */
+        FieldType: "string" | "string[]" | "email[]" | "phone[]" | "url" | "number" | "integer" | "boolean" | "enum" | "object" | "date-time";
+        /** FieldsOut */
+        FieldsOut: {
+            /** Items */
+            items: components["schemas"]["FieldOut"][];
         };
         /** Health */
         Health: {
@@ -1721,6 +1818,11 @@ export interface components {
             leadId: string | null;
         };
         /**
+         * LeadSort
+         * @enum {string}
+         */
+        LeadSort: "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "name" | "-name" | "rating" | "-rating" | "lastActivityAt" | "-lastActivityAt";
+        /**
          * LeadSource
          * @enum {string}
          */
@@ -1915,6 +2017,13 @@ export interface components {
         Page_LeadEvidenceOut_: {
             /** Items */
             items: components["schemas"]["LeadEvidenceOut"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+        };
+        /** Page[LeadOut] */
+        Page_LeadOut_: {
+            /** Items */
+            items: components["schemas"]["LeadOut"][];
             /** Nextcursor */
             nextCursor?: string | null;
         };
@@ -3428,6 +3537,55 @@ export interface operations {
             };
         };
     };
+    searchLeads: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                status?: components["schemas"]["LeadStatus"][] | null;
+                ownerId?: string | null;
+                unassigned?: boolean | null;
+                tag?: string[] | null;
+                city?: string | null;
+                country?: string | null;
+                category?: string | null;
+                source?: components["schemas"]["LeadSource"] | null;
+                hasPhone?: boolean | null;
+                hasEmail?: boolean | null;
+                doNotContact?: boolean | null;
+                listId?: string | null;
+                createdFrom?: string | null;
+                createdTo?: string | null;
+                deleted?: boolean;
+                sort?: components["schemas"]["LeadSort"];
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LeadOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createLead: {
         parameters: {
             query?: never;
@@ -3457,6 +3615,73 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    countLeads: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                status?: components["schemas"]["LeadStatus"][] | null;
+                ownerId?: string | null;
+                unassigned?: boolean | null;
+                tag?: string[] | null;
+                city?: string | null;
+                country?: string | null;
+                category?: string | null;
+                source?: components["schemas"]["LeadSource"] | null;
+                hasPhone?: boolean | null;
+                hasEmail?: boolean | null;
+                doNotContact?: boolean | null;
+                listId?: string | null;
+                createdFrom?: string | null;
+                createdTo?: string | null;
+                deleted?: boolean;
+                sort?: components["schemas"]["LeadSort"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    leadFields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldsOut"];
                 };
             };
         };

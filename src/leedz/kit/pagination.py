@@ -1,7 +1,8 @@
 """Cursor pagination: `{items, nextCursor}` over a stable `(created_at, id)` order, newest first.
 
 The cursor is opaque to clients (URL-safe base64 of the last row's sort key); a tampered or
-foreign cursor is a 422, never a 500.
+foreign cursor is a 422, never a 500. `encode_token`/`decode_token` are the same envelope for
+any JSON payload: a feature with its own keyset (leads' sorts) checks the payload's shape.
 """
 
 from __future__ import annotations
@@ -30,6 +31,27 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(default=None)
+
+
+def encode_token(payload: object) -> str:
+    """Any JSON value as an opaque, URL-safe cursor."""
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(cursor: str) -> object:
+    """The JSON value `encode_token` wrapped; anything else is a 422 on `cursor`. The caller
+    checks the value's shape (and raises `invalid_cursor()` when it is wrong)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value: object = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error, RecursionError) as exc:
+        raise invalid_cursor() from exc
+    return value
+
+
+def invalid_cursor(detail: str = "The cursor is not valid") -> ValidationFailed:
+    return ValidationFailed(detail, field="cursor")
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:

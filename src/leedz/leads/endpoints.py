@@ -8,12 +8,17 @@ from fastapi import APIRouter, Header, Query, Response, status
 from leedz.access.context import CurrentActor, Require, TenantTx
 from leedz.access.permissions import Permission
 from leedz.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from leedz.leads import fields, search
 from leedz.leads import service as leads
 from leedz.leads.schemas import (
     ActivityOut,
+    CountOut,
+    FieldsOut,
     LeadCreate,
     LeadCreatedOut,
+    LeadFilter,
     LeadOut,
+    LeadQuery,
     LeadUpdate,
     NoteCreate,
 )
@@ -41,6 +46,33 @@ async def create_lead(
 
 
 # Fixed paths (/leads/count, /leads/fields) are declared before /leads/{lead_id}.
+
+
+@router.get("", dependencies=[Require(Permission.LEADS_READ)])
+async def search_leads(
+    query: Annotated[LeadQuery, Query()], tx: TenantTx, actor: CurrentActor
+) -> Page[LeadOut]:
+    """Leads matching `q` and the filters, in `sort` order (then by id), a page at a time:
+    pass `nextCursor` back as `cursor` (with the same sort) for the next page. `q` matches
+    name, contact name, e-mail, domain and phone (any spelling), Arabic-normalized, as a
+    substring (1-2 characters: the start of a word). `tag` and `status` repeat. An unknown
+    parameter is a 422. docs/search.md."""
+    return await search.search(tx, actor, query, limit=query.limit, cursor=query.cursor)
+
+
+@router.get("/count", dependencies=[Require(Permission.LEADS_READ)])
+async def count_leads(
+    query: Annotated[LeadFilter, Query()], tx: TenantTx, actor: CurrentActor
+) -> CountOut:
+    """How many leads GET /v1/leads would page through with the same filters."""
+    return CountOut(count=await search.count(tx, actor, query))
+
+
+@router.get("/fields", dependencies=[Require(Permission.LEADS_READ)])
+async def lead_fields() -> FieldsOut:
+    """A lead's fields: type, Arabic and English label, and whether a CSV column may be
+    mapped to it (`importable`), a filter or a sort applies to it."""
+    return fields.fields()
 
 
 @router.get("/{lead_id}", dependencies=[Require(Permission.LEADS_READ)])

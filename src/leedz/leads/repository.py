@@ -106,7 +106,7 @@ class LeadRow:
     merged_into_id: UUID | None
 
     @classmethod
-    def of(cls, row: asyncpg.Record) -> Self:
+    def of(cls, row: asyncpg.Record | Mapping[str, Any]) -> Self:
         return cls(
             **{
                 **row,
@@ -368,3 +368,390 @@ class Activities(TenantRepository):
             limit + 1,
         )
         return [ActivityRow.of(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Search: GET /v1/leads, /count, a list's leads, exports (docs/search.md)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadConditions:
+    """One filter, already normalized by the service; every field that is set applies (AND).
+
+    `patterns` are LIKE patterns (escaped, with their `%`), any of which `search_text` must
+    match; `tags` must all be on the lead, compared lower-cased; `never` matches no lead (a
+    saved filter naming a list that is gone)."""
+
+    patterns: tuple[str, ...] = ()
+    statuses: tuple[LeadStatus, ...] = ()
+    owner_id: UUID | None = None
+    unassigned: bool | None = None
+    tags: tuple[str, ...] = ()
+    city: str | None = None
+    country: str | None = None
+    category: str | None = None
+    source: LeadSource | None = None
+    has_phone: bool | None = None
+    has_email: bool | None = None
+    do_not_contact: bool | None = None
+    member_of: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    never: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeadQuerySpec:
+    """What a search reads: live leads (or the trash) meeting every one of `conditions`, and
+    only the ones `visible_to` may see when it is set (SALES visibility, RLS's twin)."""
+
+    conditions: tuple[LeadConditions, ...]
+    deleted: bool = False
+    visible_to: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetAfter:
+    """The last row of the previous page: its sort key (None: a NULL rating) and id."""
+
+    key: Any
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A lead found, with the value of the column it was sorted on (the next cursor's key)."""
+
+    lead: LeadRow
+    sort_key: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ListRef:
+    id: UUID
+    kind: str
+    filter: dict[str, Any] | None
+
+
+# The sortable columns, each with its parameter cast; each has an index (tenant_id, column, id).
+SORT_COLUMNS: dict[str, str] = {
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "last_activity_at": "timestamptz",
+    "name_sort": "text",
+    "rating": "float8",
+}
+NULLABLE_SORT_COLUMNS = frozenset({"rating"})
+
+
+class _Params:
+    """Numbered parameters after the tenant's `$1`: values never enter the SQL text."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any, cast: str) -> str:
+        self.values.append(value)
+        return f"${len(self.values) + 1}::{cast}"
+
+
+def _indexed_sql(c: LeadConditions, p: _Params) -> list[str]:  # noqa: C901 - a line per filter
+    """The conditions the planner estimates from statistics (leakproof comparisons of plain
+    columns, so row-level security lets it look), some served by an index."""
+    if c.never:
+        return ["FALSE"]
+    sql: list[str] = []
+    if c.statuses:
+        sql.append(f"status = ANY ({p([s.value for s in c.statuses], 'lead_status[]')})")
+    if c.owner_id is not None:
+        sql.append(f"owner_id = {p(c.owner_id, 'uuid')}")
+    if c.unassigned is not None:
+        sql.append("owner_id IS NULL" if c.unassigned else "owner_id IS NOT NULL")
+    if c.country is not None:
+        sql.append(f"country = {p(c.country, 'text')}")
+    if c.source is not None:
+        sql.append(f"source_type = {p(c.source.value, 'lead_source')}")
+    if c.do_not_contact is not None:
+        sql.append(f"do_not_contact = {p(c.do_not_contact, 'bool')}")
+    if c.member_of is not None:
+        sql.append(
+            "EXISTS (SELECT 1 FROM list_members m WHERE m.tenant_id = leads.tenant_id"
+            f" AND m.list_id = {p(c.member_of, 'uuid')} AND m.lead_id = leads.id)"
+        )
+    if c.created_from is not None:
+        sql.append(f"created_at >= {p(c.created_from, 'timestamptz')}")
+    if c.created_to is not None:
+        sql.append(f"created_at < {p(c.created_to, 'timestamptz')}")
+    return sql
+
+
+def _opaque_sql(c: LeadConditions, p: _Params) -> list[str]:
+    """The conditions the planner can only guess at: under RLS it may not read statistics
+    for a function that is not leakproof (LIKE, lower, @>, cardinality), and its guesses for
+    LIKE are a few rows, however common q is. No index serves them for the request role."""
+    if c.never:
+        return []
+    sql: list[str] = []
+    if c.patterns:
+        sql.append(f"search_text LIKE ANY ({p(list(c.patterns), 'text[]')})")
+    if c.tags:
+        # Tags are stored as typed; compared lower-cased on both sides, in SQL.
+        sql.append(
+            "ARRAY(SELECT lower(t) FROM unnest(tags) AS t)"
+            f" @> ARRAY(SELECT lower(x) FROM unnest({p(list(c.tags), 'text[]')}) AS x)"
+        )
+    if c.city is not None:
+        sql.append(f"lower(city) = lower({p(c.city, 'text')})")
+    if c.category is not None:
+        sql.append(f"lower(category) = lower({p(c.category, 'text')})")
+    for column, wanted in (("phones", c.has_phone), ("emails", c.has_email)):
+        if wanted is not None:
+            sql.append(f"cardinality({column}) {'>' if wanted else '='} 0")
+    return sql
+
+
+def _where(spec: LeadQuerySpec, p: _Params, *, opaque: bool = True) -> str:
+    parts = [
+        "tenant_id = $1",
+        "deleted_at IS NOT NULL AND merged_into_id IS NULL" if spec.deleted else LIVE,
+    ]
+    if spec.visible_to is not None:
+        uid = p(spec.visible_to, "uuid")
+        parts.append(f"(owner_id IS NULL OR owner_id = {uid})")
+    for conditions in spec.conditions:
+        parts.extend(_indexed_sql(conditions, p))
+        if opaque:
+            parts.extend(_opaque_sql(conditions, p))
+    return " AND ".join(parts)
+
+
+def _has_opaque(spec: LeadQuerySpec) -> bool:
+    return any(_opaque_sql(c, _Params()) for c in spec.conditions)
+
+
+def _segment(
+    column: str, descending: bool, nulls: bool, after: KeysetAfter | None, p: _Params
+) -> tuple[str, str]:
+    """(condition, ORDER BY) of one keyset segment: the rows after `after` in (column, id)
+    order, `column` non-NULL; or, with `nulls`, those whose `column` is NULL, in id order (a
+    nullable sort's tail). Both are a walk of the index (tenant_id, column, id), backwards
+    when descending; the row comparison is its index condition."""
+    cast = SORT_COLUMNS[column]  # a KeyError here is a programming error, never user input
+    direction = "DESC" if descending else "ASC"
+    after_op = "<" if descending else ">"
+    if nulls:
+        where = f" AND {column} IS NULL"
+        if after is not None:
+            where += f" AND id {after_op} {p(after.id, 'uuid')}"
+        return where, f"id {direction}"
+    where = f" AND {column} IS NOT NULL" if column in NULLABLE_SORT_COLUMNS else ""
+    if after is not None:
+        key, row_id = p(after.key, cast), p(after.id, "uuid")
+        where += f" AND ({column}, id) {after_op} ({key}, {row_id})"
+    return where, f"{column} {direction}, id {direction}"
+
+
+def page_sql(
+    spec: LeadQuerySpec,
+    *,
+    column: str,
+    descending: bool,
+    nulls: bool,
+    after: KeysetAfter | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The first `limit` leads of a segment meeting every condition, with their sort key."""
+    p = _Params()
+    where = _where(spec, p)
+    segment, order = _segment(column, descending, nulls, after, p)
+    sql = (
+        f"SELECT {LEAD_COLUMNS}, {column} AS sort_key FROM leads WHERE {where}{segment}"
+        f" ORDER BY {order} LIMIT {p(limit, 'int4')}"
+    )
+    return sql, p.values
+
+
+def walk_sql(
+    spec: LeadQuerySpec,
+    *,
+    column: str,
+    descending: bool,
+    nulls: bool,
+    after: KeysetAfter | None,
+    rows: int,
+    wanted: int,
+) -> tuple[str, list[Any]]:
+    """The next `rows` leads of a segment that meet the indexed conditions, in the sort's
+    order (a walk of its index), told apart by whether they meet the others (`hit`): the
+    first `wanted` hits, then the last lead walked (`hit` false) to go on from."""
+    p = _Params()
+    where = _where(spec, p, opaque=False)
+    segment, order = _segment(column, descending, nulls, after, p)
+    opaque = " AND ".join(part for c in spec.conditions for part in _opaque_sql(c, p))
+    sql = (
+        "WITH walk AS MATERIALIZED ("
+        f" SELECT id, {column} AS sort_key, COALESCE({opaque}, false) AS hit,"
+        f" row_number() OVER (ORDER BY {order}) AS n"
+        f" FROM leads WHERE {where}{segment} ORDER BY {order} LIMIT {p(rows, 'int4')})"
+        f" (SELECT id, sort_key, n, true AS hit FROM walk WHERE hit ORDER BY n"
+        f" LIMIT {p(wanted, 'int4')})"
+        " UNION ALL (SELECT id, sort_key, n, false FROM walk ORDER BY n DESC LIMIT 1)"
+    )
+    return sql, p.values
+
+
+def scan_sql(
+    spec: LeadQuerySpec,
+    *,
+    column: str,
+    descending: bool,
+    nulls: bool,
+    after: KeysetAfter | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The ids of the first `limit` leads of a segment meeting every condition, found by
+    reading every candidate (in the table's order: a bitmap scan, not a walk of the sort's
+    index in random order) and sorting the few that match. For matches a walk found rare."""
+    p = _Params()
+    where = _where(spec, p)
+    segment, _ = _segment(column, descending, nulls, after, p)
+    direction = "DESC" if descending else "ASC"
+    outer = f"id {direction}" if nulls else f"sort_key {direction}, id {direction}"
+    sql = (
+        f"WITH found AS MATERIALIZED (SELECT id, {column} AS sort_key FROM leads"
+        f" WHERE {where}{segment})"
+        f" SELECT id FROM found ORDER BY {outer} LIMIT {p(limit, 'int4')}"
+    )
+    return sql, p.values
+
+
+def count_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
+    p = _Params()
+    return f"SELECT count(*) FROM leads WHERE {_where(spec, p)}", p.values
+
+
+# An adaptive walk (LeadSearch._walk): the first step reads this many leads per lead wanted
+# (bounded), and walking stops once the leads still wanted would take more than WALK_MAX_ROWS
+# at the hit rate seen so far; the rest is found by reading every candidate and sorting
+# (scan_sql).
+WALK_ROWS_PER_WANTED = 20
+WALK_FIRST_ROWS = (1_000, 10_000)
+WALK_MAX_ROWS = 25_000
+
+
+class LeadSearch(TenantRepository):
+    async def page(
+        self,
+        spec: LeadQuerySpec,
+        *,
+        column: str,
+        descending: bool,
+        after: KeysetAfter | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        """Up to `limit` leads after `after`, in (column, id) order, NULL keys last. A nullable
+        column is read in two segments (non-NULL keys, then NULL ones by id), each a walk of
+        its index: no OR in the keyset condition."""
+        hits: list[SearchHit] = []
+        in_null_tail = after is not None and after.key is None
+        segments = [] if in_null_tail else [(False, after)]
+        if column in NULLABLE_SORT_COLUMNS:
+            segments.append((True, after if in_null_tail else None))
+        for nulls, start in segments:
+            if len(hits) >= limit:
+                break
+            hits += await self._segment(
+                spec, column=column, descending=descending, nulls=nulls, after=start,
+                limit=limit - len(hits),
+            )  # fmt: skip
+        return hits
+
+    async def _segment(
+        self,
+        spec: LeadQuerySpec,
+        *,
+        column: str,
+        descending: bool,
+        nulls: bool,
+        after: KeysetAfter | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        page: dict[str, Any] = {"column": column, "descending": descending, "nulls": nulls}
+        if not _has_opaque(spec):
+            sql, args = page_sql(spec, **page, after=after, limit=limit)
+            return self._hits(await self.fetch(sql, *args))
+        found, position, exhausted = await self._walk(spec, page, after, limit)
+        if exhausted or len(found) >= limit:
+            return found
+        # Rare: read every candidate after the walk and sort those that match.
+        sql, args = scan_sql(spec, **page, after=position, limit=limit - len(found))
+        ids = [r["id"] for r in await self.fetch(sql, *args)]
+        return found + await self._rows(ids, page["column"])
+
+    async def _walk(
+        self, spec: LeadQuerySpec, page: dict[str, Any], after: KeysetAfter | None, limit: int
+    ) -> tuple[list[SearchHit], KeysetAfter | None, bool]:
+        """Walk the sort's index in steps while the matches come often enough to fill the
+        page within WALK_MAX_ROWS leads: (hits, the last lead walked, whether the segment
+        ended). A common q stops after a few hundred leads; a rare one hands over early."""
+        low, high = WALK_FIRST_ROWS
+        step = min(max(limit * WALK_ROWS_PER_WANTED, low), high)
+        walked, position = 0, after
+        found_ids: list[UUID] = []
+        while True:
+            sql, args = walk_sql(
+                spec, **page, after=position, rows=step, wanted=limit - len(found_ids)
+            )
+            rows = await self.fetch(sql, *args)
+            hits = [r for r in rows if r["hit"]]
+            found_ids += [r["id"] for r in hits]
+            last = next((r for r in rows if not r["hit"]), None)
+            if last is None or int(last["n"]) < step:  # the segment has no more leads
+                return await self._rows(found_ids, page["column"]), None, True
+            walked += step
+            position = KeysetAfter(last["sort_key"], last["id"])
+            wanted = limit - len(found_ids)
+            if wanted <= 0:
+                return await self._rows(found_ids[:limit], page["column"]), position, False
+            # The leads it would take to find the rest at the rate seen (none seen: as if the
+            # next lead walked were one).
+            needed = wanted * walked / max(len(found_ids), 1)
+            if walked + needed > WALK_MAX_ROWS:
+                return await self._rows(found_ids, page["column"]), position, False
+            step = int(min(needed * 1.25 + 1, WALK_MAX_ROWS - walked))
+
+    async def _rows(self, ids: list[UUID], column: str) -> list[SearchHit]:
+        """The leads `ids` names, in that order, with their sort key."""
+        if not ids:
+            return []
+        if column not in SORT_COLUMNS:
+            raise KeyError(column)
+        rows = await self.fetch(
+            f"SELECT {LEAD_COLUMNS}, {column} AS sort_key FROM leads"
+            " WHERE tenant_id = $1 AND id = ANY ($2::uuid[])",
+            ids,
+        )
+        by_id = {r["id"]: r for r in rows}
+        # A lead deleted since the walk is left out (visibility held when it was walked).
+        return self._hits([by_id[i] for i in ids if i in by_id])
+
+    @staticmethod
+    def _hits(rows: list[asyncpg.Record]) -> list[SearchHit]:
+        hits = []
+        for row in rows:
+            fields = dict(row)
+            key = fields.pop("sort_key")
+            hits.append(SearchHit(lead=LeadRow.of(fields), sort_key=key))
+        return hits
+
+    async def count(self, spec: LeadQuerySpec) -> int:
+        sql, args = count_sql(spec)
+        return int(await self.fetchval(sql, *args))
+
+    async def list_ref(self, list_id: UUID) -> ListRef | None:
+        """A list's kind and saved filter (a search's `listId`)."""
+        row = await self.fetchrow(
+            "SELECT id, kind::text AS kind, filter FROM lists WHERE tenant_id = $1 AND id = $2",
+            list_id,
+        )
+        return ListRef(**row) if row is not None else None

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from leedz.evidence.models import Confidence
+from leedz.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.leads.models import ActivityType, LeadSource, LeadStatus
 from leedz.leads.normalize import InvalidEmail, normalize_email
@@ -376,3 +377,49 @@ class LeadFilter(ApiIn):
     created_to: datetime | None = None
     deleted: bool = False
     sort: LeadSort = LeadSort.CREATED_AT_DESC
+
+
+class LeadQuery(LeadFilter):
+    """GET /v1/leads: the filter, and the page (`limit` 1-200, the opaque `cursor`)."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=500)
+
+
+class FieldType(enum.StrEnum):
+    STRING = "string"
+    STRING_LIST = "string[]"
+    EMAIL_LIST = "email[]"
+    PHONE_LIST = "phone[]"
+    URL = "url"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+    OBJECT = "object"
+    DATE_TIME = "date-time"
+
+
+class FieldLabel(ApiModel):
+    ar: str
+    en: str
+
+
+class FieldOut(ApiModel):
+    """One field of a lead. `key` is its path on the wire (`externalIds.googleMaps`); a
+    `pattern` field stands for a family (`customFields.<key>`: any custom field name)."""
+
+    key: str
+    type: FieldType
+    label: FieldLabel
+    values: list[str] | None = None
+    importable: bool
+    filterable: bool
+    sortable: bool
+    pattern: bool = False
+    query_params: list[str] = Field(default_factory=list)
+    """The GET /v1/leads parameters that filter or sort on it."""
+
+
+class FieldsOut(ApiModel):
+    items: list[FieldOut]
