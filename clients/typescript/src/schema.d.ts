@@ -1402,11 +1402,14 @@ export interface components {
         EvidenceType: "GOOGLE_MAPS_LISTING" | "WEBSITE_CONTENT" | "SOCIAL_PROFILE" | "SEARCH_RESULT" | "CONTACT_INFO" | "REVIEW" | "NEWS_ARTICLE";
         /**
          * EvidenceUploadOut
-         * @description Ids of the rows stored, and the hashes of the items already stored (in input order).
+         * @description Ids of the rows stored, the hashes of the items already stored (in input order), and
+         *     what became of each item as a lead.
          */
         EvidenceUploadOut: {
             /** Duplicates */
             duplicates: string[];
+            /** Leads */
+            leads?: components["schemas"]["LeadResolutionOut"][];
             /** Stored */
             stored: string[];
         };
@@ -1633,6 +1636,12 @@ export interface components {
          * @enum {string}
          */
         JobType: "SEARCH" | "SURVEY" | "WHATSAPP_SEND" | "WHATSAPP_BULK" | "IMPORT" | "EXPORT" | "REPORT_GENERATE" | "BULK_STATUS_UPDATE" | "BULK_DELETE";
+        /**
+         * LeadAction
+         * @description What resolution did with an item (docs/resolution.md, "The upload answer").
+         * @enum {string}
+         */
+        LeadAction: "created" | "joined" | "unchanged" | "over_quota" | "skipped";
         /**
          * LeadCreate
          * @description A lead typed in by a person (source MANUAL).
@@ -1876,6 +1885,14 @@ export interface components {
             version: number;
             /** Website */
             website: string | null;
+        };
+        /** LeadResolutionOut */
+        LeadResolutionOut: {
+            action: components["schemas"]["LeadAction"];
+            /** Index */
+            index: number;
+            /** Leadid */
+            leadId: string | null;
         };
         /**
          * LeadSort

@@ -350,18 +350,20 @@ class Merges(TenantRepository):
         merged_ids: Sequence[UUID],
         snapshot: Mapping[str, Any],
         created_by_id: UUID | None,
+        reason: str | None = None,
     ) -> MergeRow:
         # clock_timestamp(), not now(): merges of shared leads run one after the other (row
         # locks), and their order must be the order they took effect in, whichever
         # transaction began first.
         row = await self.fetchrow_one(
             "INSERT INTO lead_merges (tenant_id, survivor_id, merged_ids, snapshot,"
-            " created_by_id, created_at) VALUES ($1, $2, $3::uuid[], $4::jsonb, $5,"
+            " created_by_id, reason, created_at) VALUES ($1, $2, $3::uuid[], $4::jsonb, $5, $6,"
             f" clock_timestamp()) RETURNING {MERGE_COLUMNS}",
             survivor_id,
             list(merged_ids),
             _json(dict(snapshot)),
             created_by_id,
+            reason,
         )
         return MergeRow.of(row)
 
