@@ -299,6 +299,8 @@ class LeadKeys(TenantRepository):
             " FROM lead_keys k LEFT JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
             " WHERE k.tenant_id = $1 AND (k.kind::text, k.value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))"
+            # The leakproof half, for the (tenant_id, value) index under RLS.
+            " AND k.value = ANY($3::text[])"
             " AND ($4::uuid IS NULL OR k.lead_id <> $4) ORDER BY k.kind, k.value",
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -311,7 +313,7 @@ class LeadKeys(TenantRepository):
             return
         await self.execute(
             "DELETE FROM lead_keys WHERE tenant_id = $1 AND lead_id = $2 AND (kind::text, value)"
-            " IN (SELECT * FROM unnest($3::text[], $4::text[]))",
+            " IN (SELECT * FROM unnest($3::text[], $4::text[])) AND value = ANY($4::text[])",
             lead_id,
             [k.kind.value for k in keys],
             [k.value for k in keys],

@@ -141,6 +141,8 @@ class MergeKeys(TenantRepository):
             " JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
             " WHERE k.tenant_id = $1 AND (k.kind::text, k.value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))"
+            # The leakproof half, for the (tenant_id, value) index under RLS.
+            " AND k.value = ANY($3::text[])"
             " ORDER BY k.kind, k.value FOR UPDATE OF k",
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -155,7 +157,7 @@ class MergeKeys(TenantRepository):
         leads = [UUID(str(r["lead_id"])) for r in rows]
         await self.execute(
             "DELETE FROM lead_keys WHERE tenant_id = $1 AND lead_id = $2 AND (kind::text, value)"
-            " IN (SELECT * FROM unnest($3::text[], $4::text[]))",
+            " IN (SELECT * FROM unnest($3::text[], $4::text[])) AND value = ANY($4::text[])",
             held_by,
             kinds,
             values,

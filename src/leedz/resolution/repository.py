@@ -143,14 +143,15 @@ class Candidates(TenantRepository):
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.value)"
             " ORDER BY k.kind, k.value), '[]'::jsonb) FROM lead_keys k"
-            " WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.id AND (k.kind, k.value) IN"
+            " WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.id AND k.value = ANY($3::text[])"
+            " AND (k.kind, k.value) IN"
             " (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
             " AS u(kind, value))) AS batch_keys"
             " FROM leads l WHERE l.tenant_id = $1 AND l.merged_into_id IS NULL AND l.id IN ("
-            # (kind, value) as the primary key has them: its index answers.
+            # By value (texteq is leakproof): the (tenant_id, value) index answers under RLS.
             " SELECT k.lead_id FROM lead_keys k WHERE k.tenant_id = $1 AND (k.kind, k.value)"
             " IN (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
-            " AS u(kind, value))"
+            " AS u(kind, value)) AND k.value = ANY($3::text[])"
             " UNION SELECT d.id FROM unnest($4::text[], $5::text[]) AS p(domain, city)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
