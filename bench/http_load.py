@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,8 @@ import httpx
 from bench.harness import Sample
 
 
-def _request(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+def request_bytes(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    """One HTTP/1.1 keep-alive request, ready to write."""
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     if body:
@@ -44,6 +45,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def percentiles(latencies: list[float], seconds: float) -> Sample:
+    """Requests per second over `seconds`, p50 and p99 of `latencies` (in seconds)."""
+    ordered = sorted(latencies)
+    return Sample(
+        ops_per_second=len(ordered) / seconds,
+        p50_ms=ordered[len(ordered) // 2] * 1000,
+        p99_ms=ordered[int(len(ordered) * 0.99)] * 1000,
+    )
+
+
 async def load(
     port: int,
     *,
@@ -55,21 +66,42 @@ async def load(
     seconds: float,
     expect: int = 200,
 ) -> Sample:
-    payload = _request(method, path, headers or {}, body)
+    payload = request_bytes(method, path, headers or {}, body)
+    sample, _ = await load_varied(
+        port, lambda: ("", payload), concurrency=concurrency, seconds=seconds, expect=expect
+    )
+    return sample
+
+
+async def load_varied(
+    port: int,
+    next_request: Callable[[], tuple[str, bytes]],
+    *,
+    concurrency: int,
+    seconds: float,
+    expect: int = 200,
+) -> tuple[Sample, dict[str, list[float]]]:
+    """Like `load`, each connection taking its next request from `next_request` (a label and
+    the request's bytes: a mix of queries, or a new body every time). Returns the whole sample
+    and the latencies (seconds) by label."""
     latencies: list[float] = []
-    unexpected: list[int] = []
+    by_label: dict[str, list[float]] = {}
+    unexpected: list[tuple[int, str]] = []
     deadline = time.perf_counter() + seconds
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.perf_counter() < deadline:
+                label, payload = next_request()
                 started = time.perf_counter()
                 writer.write(payload)
                 status = await _read_response(reader)
-                latencies.append(time.perf_counter() - started)
+                latency = time.perf_counter() - started
+                latencies.append(latency)
+                by_label.setdefault(label, []).append(latency)
                 if status != expect:
-                    unexpected.append(status)
+                    unexpected.append((status, label))
         finally:
             writer.close()
 
@@ -78,19 +110,14 @@ async def load(
     elapsed = time.perf_counter() - started
     if unexpected:
         raise RuntimeError(f"{len(unexpected)} unexpected answers, e.g. {unexpected[:5]}")
-    latencies.sort()
-    return Sample(
-        ops_per_second=len(latencies) / elapsed,
-        p50_ms=latencies[len(latencies) // 2] * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-    )
+    return percentiles(latencies, elapsed), by_label
 
 
 async def paced_probe(port: int, path: str, *, rate: float, seconds: float) -> Sample:
     """One request every 1/rate seconds on one connection: latency under someone else's load."""
     latencies: list[float] = []
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    payload = _request("GET", path, {}, b"")
+    payload = request_bytes("GET", path, {})
     deadline = time.perf_counter() + seconds
     try:
         while time.perf_counter() < deadline:

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Check, Result, Sample
-from bench.http_load import PYTHON, _read_response, _request, free_port, server_process
+from bench.http_load import PYTHON, _read_response, free_port, request_bytes, server_process
 from bench.login_flood import PASSWORD, server_env
 
 PAIRS = 300
@@ -45,7 +45,7 @@ async def _pairs(port: int, known_email: str, pairs: int) -> tuple[list[float], 
     async def attempt(email: str) -> float:
         body = json.dumps({"email": email, "password": "not the password"}).encode()
         started = time.perf_counter()
-        writer.write(_request("POST", "/v1/auth/login", headers, body))
+        writer.write(request_bytes("POST", "/v1/auth/login", headers, body))
         status = await _read_response(reader)
         elapsed = time.perf_counter() - started
         if status != 401:

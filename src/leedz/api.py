@@ -11,6 +11,7 @@ from leedz.invites.endpoints import router as invites_router
 from leedz.jobs.endpoints import router as jobs_router
 from leedz.leads.endpoints import router as leads_router
 from leedz.leases.endpoints import router as leases_router
+from leedz.lists.endpoints import router as lists_router
 from leedz.members.endpoints import router as members_router
 from leedz.merges.endpoints import router as merges_router
 from leedz.ops.endpoints import router as ops_router
@@ -29,6 +30,7 @@ V1_ROUTERS = (
     leases_router,
     leads_router,
     merges_router,
+    lists_router,
 )
 
 

@@ -36,6 +36,7 @@ class World:
     invite_id: str
     job_id: str
     agent_id: str
+    list_id: str
     lead_id: str
     trashed_id: str
     other: Account
@@ -61,6 +62,10 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
     assert job.status_code == 201
     agent = await client.post("/v1/agents", json={"name": "rbac"}, headers=boss.headers)
     assert agent.status_code == 201
+    listed = await client.post(
+        "/v1/lists", json={"name": "RBAC list", "kind": "STATIC"}, headers=boss.headers
+    )
+    assert listed.status_code == 201
     lead = await client.post("/v1/leads", json={"name": "RBAC"}, headers=boss.headers)
     assert lead.status_code == 201
     trashed = await client.post("/v1/leads", json={"name": "Trashed"}, headers=boss.headers)
@@ -74,6 +79,7 @@ async def build_world(client: httpx.AsyncClient, owner: asyncpg.Connection) -> W
         invite.json()["invite"]["id"],
         job.json()["id"],
         agent.json()["agent"]["id"],
+        listed.json()["id"],
         lead.json()["id"],
         trashed.json()["id"],
         other,
@@ -104,16 +110,19 @@ async def test_rbac_table(
         if "{lead" in row["path"] or "{merge" in row["path"]
         else {}
     )
+    ids = {"lead": world.lead_id, "trashed": world.trashed_id} | leads
     path = row["path"].format(
         target=world.target.user_id,
         invite=world.invite_id,
         job=world.job_id,
         agent=world.agent_id,
-        **({"lead": world.lead_id, "trashed": world.trashed_id} | leads),
+        list=world.list_id,
+        **ids,
     )
     body = row["body"].replace("{new_email}", unique_email("new")) if row["body"] else None
-    if body and "lead2" in leads:
-        body = body.replace("{lead2}", leads["lead2"])
+    for name in ("lead", "lead2"):
+        if body and name in ids:
+            body = body.replace(f"{{{name}}}", ids[name])
     headers: dict[str, str] = {}
     if caller == "other":
         headers = world.other.headers

@@ -17,11 +17,11 @@ answered 429):
 2. Every operation with a path parameter, as tenant A, with tenant B's real ids in the path:
    nothing may answer 2xx, and B's objects are unchanged afterwards.
 
-No operation is excluded (/metrics included). The deletes that revoke A's agent, member and invite
-run last (`LAST`), so the operations that need them run first. logout and password cannot end A's
-session (the fuzzer knows neither A's refresh token nor A's password), nor can a password reset
-(the fuzzer never sees a mailed token); the test asserts that A is still signed in at the end, so
-the run was not silently answered 401.
+No operation is excluded (/metrics included). The deletes of A's agent, member, invite, list and
+lead run last (`LAST`), so the operations that need them run first. logout
+and password cannot end A's session (the fuzzer knows neither A's refresh token nor A's
+password), nor can a password reset (the fuzzer never sees a mailed token); the test asserts that
+A is still signed in at the end, so the run was not silently answered 401.
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ GENEROUS = "100000/minute"
 # Run after every other operation: they may revoke what the others need (A's agent token, the
 # real member / invite ids). Everything else runs in document order.
 LAST = (
+    "POST /v1/lead-merges/{merge_id}/undo",
     "DELETE /v1/invites/{invite_id}",
     "DELETE /v1/members/{user_id}",
     "DELETE /v1/agents/{agent_id}",
+    "DELETE /v1/lists/{list_id}",
     "DELETE /v1/leads/{lead_id}",
 )
 
@@ -90,6 +92,8 @@ class Tenant:
     job_id: str
     invite_id: str
     lead_id: str
+    list_id: str
+    merge_id: str
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -97,6 +101,8 @@ class Tenant:
             "invite_id": self.invite_id,
             "job_id": self.job_id,
             "agent_id": self.agent.id,
+            "list_id": self.list_id,
+            "merge_id": self.merge_id,
             "lead_id": self.lead_id,
         }[parameter]
 
@@ -135,6 +141,26 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert lead.status_code == 201, lead.text
+    # A STATIC list with that lead on it (the list routes' real ids).
+    listed = await client.post(
+        "/v1/lists", json={"name": f"{name} list", "kind": "STATIC"}, headers=owner.headers
+    )
+    assert listed.status_code == 201, listed.text
+    added = await client.post(
+        f"/v1/lists/{listed.json()['id']}/leads",
+        json={"leadIds": [lead.json()["id"]]},
+        headers=owner.headers,
+    )
+    assert added.status_code == 200, added.text
+    # A second lead folded into the first: the undo route's real id.
+    folded = await client.post("/v1/leads", json={"name": f"{name} branch"}, headers=owner.headers)
+    assert folded.status_code == 201, folded.text
+    merged = await client.post(
+        f"/v1/leads/{lead.json()['id']}/merge",
+        json={"leadIds": [folded.json()["id"]]},
+        headers=owner.headers,
+    )
+    assert merged.status_code == 200, merged.text
     return Tenant(
         owner,
         sales,
@@ -142,6 +168,8 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         str(job["id"]),
         str(invite.json()["invite"]["id"]),
         str(lead.json()["id"]),
+        str(listed.json()["id"]),
+        str(merged.json()["mergeId"]),
     )
 
 
@@ -355,4 +383,8 @@ def _assert_b_untouched(base: str, b: Tenant) -> None:
     roles = {m["user"]["id"]: m["role"] for m in members}
     assert roles == {b.owner.user_id: "OWNER", b.member.user_id: "SALES"}, roles
     lead = httpx.get(f"{base}/v1/leads/{b.lead_id}", headers=headers).json()
-    assert (lead["version"], lead["deletedAt"]) == (1, None), lead
+    # Version 2: the setup merged a second lead into it.
+    assert (lead["version"], lead["deletedAt"]) == (2, None), lead
+    listed = httpx.get(f"{base}/v1/lists/{b.list_id}", headers=headers)
+    assert listed.status_code == 200
+    assert (listed.json()["name"], listed.json()["leadCount"]) == ("Tenant B list", 1)

@@ -161,6 +161,9 @@ async def test_agent_protocol_through_the_javascript_client(
         assert (json.loads(output) if isinstance(output, str) else output) == {
             "found": EVIDENCE_COUNT,
             "client": "socket.io-client",
+            # Search results name no business: no lead (resolution's counters).
+            "leadsCreated": 0,
+            "leadsJoined": 0,
         }
         assert job["started_at"] is not None
         assert job["completed_at"] is not None

@@ -137,7 +137,8 @@ class TestFlowsThroughThePooler:
         assert done.status_code == 200, done.text
         seen = (await client.get(f"/v1/jobs/{job['id']}", headers=boss.headers)).json()
         assert seen["status"] == "COMPLETED"
-        assert seen["output"] == {"n": 1}  # jsonb through the pool's text codec
+        # jsonb through the pool's text codec; a SEARCH job's lead counters beside the output
+        assert seen["output"] == {"n": 1, "leadsCreated": 0, "leadsJoined": 0}
 
         # All of it over the pooler's two server connections, whatever the app pool's size.
         assert 1 <= await server_backends(owner) <= POOL_SIZE

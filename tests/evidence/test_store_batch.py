@@ -15,7 +15,12 @@ import pytest
 from leedz.config import Settings
 from leedz.errors import NotFound, PayloadTooLarge, ValidationFailed
 from leedz.evidence.repository import EvidenceRow, EvidenceRows
-from leedz.evidence.schemas import EvidenceBatchIn, EvidenceUploadOut
+from leedz.evidence.schemas import (
+    EvidenceBatchIn,
+    EvidenceUploadOut,
+    LeadAction,
+    LeadResolutionOut,
+)
 from leedz.evidence.service import (
     RAW_DATA_MAX_BYTES,
     RAW_DATA_MAX_DEPTH,
@@ -407,8 +412,14 @@ class TestBatchSchema:
                 EvidenceBatchIn.model_validate({"leaseId": lease, "items": items})
 
     def test_the_answer_is_camel_case(self) -> None:
-        out = EvidenceUploadOut(stored=[], duplicates=["a" * 64])
+        lead = uuid.uuid4()
+        out = EvidenceUploadOut(
+            stored=[],
+            duplicates=["a" * 64],
+            leads=[LeadResolutionOut(index=0, lead_id=lead, action=LeadAction.OVER_QUOTA)],
+        )
         assert out.model_dump(by_alias=True, mode="json") == {
             "stored": [],
             "duplicates": ["a" * 64],
+            "leads": [{"index": 0, "leadId": str(lead), "action": "over_quota"}],
         }

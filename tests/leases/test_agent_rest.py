@@ -148,7 +148,8 @@ class TestFencing:
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "COMPLETED"
         assert done.json()["progress"] == 100
-        assert done.json()["output"] == {"n": 3}
+        # A SEARCH job's output carries the lead counters of its uploads (none here).
+        assert done.json()["output"] == {"n": 3, "leadsCreated": 0, "leadsJoined": 0}
         assert done.json()["completedAt"] is not None
         # The same completion again (its answer was lost) is harmless; progress after it is not.
         again = await call(client, agent, job["id"], "complete", leaseId=lease, output={"n": 3})

@@ -56,9 +56,11 @@ from leedz.leads.normalize import (
     InvalidWebsite,
     UnknownCountry,
     identity_domain,
+    is_shared_host,
     name_key,
     normalize_email,
     normalize_phone,
+    registrable_domain,
     split_phones,
 )
 
@@ -466,6 +468,202 @@ def proposed_clusters(
     _refined_domain_unions(ids, uf)
     _refined_name_unions(ids, uf)
     return uf.clusters()
+
+
+# ---------------------------------------------------------------------------------------------
+# The refined reference: what the server does (docs/resolution.md), simulated in memory
+#
+# The server compares each record, in the order of upload, with the leads as they stand: a lead
+# accumulates the phones, e-mail addresses and place ids of the records it took, and its name,
+# city and website follow the field policy (filled when empty; otherwise the higher
+# confidence, then the newer evidence, wins; a value that compares equal is kept as spelled; a
+# website on a shared host never replaces the business's own). A record matching several
+# leads merges them only as the lead engineer's refinement says: every lead it matches by a
+# strong rule (1-3) is merged into the oldest of them; a lead matched only by a weak rule
+# (4, 5) joins that group only when it contradicts none of its members (both have phones and
+# share none, or both have known different cities), the oldest first; without a strong match
+# the group starts from the oldest lead. The survivor keeps its name, city and website, fills
+# them when empty from the merged leads (oldest first), and takes their phones, addresses and
+# keys. Written apart from the server's code, so that the server-backed test compares two
+# implementations of one contract.
+
+# The confidence the server-backed run gives each type's evidence (HIGH 3, MEDIUM 2, LOW 1).
+CONFIDENCE_BY_TYPE = {
+    "GOOGLE_MAPS_LISTING": "HIGH",
+    "WEBSITE_CONTENT": "MEDIUM",
+    "CONTACT_INFO": "MEDIUM",
+    "SOCIAL_PROFILE": "LOW",
+}
+_RANK = {"HIGH": 3, "MEDIUM": 2, "LOW": 1}
+
+
+def _sim_city(raw: Mapping[str, Any]) -> str | None:
+    """The city as the server compares it: whitespace collapsed, trimmed, lower case."""
+    city = raw.get("city")
+    if not isinstance(city, str):
+        return None
+    return " ".join(city.split()).lower() or None
+
+
+def _sim_website_domain(raw: Mapping[str, Any]) -> str | None:
+    website = raw.get("website")
+    if not isinstance(website, str) or not website.strip():
+        return None
+    try:
+        return registrable_domain(website)
+    except InvalidWebsite:
+        return None
+
+
+@dataclass
+class _SimLead:
+    """A lead as the rules and the field policy see it."""
+
+    seq: int  # creation order: the lower, the older
+    records: list[str]
+    name: str  # its name key
+    city: str | None
+    domain: str | None  # the registrable domain of its website
+    phones: list[str]
+    backers: dict[str, tuple[int, int]]  # field → (confidence rank, time) of its best evidence
+
+    @property
+    def identity_domain(self) -> str | None:
+        return None if self.domain is None or is_shared_host(self.domain) else self.domain
+
+
+@dataclass(frozen=True)
+class _SimRecord:
+    ident: Identity
+    city: str | None
+    domain: str | None
+    rank: int
+    time: int
+
+
+def _sim_strong(rec: _SimRecord, owners: Mapping[tuple[str, str], int]) -> set[int]:
+    i = rec.ident
+    keys = [("place", i.place_id)] if i.place_id else []
+    keys += [("phone", p) for p in i.phones] + [("email", e) for e in i.emails]
+    return {owners[k] for k in keys if k in owners}
+
+
+def _sim_weak(rec: _SimRecord, lead: _SimLead) -> bool:
+    i = rec.ident
+    domain = (
+        i.domain is not None
+        and lead.identity_domain == i.domain
+        and (rec.city is None or lead.city is None or rec.city == lead.city)
+    )
+    name = (
+        i.name is not None
+        and rec.city is not None
+        and lead.city == rec.city
+        and lead.name == i.name
+        and not (i.phones and lead.phones and not i.phones & set(lead.phones))
+    )
+    return domain or name
+
+
+def _sim_contradict(a: _SimLead, b: _SimLead) -> bool:
+    if a.phones and b.phones and not set(a.phones) & set(b.phones):
+        return True
+    return a.city is not None and b.city is not None and a.city != b.city
+
+
+def _sim_group(strong: list[_SimLead], weak: list[_SimLead]) -> list[_SimLead]:
+    """The leads a record merges, its survivor first."""
+    group = sorted(strong, key=lambda lead: lead.seq) or weak[:1]
+    for lead in sorted(weak, key=lambda lead: lead.seq):
+        if lead not in group and not any(_sim_contradict(lead, m) for m in group):
+            group.append(lead)
+    return [group[0], *sorted(group[1:], key=lambda lead: lead.seq)]
+
+
+def _sim_fold(survivor: _SimLead, merged: list[_SimLead]) -> None:
+    for lead in merged:  # oldest first
+        survivor.records += lead.records
+        if survivor.city is None:
+            survivor.city = lead.city
+        if survivor.domain is None:
+            survivor.domain = lead.domain
+        survivor.phones += [p for p in lead.phones if p not in survivor.phones]
+        for f, backer in lead.backers.items():
+            survivor.backers[f] = max(survivor.backers.get(f, backer), backer)
+
+
+def _sim_apply(lead: _SimLead, rec: _SimRecord) -> None:
+    """The field policy on the three fields the rules read, and the phones."""
+    mine = (rec.rank, rec.time)
+    values = {"name": rec.ident.name, "city": rec.city, "website": rec.domain}
+    for f, value in values.items():
+        if value is None:
+            continue
+        current = {"name": lead.name, "city": lead.city, "website": lead.domain}[f]
+        if current is not None and current != value:
+            if mine <= lead.backers[f]:
+                continue
+            if f == "website" and rec.ident.domain is None and lead.identity_domain is not None:
+                continue
+        if f == "name":
+            lead.name = value
+        elif f == "city":
+            lead.city = value
+        else:
+            lead.domain = value
+        lead.backers[f] = max(lead.backers.get(f, mine), mine)
+    lead.phones += [p for p in sorted(rec.ident.phones) if p not in lead.phones][
+        : max(20 - len(lead.phones), 0)
+    ]
+
+
+def refined_reference_clusters(
+    records: Sequence[Record], default_country: str = DEFAULT_COUNTRY
+) -> dict[str, str]:
+    """Record id → lead, the records resolved one by one in the given order as the server does
+    (the section's comment), each record's evidence of `CONFIDENCE_BY_TYPE[type]`, collected in
+    that order."""
+    leads: dict[int, _SimLead] = {}
+    owners: dict[tuple[str, str], int] = {}
+    created = 0
+    for time, record in enumerate(records):
+        ident = identity(record, default_country)
+        rec = _SimRecord(
+            ident=ident,
+            city=_sim_city(record["rawData"]),
+            domain=_sim_website_domain(record["rawData"]),
+            rank=_RANK[CONFIDENCE_BY_TYPE[record["type"]]],
+            time=time,
+        )
+        if not (ident.place_id or ident.phones or ident.emails or ident.domain or ident.name):
+            continue  # nothing to identify it: no lead
+        strong_ids = _sim_strong(rec, owners)
+        strong = [leads[i] for i in strong_ids]
+        weak = [lead for i, lead in leads.items() if i not in strong_ids and _sim_weak(rec, lead)]
+        if not strong and not weak:
+            name = record["rawData"].get("name")
+            if not isinstance(name, str) or not name.strip():
+                continue  # no name to create a lead with
+            created += 1
+            lead = _SimLead(seq=created, records=[], name=ident.name or "", city=None,
+                            domain=None, phones=[], backers={})  # fmt: skip
+            leads[lead.seq] = lead
+        else:
+            group = _sim_group(strong, weak)
+            lead, merged = group[0], group[1:]
+            _sim_fold(lead, merged)
+            for gone in merged:
+                del leads[gone.seq]
+                for key, owner in owners.items():
+                    if owner == gone.seq:
+                        owners[key] = lead.seq
+        lead.records.append(ident.record)
+        _sim_apply(lead, rec)
+        keys = [("place", ident.place_id)] if ident.place_id else []
+        keys += [("phone", p) for p in ident.phones] + [("email", e) for e in ident.emails]
+        for key in keys:
+            owners.setdefault(key, lead.seq)
+    return {r: f"lead-{seq}" for seq, lead in leads.items() for r in lead.records}
 
 
 # The English names of the set's cities (case-folded) → their Arabic names: a gazetteer the

@@ -25,6 +25,7 @@ from tests.resolution.evaluate import (
     naive_baseline,
     proposed_clusters,
     reference_clusters,
+    refined_reference_clusters,
     score,
     weak_spot_costs,
     without_weak_spots,
@@ -76,6 +77,14 @@ WEAK_SPOT_COSTS = {
     "hazard_chain_unified_number": 2,
     "hazard_phoneless_same_name": 3,
     "hazard_same_city_branches_share_domain": 4,
+}
+# The refined reference's (the server's) wrong pairs: a chain's profile without a city joins
+# one branch instead of bridging them all; a shared domain in one city no longer bridges two
+# branches; the chain's one number and the phoneless twin are as in the literal rules.
+REFINED_COSTS = {
+    "hazard_chain_record_without_city": 2,
+    "hazard_chain_unified_number": 2,
+    "hazard_phoneless_same_name": 3,
 }
 # Unreachable records that share nothing a rule compares (not a city spelling).
 SHARES_NOTHING = {
@@ -170,6 +179,15 @@ class TestTheScores:
     def test_the_proposal_reaches_the_target_on_the_whole_set(self) -> None:
         result = score(RECORDS, proposed_clusters(RECORDS))
         assert result.meets_target, result.line("proposal")
+
+    def test_the_refined_reference_reaches_the_target_on_the_whole_set(self) -> None:
+        """The server's behaviour (the refinement on bridging, in arrival order) meets both
+        targets; test_server_labelled_set checks the server gives exactly these clusters."""
+        result = score(RECORDS, refined_reference_clusters(RECORDS))
+        assert result.meets_target, result.line("refined")
+
+    def test_the_refinement_closes_part_of_the_weak_spots(self) -> None:
+        assert weak_spot_costs(RECORDS, refined_reference_clusters(RECORDS)) == REFINED_COSTS
 
     def test_the_naive_baseline_is_clearly_worse(self) -> None:
         baseline = score(RECORDS, naive_baseline(RECORDS))
@@ -356,3 +374,35 @@ class TestProposal:
         ])  # fmt: skip
         assert len({c["a"], c["b"], c["c"]}) == 3
         assert c["d"] == c["e"]
+
+
+class TestRefinedReference:
+    def test_a_chain_profile_without_a_city_joins_the_oldest_branch_only(self) -> None:
+        c = refined_reference_clusters([
+            rec("a", "x", name="مخابز الأصالة", website="asala.sa", city="الرياض",
+                phone="0114567890"),
+            rec("b", "y", name="مخابز الأصالة", website="asala.sa", city="الدمام",
+                phone="0138765432"),
+            rec("c", "x", name="Asala", website="https://asala.sa/"),
+        ])  # fmt: skip
+        assert c["a"] == c["c"] != c["b"]
+
+    def test_strong_links_bridge_and_the_oldest_survives(self) -> None:
+        c = refined_reference_clusters([
+            rec("a", "x", phone="0501234567", name="أ"),
+            rec("b", "x", email="a@b.sa", name="ب"),
+            rec("c", "x", phone="0501234567", email="A@B.sa", name="ج"),
+        ])  # fmt: skip
+        assert c["a"] == c["b"] == c["c"] == "lead-1"
+
+    def test_a_lead_accumulates_what_its_records_bring(self) -> None:
+        c = refined_reference_clusters([
+            rec("a", "x", name="مخبز السلام", phone="0126543210"),
+            rec("b", "x", name="Salam Bakery", phone="+966126543210", city="جدة"),
+            rec("c", "x", name="Salam Bakery", city="جدة"),  # the lead's city came from b
+        ])  # fmt: skip
+        assert c["a"] == c["b"] == c["c"]
+
+    def test_a_record_without_a_name_creates_nothing(self) -> None:
+        c = refined_reference_clusters([rec("a", "x", phone="0501234567")])
+        assert "a" not in c

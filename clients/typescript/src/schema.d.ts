@@ -878,6 +878,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lists
+         * @description The tenant's lists, newest first, with the number of leads the caller sees on each.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /**
+         * Create List
+         * @description A STATIC list (leads are put on it) or a DYNAMIC one (`filter`: the leads it matches).
+         */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get List */
+        get: operations["getList"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete List
+         * @description The list goes; its leads stay.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        /**
+         * Update List
+         * @description Rename, describe, or (a DYNAMIC list) replace the filter.
+         */
+        patch: operations["updateList"];
+        trace?: never;
+    };
+    "/v1/lists/{list_id}/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List List Leads
+         * @description The list's leads, searched with the GET /v1/leads query (no `listId`, no `deleted`).
+         */
+        get: operations["listListLeads"];
+        put?: never;
+        /**
+         * Add List Leads
+         * @description Put up to 1,000 leads on a STATIC list; those already on it are not counted again.
+         */
+        post: operations["addListLeads"];
+        /**
+         * Remove List Leads
+         * @description Take up to 1,000 leads off a STATIC list; those not on it are not counted.
+         */
+        delete: operations["removeListLeads"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members": {
         parameters: {
             query?: never;
@@ -1325,11 +1402,14 @@ export interface components {
         EvidenceType: "GOOGLE_MAPS_LISTING" | "WEBSITE_CONTENT" | "SOCIAL_PROFILE" | "SEARCH_RESULT" | "CONTACT_INFO" | "REVIEW" | "NEWS_ARTICLE";
         /**
          * EvidenceUploadOut
-         * @description Ids of the rows stored, and the hashes of the items already stored (in input order).
+         * @description Ids of the rows stored, the hashes of the items already stored (in input order), and
+         *     what became of each item as a lead.
          */
         EvidenceUploadOut: {
             /** Duplicates */
             duplicates: string[];
+            /** Leads */
+            leads?: components["schemas"]["LeadResolutionOut"][];
             /** Stored */
             stored: string[];
         };
@@ -1556,6 +1636,12 @@ export interface components {
          * @enum {string}
          */
         JobType: "SEARCH" | "SURVEY" | "WHATSAPP_SEND" | "WHATSAPP_BULK" | "IMPORT" | "EXPORT" | "REPORT_GENERATE" | "BULK_STATUS_UPDATE" | "BULK_DELETE";
+        /**
+         * LeadAction
+         * @description What resolution did with an item (docs/resolution.md, "The upload answer").
+         * @enum {string}
+         */
+        LeadAction: "created" | "joined" | "unchanged" | "over_quota" | "skipped";
         /**
          * LeadCreate
          * @description A lead typed in by a person (source MANUAL).
@@ -1800,6 +1886,14 @@ export interface components {
             /** Website */
             website: string | null;
         };
+        /** LeadResolutionOut */
+        LeadResolutionOut: {
+            action: components["schemas"]["LeadAction"];
+            /** Index */
+            index: number;
+            /** Leadid */
+            leadId: string | null;
+        };
         /**
          * LeadSort
          * @enum {string}
@@ -1889,6 +1983,122 @@ export interface components {
              * Format: uuid
              */
             leaseId: string;
+        };
+        /** ListCreate */
+        ListCreate: {
+            /** Description */
+            description?: string | null;
+            /** @description Required for a DYNAMIC list, refused for a STATIC one */
+            filter?: components["schemas"]["ListFilter"] | null;
+            kind: components["schemas"]["ListKind"];
+            /** Name */
+            name: string;
+        };
+        /**
+         * ListFilter
+         * @description A DYNAMIC list's saved filter: the filters of GET /v1/leads, without `sort`, paging, `deleted` and `listId`.
+         */
+        ListFilter: {
+            /** Category */
+            category?: string | null;
+            /** City */
+            city?: string | null;
+            /** Country */
+            country?: string | null;
+            /** Createdfrom */
+            createdFrom?: string | null;
+            /** Createdto */
+            createdTo?: string | null;
+            /** Donotcontact */
+            doNotContact?: boolean | null;
+            /** Hasemail */
+            hasEmail?: boolean | null;
+            /** Hasphone */
+            hasPhone?: boolean | null;
+            /** Ownerid */
+            ownerId?: string | null;
+            /** Q */
+            q?: string | null;
+            source?: components["schemas"]["LeadSource"] | null;
+            /** Status */
+            status?: components["schemas"]["LeadStatus"][] | null;
+            /** Tag */
+            tag?: string[] | null;
+            /** Unassigned */
+            unassigned?: boolean | null;
+        };
+        /**
+         * ListKind
+         * @enum {string}
+         */
+        ListKind: "STATIC" | "DYNAMIC";
+        /** ListLeadIds */
+        ListLeadIds: {
+            /** Leadids */
+            leadIds: string[];
+        };
+        /** ListLeadsAdded */
+        ListLeadsAdded: {
+            /**
+             * Added
+             * @description Leads newly put on the list (those already on it: not counted)
+             */
+            added: number;
+            /** Leadcount */
+            leadCount: number;
+        };
+        /** ListLeadsRemoved */
+        ListLeadsRemoved: {
+            /** Leadcount */
+            leadCount: number;
+            /**
+             * Removed
+             * @description Leads taken off the list (those not on it: not counted)
+             */
+            removed: number;
+        };
+        /** ListOut */
+        ListOut: {
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Createdby */
+            createdBy: string | null;
+            /** Description */
+            description: string | null;
+            filter: components["schemas"]["ListFilter"] | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["ListKind"];
+            /**
+             * Leadcount
+             * @description Live leads on the list that the caller may see (a DYNAMIC list: its filter's count, evaluated now)
+             */
+            leadCount: number;
+            /** Name */
+            name: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /**
+         * ListUpdate
+         * @description PATCH: only the fields present change; `description: null` clears it. A list's kind
+         *     never changes; `filter` is a DYNAMIC list's only (and replaces it whole).
+         */
+        ListUpdate: {
+            /** Description */
+            description?: string | null;
+            filter?: components["schemas"]["ListFilter"] | null;
+            /** Name */
+            name?: string;
         };
         /** Location */
         Location: {
@@ -2007,6 +2217,13 @@ export interface components {
         Page_LeadOut_: {
             /** Items */
             items: components["schemas"]["LeadOut"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+        };
+        /** Page[ListOut] */
+        Page_ListOut_: {
+            /** Items */
+            items: components["schemas"]["ListOut"][];
             /** Nextcursor */
             nextCursor?: string | null;
         };
@@ -3953,6 +4170,286 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLists: {
+        parameters: {
+            query?: {
+                kind?: components["schemas"]["ListKind"] | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ListOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listListLeads: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                status?: components["schemas"]["LeadStatus"][] | null;
+                ownerId?: string | null;
+                unassigned?: boolean | null;
+                tag?: string[] | null;
+                city?: string | null;
+                country?: string | null;
+                category?: string | null;
+                source?: components["schemas"]["LeadSource"] | null;
+                hasPhone?: boolean | null;
+                hasEmail?: boolean | null;
+                doNotContact?: boolean | null;
+                createdFrom?: string | null;
+                createdTo?: string | null;
+                sort?: components["schemas"]["LeadSort"];
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LeadOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addListLeads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListLeadIds"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListLeadsAdded"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeListLeads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListLeadIds"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListLeadsRemoved"];
                 };
             };
             /** @description Validation Error */

@@ -64,3 +64,15 @@ class EvidenceRows(TenantRepository):
             [r.collected_at for r in rows],
         )
         return {record["hash"]: record["id"] for record in records}
+
+    async def ids_of(self, job_id: UUID, hashes: Sequence[str]) -> dict[str, UUID]:
+        """hash -> id of the job's rows with those hashes (items uploaded before)."""
+        if not hashes:
+            return {}
+        records = await self.fetch(
+            "SELECT id, hash FROM evidence WHERE tenant_id = $1 AND job_id = $2"
+            " AND hash = ANY($3::text[])",
+            job_id,
+            list(set(hashes)),
+        )
+        return {record["hash"]: record["id"] for record in records}

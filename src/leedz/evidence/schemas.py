@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -58,8 +59,27 @@ class EvidenceBatchIn(ApiIn):
     items: list[dict[str, Any]] = Field(min_length=1, max_length=BATCH_MAX_ITEMS)
 
 
+class LeadAction(enum.StrEnum):
+    """What resolution did with an item (docs/resolution.md, "The upload answer")."""
+
+    CREATED = "created"  # a new lead
+    JOINED = "joined"  # linked to an existing lead (its fields merged in)
+    UNCHANGED = "unchanged"  # already linked to that lead (an item uploaded again)
+    OVER_QUOTA = "over_quota"  # would be a new lead, past the plan's maxLeads
+    SKIPPED = "skipped"  # no lead: not a business record, nothing to identify it, or no name
+    # to create one with, or the business is a lead in the trash
+
+
+class LeadResolutionOut(ApiModel):
+    index: int  # into the upload's items
+    lead_id: UUID | None
+    action: LeadAction
+
+
 class EvidenceUploadOut(ApiModel):
-    """Ids of the rows stored, and the hashes of the items already stored (in input order)."""
+    """Ids of the rows stored, the hashes of the items already stored (in input order), and
+    what became of each item as a lead."""
 
     stored: list[UUID]
     duplicates: list[str]
+    leads: list[LeadResolutionOut] = Field(default_factory=list)

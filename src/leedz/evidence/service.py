@@ -6,6 +6,8 @@ The agent endpoint checks the lease, then calls `store_batch` in the request's t
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -169,7 +171,32 @@ def _row(evidence: EvidenceIn) -> EvidenceRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One item of an upload once stored (now, or by an earlier upload: `new` False), with what
+    resolution reads of it."""
+
+    index: int
+    evidence_id: UUID
+    new: bool
+    type: str
+    confidence: str
+    raw_data: dict[str, Any] | None
+    collected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    out: EvidenceUploadOut
+    items: list[StoredItem]
+
+
 async def store_batch(tx: Tx, *, job_id: UUID, items: list[dict[str, Any]]) -> EvidenceUploadOut:
+    """`store_items`' answer to the agent (see there)."""
+    return (await store_items(tx, job_id=job_id, items=items)).out
+
+
+async def store_items(tx: Tx, *, job_id: UUID, items: list[dict[str, Any]]) -> StoredBatch:
     """Store a job's evidence items, all or none: any invalid or oversized item refuses the batch.
 
     An item's hash (SHA-256) covers type, title, source, url, sanitized snippet, confidence and
@@ -194,12 +221,28 @@ async def store_batch(tx: Tx, *, job_id: UUID, items: list[dict[str, Any]]) -> E
     for row in rows:
         first_of_hash.setdefault(row.hash, row)
     inserted = await evidence_rows.insert_new(job_id, list(first_of_hash.values()))
+    earlier = await evidence_rows.ids_of(job_id, [h for h in first_of_hash if h not in inserted])
+    ids = inserted | earlier
     stored: list[UUID] = []
     duplicates: list[str] = []
-    for row in rows:
-        new_id = inserted.pop(row.hash, None)
-        if new_id is None:
-            duplicates.append(row.hash)
+    seen: set[str] = set()
+    out_items: list[StoredItem] = []
+    for index, (row, evidence) in enumerate(zip(rows, validated, strict=True)):
+        new = row.hash in inserted and row.hash not in seen
+        seen.add(row.hash)
+        if new:
+            stored.append(inserted[row.hash])
         else:
-            stored.append(new_id)
-    return EvidenceUploadOut(stored=stored, duplicates=duplicates)
+            duplicates.append(row.hash)
+        out_items.append(
+            StoredItem(
+                index=index,
+                evidence_id=ids[row.hash],
+                new=new,
+                type=row.type,
+                confidence=row.confidence,
+                raw_data=evidence.raw_data,
+                collected_at=row.collected_at,
+            )
+        )
+    return StoredBatch(out=EvidenceUploadOut(stored=stored, duplicates=duplicates), items=out_items)

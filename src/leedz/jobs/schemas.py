@@ -4,7 +4,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+import phonenumbers
+from pydantic import AfterValidator, Field, StringConstraints
 
 from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
@@ -13,14 +14,30 @@ Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 """E.164: a plus, a country code, up to 15 digits."""
 
 
+def _country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+Country = Annotated[str | None, Field(default=None, max_length=2), AfterValidator(_country)]
+"""Where the job looks: the country of a phone without a country code in what it finds, when
+the record names none (resolution; else the tenant's default country)."""
+
+
 class SearchInput(ApiIn):
     query: str = Field(min_length=1, max_length=500)
     location: str | None = Field(default=None, max_length=200)
     max_results: int = Field(default=20, ge=1, le=500)
+    country: Country = None
 
 
 class SurveyInput(ApiIn):
     urls: list[HttpUrlText] = Field(min_length=1, max_length=100)
+    country: Country = None
 
 
 class WhatsappSendInput(ApiIn):

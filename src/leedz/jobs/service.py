@@ -69,6 +69,8 @@ async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
         raise JobTypeNotAvailable(f"{body.type.value} jobs have no worker yet")
     try:
         job_input = schema.model_validate(body.input).model_dump(mode="json", by_alias=True)
+        if job_input.get("country", "") is None:  # optional, and stored only when given
+            del job_input["country"]
     except ValidationError as exc:
         raise ValidationFailed(
             f"The input is not valid for a {body.type.value} job",

@@ -193,7 +193,13 @@ class LeadKey(Base):
     """One identity key (E.164 phone, compared email, `system:id`) of one lead."""
 
     __tablename__ = "lead_keys"
-    __table_args__ = (_lead_fk(), Index(None, "tenant_id", "lead_id"))
+    __table_args__ = (
+        _lead_fk(),
+        Index(None, "tenant_id", "lead_id"),
+        # Lookups by value: `kind` is an enum, and enum_eq is not leakproof, so under RLS the
+        # primary key cannot serve them (migration 20261201_1650).
+        Index(None, "tenant_id", "value"),
+    )
 
     # The primary key (tenant_id, kind, value): a key is unique per tenant, not across.
     tenant_id: Mapped[uuid.UUID] = mapped_column(

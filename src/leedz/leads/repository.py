@@ -300,6 +300,8 @@ class LeadKeys(TenantRepository):
             " FROM lead_keys k LEFT JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
             " WHERE k.tenant_id = $1 AND (k.kind::text, k.value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))"
+            # The leakproof half, for the (tenant_id, value) index under RLS.
+            " AND k.value = ANY($3::text[])"
             " AND ($4::uuid IS NULL OR k.lead_id <> $4) ORDER BY k.kind, k.value",
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -312,7 +314,7 @@ class LeadKeys(TenantRepository):
             return
         await self.execute(
             "DELETE FROM lead_keys WHERE tenant_id = $1 AND lead_id = $2 AND (kind::text, value)"
-            " IN (SELECT * FROM unnest($3::text[], $4::text[]))",
+            " IN (SELECT * FROM unnest($3::text[], $4::text[])) AND value = ANY($4::text[])",
             lead_id,
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -353,6 +355,27 @@ class Activities(TenantRepository):
             json.dumps(dict(details or {}), ensure_ascii=False, default=str),
         )
         return ActivityRow.of(row)
+
+    async def add_many(
+        self,
+        lead_ids: Sequence[UUID],
+        activity: ActivityType,
+        *,
+        actor_user_id: UUID | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> int:
+        """The same entry on each lead's timeline, in one statement (a bulk action's)."""
+        if not lead_ids:
+            return 0
+        status = await self.execute(
+            "INSERT INTO lead_activities (tenant_id, lead_id, type, actor_user_id, details)"
+            " SELECT $1, unnest($2::uuid[]), $3, $4, $5::jsonb",
+            list(lead_ids),
+            activity.value,
+            actor_user_id,
+            json.dumps(dict(details or {}), ensure_ascii=False, default=str),
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def page(
         self, lead_id: UUID, *, limit: int, before: tuple[datetime, UUID] | None

@@ -118,9 +118,14 @@ CLAIM_SQL = (
 )
 
 # COMPLETED under the lease ($2 job, $3 agent, $4 lease) with the output ($5, JSON text). The
-# lease id stays on the finished job: it records which lease completed it.
+# lease id stays on the finished job: it records which lease completed it. A SEARCH or SURVEY
+# job's output keeps the lead counters its uploads accumulated (resolution/), whatever the
+# agent sends.
 COMPLETE_SQL = (
-    "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = $5::jsonb,"
+    "UPDATE jobs SET status = 'COMPLETED', progress = 100, output = CASE"
+    " WHEN type IN ('SEARCH', 'SURVEY') THEN coalesce($5::jsonb, '{}'::jsonb)"
+    " || jsonb_build_object('leadsCreated', coalesce((output->>'leadsCreated')::int, 0),"
+    " 'leadsJoined', coalesce((output->>'leadsJoined')::int, 0)) ELSE $5::jsonb END,"
     " completed_at = now(), lease_expires_at = NULL, updated_at = now()"
     " WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 AND lease_id = $4"
     f" AND status = 'RUNNING' RETURNING {LEASE_COLUMNS}"

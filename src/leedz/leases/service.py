@@ -18,7 +18,7 @@ import orjson
 from leedz.agents.context import AgentPrincipal
 from leedz.errors import Conflict, PayloadTooLarge, ValidationFailed
 from leedz.evidence import service as evidence
-from leedz.evidence.schemas import EvidenceUploadOut
+from leedz.evidence.schemas import EvidenceUploadOut, LeadResolutionOut
 from leedz.jobs.events import JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import JobRow
@@ -36,6 +36,7 @@ from leedz.leases.schemas import (
     ProgressIn,
     ProgressOut,
 )
+from leedz.resolution import service as resolution
 
 OUTPUT_MAX_BYTES = 51_200
 
@@ -174,10 +175,22 @@ async def upload_evidence(
     lease_id: UUID,
     items: list[dict[str, Any]],
 ) -> EvidenceUploadOut:
-    """Store a batch of evidence for a job this agent holds under `lease_id`."""
-    if await Leases(tx).held(job_id=job_id, agent_id=agent.agent_id, lease_id=lease_id) is None:
+    """Store a batch of evidence for a job this agent holds under `lease_id`, and resolve its
+    records into leads (resolution/, in the same transaction): `leads` says, per item, which
+    lead it created or joined."""
+    job = await Leases(tx).held(job_id=job_id, agent_id=agent.agent_id, lease_id=lease_id)
+    if job is None:
         raise _stale(job_id)
-    return await evidence.store_batch(tx, job_id=job_id, items=items)
+    stored = await evidence.store_items(tx, job_id=job_id, items=items)
+    resolved = await resolution.resolve_batch(tx, agent=agent, job=job, evidence_rows=stored.items)
+    return stored.out.model_copy(
+        update={
+            "leads": [
+                LeadResolutionOut(index=r.index, lead_id=r.lead_id, action=r.action)
+                for r in resolved
+            ]
+        }
+    )
 
 
 def _checked_output(output: dict[str, Any] | None) -> dict[str, Any] | None:

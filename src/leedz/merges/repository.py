@@ -141,6 +141,8 @@ class MergeKeys(TenantRepository):
             " JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id"
             " WHERE k.tenant_id = $1 AND (k.kind::text, k.value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))"
+            # The leakproof half, for the (tenant_id, value) index under RLS.
+            " AND k.value = ANY($3::text[])"
             " ORDER BY k.kind, k.value FOR UPDATE OF k",
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -155,7 +157,7 @@ class MergeKeys(TenantRepository):
         leads = [UUID(str(r["lead_id"])) for r in rows]
         await self.execute(
             "DELETE FROM lead_keys WHERE tenant_id = $1 AND lead_id = $2 AND (kind::text, value)"
-            " IN (SELECT * FROM unnest($3::text[], $4::text[]))",
+            " IN (SELECT * FROM unnest($3::text[], $4::text[])) AND value = ANY($4::text[])",
             held_by,
             kinds,
             values,
@@ -350,18 +352,20 @@ class Merges(TenantRepository):
         merged_ids: Sequence[UUID],
         snapshot: Mapping[str, Any],
         created_by_id: UUID | None,
+        reason: str | None = None,
     ) -> MergeRow:
         # clock_timestamp(), not now(): merges of shared leads run one after the other (row
         # locks), and their order must be the order they took effect in, whichever
         # transaction began first.
         row = await self.fetchrow_one(
             "INSERT INTO lead_merges (tenant_id, survivor_id, merged_ids, snapshot,"
-            " created_by_id, created_at) VALUES ($1, $2, $3::uuid[], $4::jsonb, $5,"
+            " created_by_id, reason, created_at) VALUES ($1, $2, $3::uuid[], $4::jsonb, $5, $6,"
             f" clock_timestamp()) RETURNING {MERGE_COLUMNS}",
             survivor_id,
             list(merged_ids),
             _json(dict(snapshot)),
             created_by_id,
+            reason,
         )
         return MergeRow.of(row)
 

@@ -10,10 +10,11 @@ undo needs to put everything back (docs/merges.md).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from leedz.access.context import Actor
+from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, ValidationFailed
 from leedz.kit.db import Tx
@@ -121,12 +122,10 @@ async def _fold_pairs(
 
 
 async def _locked_for_merge(
-    tx: Tx, actor: Actor, survivor_id: UUID, ids: list[UUID]
+    tx: Tx, visible: UUID | None, survivor_id: UUID, ids: list[UUID]
 ) -> dict[UUID, LeadRow]:
     wanted = [survivor_id, *ids]
-    rows = {
-        r.id: r for r in await MergeLeads(tx).lock(wanted, visible_to=await visible_to(tx, actor))
-    }
+    rows = {r.id: r for r in await MergeLeads(tx).lock(wanted, visible_to=visible)}
     # Folded into another lead already: gone, as GET /v1/leads/{id} says.
     missing = [i for i in wanted if i not in rows or rows[i].merged_into_id is not None]
     if missing:
@@ -143,13 +142,41 @@ async def _locked_for_merge(
     return rows
 
 
+@dataclass(frozen=True)
+class MergedBy:
+    """Who merges: a person (`user_id`, with the request's `meta`), or an agent whose upload
+    bridged the leads (`agent_id`, entity resolution). `reason` is kept on the merge row,
+    `details` added to the survivor's MERGED timeline entry (which rule fired)."""
+
+    user_id: UUID | None = None
+    agent_id: UUID | None = None
+    meta: RequestMeta | None = None
+    reason: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
 async def merge(tx: Tx, actor: Actor, survivor_id: UUID, body: MergeIn) -> MergeOut:
     """Fold `body.lead_ids` into the survivor. 404 for a lead the actor cannot see (or one
     already merged), 409 `lead_deleted` for one in the trash, 422 for the survivor itself."""
     ids = list(body.lead_ids)
     if survivor_id in ids:
         raise ValidationFailed("A lead cannot be merged into itself", field="leadIds")
-    rows = await _locked_for_merge(tx, actor, survivor_id, ids)
+    return await merge_leads(
+        tx,
+        MergedBy(user_id=actor.user_id, meta=actor.meta),
+        survivor_id,
+        ids,
+        visible=await visible_to(tx, actor),
+    )
+
+
+async def merge_leads(
+    tx: Tx, by: MergedBy, survivor_id: UUID, ids: list[UUID], *, visible: UUID | None = None
+) -> MergeOut:
+    """`merge` for any caller (a person's request, or resolution on an agent's upload): the
+    leads `visible` (a user id, or None for all) may see, `ids` distinct and without the
+    survivor."""
+    rows = await _locked_for_merge(tx, visible, survivor_id, ids)
     survivor = rows[survivor_id]
     merged = sorted((rows[i] for i in ids), key=lambda r: (r.created_at, str(r.id)))
     full_rows = await MergeLeads(tx).full_rows([survivor_id, *ids])
@@ -180,18 +207,24 @@ async def merge(tx: Tx, actor: Actor, survivor_id: UUID, body: MergeIn) -> Merge
         "activities": activities,
     }
     record = await Merges(tx).insert(
-        survivor_id=survivor_id, merged_ids=ids, snapshot=snapshot, created_by_id=actor.user_id
-    )
+        survivor_id=survivor_id, merged_ids=ids, snapshot=snapshot, created_by_id=by.user_id,
+        reason=by.reason,
+    )  # fmt: skip
     named = [{"id": str(m.id), "name": m.name} for m in merged]
     await Activities(tx).add(
         survivor_id,
         ActivityType.MERGED,
-        actor_user_id=actor.user_id,
-        details={"mergeId": str(record.id), "merged": named, "fields": fold.fields},
-    )
+        actor_user_id=by.user_id,
+        actor_agent_id=by.agent_id,
+        details={
+            **by.details, "mergeId": str(record.id), "merged": named, "fields": fold.fields,
+        },
+    )  # fmt: skip
+    agent = {"agentId": str(by.agent_id)} if by.agent_id else {}
     await audit.record(
-        tx, "lead.merged", actor=actor, entity_type="lead", entity_id=survivor_id,
-        details={"mergeId": str(record.id), "mergedIds": [str(i) for i in ids]},
+        tx, "lead.merged", user_id=by.user_id, meta=by.meta, entity_type="lead",
+        entity_id=survivor_id,
+        details={"mergeId": str(record.id), "mergedIds": [str(i) for i in ids], **agent},
     )  # fmt: skip
     _publish(tx, updated, LeadChange.MERGED, previous_owner_id=survivor.owner_id, merged_ids=ids)
     return MergeOut(lead=lead_out(updated), merge_id=record.id)

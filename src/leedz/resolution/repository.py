@@ -1,0 +1,326 @@
+"""SQL of resolution: the batch's locks, its candidate leads, their provenance, the bulk writes.
+
+A batch costs a fixed number of round trips to look up, whatever its size: one statement takes
+every advisory lock it needs (sorted), one reads and locks every candidate lead of every record
+(keys through `lead_keys`, domains through `(tenant_id, domain)`, names through
+`(tenant_id, name_key)`), one reads what backs their fields. Timeline entries and provenance
+are written in one statement each at the end.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self, cast
+from uuid import UUID
+
+import asyncpg
+
+from leedz.evidence.models import Confidence
+from leedz.kit.db import Tx
+from leedz.kit.events import EventBus
+from leedz.kit.repository import TenantRepository
+from leedz.leads.models import ActivityType, LeadKeyKind
+from leedz.leads.record import Key
+from leedz.leads.repository import LEAD_COLUMNS, LIVE, WRITABLE, LeadRow
+from leedz.resolution.policy import MAPS_FIELDS, RANK, Backer
+
+# Candidates read per (domain, city) and per (name, city) of a record: a chain's website may
+# be on hundreds of leads; the oldest are the ones a record would merge into anyway.
+PER_RULE_LIMIT = 100
+# Seed of the advisory locks' hash (leads.repository's quota lock uses 7013).
+_LOCK_SEED = 7014
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """A candidate lead (live or in the trash), locked, and which of the batch's keys it holds."""
+
+    lead: LeadRow
+    keys: list[Key]
+
+
+@dataclass(frozen=True, slots=True)
+class BackerRow:
+    lead_id: UUID
+    field: str
+    backer: Backer
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvidenceRow:
+    """An evidence item already stored, as resolution reads it back (the CLI's backfill)."""
+
+    id: UUID
+    job_id: UUID
+    job_type: str
+    job_input: dict[str, Any] | None
+    type: str
+    title: str
+    confidence: Confidence
+    raw_data: dict[str, Any] | None
+    collected_at: datetime
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**row, "confidence": Confidence(row["confidence"])})
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityIn:
+    lead_id: UUID
+    type: ActivityType
+    agent_id: UUID | None
+    user_id: UUID | None
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkIn:
+    lead_id: UUID
+    evidence_id: UUID
+    fields: list[str]
+
+
+def savepoint(tx: Tx) -> AbstractAsyncContextManager[Any]:
+    """A nested transaction (SAVEPOINT): rolled back on an exception, the outer one goes on."""
+    return cast(AbstractAsyncContextManager[Any], tx.raw.transaction())
+
+
+def with_bus(tx: Tx, bus: EventBus) -> Tx:
+    """The same transaction, its events published on `bus` instead."""
+    return Tx(tx.raw, tx.tenant_id, tx.user_id, bus)
+
+
+class ResolutionLocks:
+    """Transaction-scoped advisory locks of one tenant's identities."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.raw = tx.raw
+        self.tenant_id = tx.current_tenant
+
+    async def lock(self, names: Iterable[str], *, coarse: bool = False) -> None:
+        """The tenant's resolution lock, shared (or exclusive when `coarse`), then every lock
+        of `names` (none when `coarse`), in one statement, in the order of their lock ids: two
+        batches that share locks take them in the same order, so one waits for the other and
+        neither deadlocks. (A volatile function in the select list runs after the ORDER BY
+        sort.) A batch too large to lock identity by identity takes the tenant's lock alone,
+        exclusively: it waits for every other batch of the tenant, and they for it."""
+        wanted = [] if coarse else sorted(set(names))
+        await self.raw.execute(
+            "SELECT CASE WHEN s.shared THEN pg_advisory_xact_lock_shared(s.h)"
+            " ELSE pg_advisory_xact_lock(s.h) END FROM ("
+            f" SELECT NOT $3 AS shared, 0 AS o, hashtextextended('tenant ' || $1, {_LOCK_SEED})"
+            " AS h UNION ALL SELECT DISTINCT false, 1,"
+            f" hashtextextended($1 || ' ' || n, {_LOCK_SEED}) FROM unnest($2::text[]) AS n"
+            ") AS s ORDER BY s.o, s.h",
+            str(self.tenant_id),
+            wanted,
+            coarse,
+        )
+
+
+class Candidates(TenantRepository):
+    async def lock(
+        self,
+        *,
+        keys: Sequence[Key],
+        domains: Sequence[tuple[str, str | None]],
+        names: Sequence[tuple[str, str]],
+    ) -> list[CandidateRow]:
+        """Every lead a record of the batch may be, locked in id order, with the batch's keys it
+        holds: a key's owner (live or in the trash, not merged), live leads of an identity
+        domain in the city (or any, the city unknown: `None`), live leads of a name key in the
+        city. The caller applies the rules to the fields as they are once locked."""
+        rows = await self.fetch(
+            f"SELECT {LEAD_COLUMNS}, (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.value)"
+            " ORDER BY k.kind, k.value), '[]'::jsonb) FROM lead_keys k"
+            " WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.id AND k.value = ANY($3::text[])"
+            " AND (k.kind, k.value) IN"
+            " (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
+            " AS u(kind, value))) AS batch_keys"
+            " FROM leads l WHERE l.tenant_id = $1 AND l.merged_into_id IS NULL AND l.id IN ("
+            # By value (texteq is leakproof): the (tenant_id, value) index answers under RLS.
+            " SELECT k.lead_id FROM lead_keys k WHERE k.tenant_id = $1 AND (k.kind, k.value)"
+            " IN (SELECT u.kind::lead_key_kind, u.value FROM unnest($2::text[], $3::text[])"
+            " AS u(kind, value)) AND k.value = ANY($3::text[])"
+            " UNION SELECT d.id FROM unnest($4::text[], $5::text[]) AS p(domain, city)"
+            " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
+            " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
+            " OR lower(btrim(city)) = p.city) ORDER BY created_at, id LIMIT $8) AS d"
+            " UNION SELECT n.id FROM unnest($6::text[], $7::text[]) AS q(name_key, city)"
+            " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
+            " AND name_key = q.name_key AND lower(btrim(city)) = q.city"
+            " ORDER BY created_at, id LIMIT $8) AS n)"
+            " ORDER BY l.id FOR UPDATE OF l",
+            [k.kind.value for k in keys],
+            [k.value for k in keys],
+            [d for d, _ in domains],
+            [c for _, c in domains],
+            [n for n, _ in names],
+            [c for _, c in names],
+            PER_RULE_LIMIT,
+        )  # fmt: skip
+        return [
+            CandidateRow(
+                lead=LeadRow.of(_without(r, "batch_keys")),
+                keys=[Key(LeadKeyKind(kind), value) for kind, value in r["batch_keys"]],
+            )
+            for r in rows
+        ]
+
+    async def lead(self, lead_id: UUID) -> LeadRow:
+        """One lead as it is now (after a merge wrote it)."""
+        row = await self.fetchrow_one(
+            f"SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2", lead_id
+        )
+        return LeadRow.of(row)
+
+    async def backers(self, lead_ids: Sequence[UUID]) -> list[BackerRow]:
+        """For each lead and each field its provenance lists, the evidence that backs it: the
+        best by confidence then time (rating fields: the newest Maps listing, else the
+        newest)."""
+        if not lead_ids:
+            return []
+        maps_fields = sorted(MAPS_FIELDS)
+        rows = await self.fetch(
+            "SELECT DISTINCT ON (le.lead_id, f.field) le.lead_id, f.field,"
+            " v.confidence::text AS confidence, v.collected_at,"
+            " v.type = 'GOOGLE_MAPS_LISTING' AS maps"
+            " FROM lead_evidence le JOIN evidence v"
+            " ON v.tenant_id = le.tenant_id AND v.id = le.evidence_id"
+            " CROSS JOIN LATERAL unnest(le.fields) AS f(field)"
+            " WHERE le.tenant_id = $1 AND le.lead_id = ANY($2::uuid[])"
+            " ORDER BY le.lead_id, f.field,"
+            " CASE WHEN f.field = ANY($3::text[]) THEN (v.type = 'GOOGLE_MAPS_LISTING')::int"
+            " ELSE CASE v.confidence WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END END DESC,"
+            " v.collected_at DESC",
+            list(lead_ids),
+            maps_fields,
+        )
+        return [
+            BackerRow(
+                lead_id=r["lead_id"],
+                field=r["field"],
+                backer=Backer(
+                    rank=RANK[Confidence(r["confidence"])],
+                    collected_at=r["collected_at"],
+                    maps=r["maps"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def links(self, evidence_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """Evidence id → the lead it is linked to already (the oldest link, if several)."""
+        if not evidence_ids:
+            return {}
+        rows = await self.fetch(
+            "SELECT DISTINCT ON (evidence_id) evidence_id, lead_id FROM lead_evidence"
+            " WHERE tenant_id = $1 AND evidence_id = ANY($2::uuid[])"
+            " ORDER BY evidence_id, created_at, lead_id",
+            list(evidence_ids),
+        )
+        return {r["evidence_id"]: r["lead_id"] for r in rows}
+
+
+def _without(row: asyncpg.Record, column: str) -> Any:
+    return {k: v for k, v in row.items() if k != column}
+
+
+_JSON_COLUMNS = frozenset({"social_profiles", "external_ids", "custom_fields"})
+
+
+def _encoded(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS:
+        return _json(value)
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+class ResolutionWrites(TenantRepository):
+    async def insert_lead(self, columns: Mapping[str, Any]) -> LeadRow:
+        """A new lead whose `created_at` is the clock's, not the transaction's: leads created in
+        one batch are ordered as they were created (the oldest survives a merge)."""
+        names = [name for name in columns if name in WRITABLE]
+        values = ", ".join(f"${i + 2}::{WRITABLE[n]}" for i, n in enumerate(names))
+        row = await self.fetchrow_one(
+            f"INSERT INTO leads (tenant_id, created_at, updated_at, last_activity_at,"
+            f" {', '.join(names)}) SELECT $1, c.t, c.t, c.t, {values}"
+            f" FROM (SELECT clock_timestamp() AS t) AS c RETURNING {LEAD_COLUMNS}",
+            *(_encoded(n, columns[n]) for n in names),
+        )
+        return LeadRow.of(row)
+
+    async def touch(self, lead_ids: Sequence[UUID]) -> None:
+        """Leads whose timeline gained an entry without a change: their last activity is now."""
+        if lead_ids:
+            await self.execute(
+                "UPDATE leads SET last_activity_at = now() WHERE tenant_id = $1"
+                " AND id = ANY($2::uuid[])",
+                list(lead_ids),
+            )
+
+    async def activities(self, entries: Sequence[ActivityIn]) -> None:
+        if not entries:
+            return
+        await self.execute(
+            "INSERT INTO lead_activities"
+            " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details, created_at)"
+            " SELECT $1, a.lead_id, a.type::lead_activity_type, a.user_id, a.agent_id,"
+            " a.details::jsonb, clock_timestamp()"
+            " FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[])"
+            " WITH ORDINALITY AS a(lead_id, type, user_id, agent_id, details, position)"
+            " ORDER BY a.position",
+            [e.lead_id for e in entries],
+            [e.type.value for e in entries],
+            [e.user_id for e in entries],
+            [e.agent_id for e in entries],
+            [_json(dict(e.details)) for e in entries],
+        )
+
+    async def links(self, links: Sequence[LinkIn]) -> None:
+        """Provenance rows; a link already there keeps its time and gains the fields."""
+        if not links:
+            return
+        await self.execute(
+            "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id, fields)"
+            " SELECT $1, l.lead_id, l.evidence_id, ARRAY(SELECT jsonb_array_elements_text(l.f))"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[]) AS l(lead_id, evidence_id, f)"
+            " ON CONFLICT (lead_id, evidence_id) DO UPDATE SET fields = ARRAY("
+            " SELECT DISTINCT unnest(lead_evidence.fields || EXCLUDED.fields) ORDER BY 1)",
+            [link.lead_id for link in links],
+            [link.evidence_id for link in links],
+            [_json(link.fields) for link in links],
+        )
+
+    async def count_leads(self, job_id: UUID, *, created: int, joined: int) -> None:
+        """Add to a SEARCH/SURVEY job's `leadsCreated` and `leadsJoined` (in its output)."""
+        await self.execute(
+            "UPDATE jobs SET output = coalesce(output, '{}'::jsonb) || jsonb_build_object("
+            "'leadsCreated', coalesce((output->>'leadsCreated')::int, 0) + $3,"
+            " 'leadsJoined', coalesce((output->>'leadsJoined')::int, 0) + $4),"
+            " updated_at = now() WHERE tenant_id = $1 AND id = $2",
+            job_id,
+            created,
+            joined,
+        )
+
+    async def stored_evidence(self, evidence_ids: Sequence[UUID]) -> list[StoredEvidenceRow]:
+        rows = await self.fetch(
+            "SELECT v.id, v.job_id, j.type::text AS job_type, j.input AS job_input,"
+            " v.type::text AS type, v.title, v.confidence::text AS confidence, v.raw_data,"
+            " v.collected_at FROM evidence v JOIN jobs j"
+            " ON j.tenant_id = v.tenant_id AND j.id = v.job_id"
+            " WHERE v.tenant_id = $1 AND v.id = ANY($2::uuid[])"
+            " ORDER BY v.collected_at, v.created_at, v.id",
+            list(evidence_ids),
+        )
+        return [StoredEvidenceRow.of(r) for r in rows]
