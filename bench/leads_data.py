@@ -857,9 +857,10 @@ async def load(
 
     Each tenant is generated and copied by a process of its own, in a transaction of its own,
     so that two tenants use both cores. With `rebuild_indexes` (the default above 100,000
-    leads) the secondary indexes of `leads` and `lead_keys` are dropped first and rebuilt at the
-    end, on two connections (the trigram index on one, the others on the other); on a failure
-    they are rebuilt before the error is raised."""
+    leads) the secondary indexes of `leads`, `lead_keys` and `lead_search` (which a trigger on
+    `leads` fills) are dropped first and rebuilt at the end, on two connections (the largest
+    on one, the others on the other); on a failure they are rebuilt before the error is
+    raised."""
     total = sum(t.count for t in tenants)
     rebuild = total > 100_000 if rebuild_indexes is None else rebuild_indexes
     stats = LoadStats()
@@ -867,7 +868,8 @@ async def load(
     now = datetime.now(UTC)
     conn = await asyncpg.connect(dsn)
     try:
-        indexes = await conn.fetch(_SECONDARY_INDEXES, ["leads", "lead_keys"]) if rebuild else []
+        tables = ["leads", "lead_keys", "lead_search"]  # lead_search from 20261201_1700 on
+        indexes = await conn.fetch(_SECONDARY_INDEXES, tables) if rebuild else []
         for index in indexes:
             await conn.execute(f'DROP INDEX "{index["relname"]}"')
         try:
@@ -884,8 +886,12 @@ async def load(
             await asyncio.gather(_build(dsn, definitions[:1]), _build(dsn, definitions[1:]))
             stats.index_seconds = time.perf_counter() - indexed
         analyzed = time.perf_counter()
-        await conn.execute("ANALYZE leads")
-        await conn.execute("ANALYZE lead_keys")
+        for table in await conn.fetch(
+            "SELECT relname FROM pg_class WHERE relname = ANY($1::text[])"
+            " AND relnamespace = 'public'::regnamespace ORDER BY relname",
+            tables,
+        ):
+            await conn.execute(f'ANALYZE "{table["relname"]}"')
         stats.analyze_seconds = time.perf_counter() - analyzed
     finally:
         await conn.close()

@@ -37,7 +37,7 @@ forced RLS of `leads` too (and would read none), so the migration lifts FORCE fo
 inside its own transaction, holding the table's lock, and puts it back before committing.
 
 Revision ID: 20261201_1700
-Revises: 20261201_1600
+Revises: 20261201_1650
 Create Date: 2026-12-01 17:00:00+00:00
 """
 
@@ -49,7 +49,7 @@ from alembic import op
 from leedz.kit import rls
 
 revision: str = "20261201_1700"
-down_revision: str | None = "20261201_1600"
+down_revision: str | None = "20261201_1650"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -415,16 +415,16 @@ async def test_trash_restore_purge_and_tenant_deletion(
 # ---------------------------------------------------------------------------------------------
 # The index path finds what the other paths find
 
+_TINY_WALK = {"WALK_FIRST_ROWS": (1, 1), "WALK_MAX_ROWS": 0, "WALK_INDEXED_ROWS": 0}
 PATHS: dict[str, dict[str, Any]] = {
-    # Straight to the index after one lead walked.
-    "index": {"WALK_FIRST_ROWS": (1, 1), "WALK_MAX_ROWS": 0, "WALK_INDEXED_ROWS": 0},
-    # The index always "too common": walk on, then read every candidate (as before it).
-    "scan": {
-        "WALK_FIRST_ROWS": (1, 1),
-        "WALK_MAX_ROWS": 0,
-        "WALK_INDEXED_ROWS": 0,
-        "INDEX_MAX_IDS": 0,
-    },
+    # Straight to the index after one lead walked: the probe answers.
+    "index": _TINY_WALK,
+    # The probe finds more than one match, the walk goes on (no further here), the second ask
+    # answers.
+    "second ask": {**_TINY_WALK, "INDEX_PROBE_IDS": 1},
+    # The index never asked (a cap of 0 asks nothing): walk on, then read every candidate, as
+    # before there was an index.
+    "scan": {**_TINY_WALK, "INDEX_PROBE_IDS": 0, "INDEX_MAX_IDS": 0},
     "default": {},
 }
 
@@ -486,9 +486,9 @@ async def test_every_path_finds_the_same_leads_in_the_same_order(
             for constant, value in constants.items():
                 patched.setattr(repository, constant, value)
             answers[path] = await _answers(client, boss)
-    assert answers["index"] == answers["default"]
-    assert answers["scan"] == answers["default"]
-    assert asked, "the index was never asked"
+    for path in PATHS:
+        assert answers[path] == answers["default"], path
+    assert {1, repository.INDEX_PROBE_IDS, repository.INDEX_MAX_IDS} <= set(asked)
     for key, (ids, total) in answers["default"].items():
         assert len(ids) == total, key
     assert sum(bool(ids) for ids, _ in answers["default"].values()) > len(QUERIES)

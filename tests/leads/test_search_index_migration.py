@@ -25,7 +25,7 @@ from leedz.kit.urls import with_database
 from tests.support import databases
 from tests.support.databases import APP_ROLE
 
-BEFORE = "20261201_1600"
+BEFORE = "20261201_1650"
 ROLES = (APP_ROLE, f"{APP_ROLE}_reaper", f"{APP_ROLE}_purger")
 
 

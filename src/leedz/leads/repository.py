@@ -666,13 +666,16 @@ WALK_ROWS_PER_WANTED = 20
 WALK_FIRST_ROWS = (1_000, 10_000)
 WALK_MAX_ROWS = 25_000
 
-# The most lead ids a search takes from the trigram index (leedz_search_lead_ids, migration
-# 20261201_1700): a q matching more leads than that is common, and reading them all by id would
-# cost about what reading the tenant does; the walk, then the scan, serve it as before.
+# The trigram index (leedz_search_lead_ids, migration 20261201_1700) names the leads a q can
+# match, and reading them by id costs a few µs each (docs/search.md). A q the index can answer
+# is walked WALK_INDEXED_ROWS leads at most before the index is asked for up to
+# INDEX_PROBE_IDS of them (a few ms at most); more, and the q is common after all: the walk goes
+# on as far as ever. Should it still fall short (matches common overall but rare in this
+# sort's first leads), the index is asked again for up to INDEX_MAX_IDS before the scan reads
+# every candidate; a count asks for that many at once.
+WALK_INDEXED_ROWS = 10_000
+INDEX_PROBE_IDS = 2_000
 INDEX_MAX_IDS = 10_000
-# A q the index can answer is walked this far at most before the index is asked: reading a
-# few thousand leads by id costs about what walking that many does.
-WALK_INDEXED_ROWS = 5_000
 
 
 def like_has_trigram(pattern: str) -> bool:
@@ -736,8 +739,9 @@ class _Walk:
 class LeadSearch(TenantRepository):
     def __init__(self, tx: Tx) -> None:
         super().__init__(tx)
-        # A page or a count asks the index once per set of conditions, whatever its segments.
-        self._from_index: dict[tuple[LeadConditions, ...], tuple[UUID, ...] | None] = {}
+        # What the index said of a set of conditions, for every segment of a page or a count:
+        # the largest cap asked with, and the ids (None: more than that).
+        self._from_index: dict[tuple[LeadConditions, ...], tuple[int, tuple[UUID, ...] | None]] = {}
 
     async def matching_ids(self, patterns: Sequence[str], *, cap: int) -> list[UUID] | None:
         """The ids of the tenant's leads the transaction may see (SALES rule) whose search
@@ -753,21 +757,20 @@ class LeadSearch(TenantRepository):
             return None
         return [r["lead_id"] for r in rows]
 
-    async def _narrowed(self, spec: LeadQuerySpec) -> LeadQuerySpec | None:
-        """`spec` limited to the leads the trigram index names, when a q of it is rare enough
-        (INDEX_MAX_IDS) and has a trigram; `spec` itself when none is; None when no lead can
-        match. Any of the q is enough (they are ANDed): the one with the fewest matches."""
+    async def _narrowed(self, spec: LeadQuerySpec, *, cap: int) -> LeadQuerySpec | None:
+        """`spec` limited to the leads the trigram index names, when a q of it has a trigram
+        and at most `cap` matches; `spec` itself when none does; None when no lead can match.
+        Any of the q is enough (they are ANDed): the one with the fewest matches."""
         key = spec.conditions
-        if key not in self._from_index:
-            best: tuple[UUID, ...] | None = None
+        asked, among = self._from_index.get(key, (0, None))
+        if among is None and asked < cap:
             for conditions in filter(_indexable_conditions, spec.conditions):
-                ids = await self.matching_ids(conditions.patterns, cap=INDEX_MAX_IDS)
-                if ids is not None and (best is None or len(ids) < len(best)):
-                    best = tuple(ids)
-                if best == ():
+                ids = await self.matching_ids(conditions.patterns, cap=cap)
+                if ids is not None and (among is None or len(ids) < len(among)):
+                    among = tuple(ids)
+                if among == ():
                     break
-            self._from_index[key] = best
-        among = self._from_index[key]
+            self._from_index[key] = (cap, among)
         if among is None:
             return spec
         return replace(spec, among=among) if among else None
@@ -819,9 +822,11 @@ class LeadSearch(TenantRepository):
         narrowed: LeadQuerySpec | None = spec
         if indexed and not walk.done(limit):
             # Matches are not coming fast: ask the trigram index which leads can match.
-            narrowed = await self._narrowed(spec)
-            if narrowed is spec:  # too many for it: the q is common, walk on as far as ever
+            narrowed = await self._narrowed(spec, cap=INDEX_PROBE_IDS)
+            if narrowed is spec:  # more than that: the q is common, walk on as far as ever
                 await self._walk(spec, page, walk, limit, WALK_MAX_ROWS)
+                if not walk.done(limit):
+                    narrowed = await self._narrowed(spec, cap=INDEX_MAX_IDS)
         found = await self._rows(walk.ids[:limit], column)
         if walk.done(limit) or narrowed is None:
             return found
@@ -885,7 +890,7 @@ class LeadSearch(TenantRepository):
         return hits
 
     async def count(self, spec: LeadQuerySpec) -> int:
-        narrowed = await self._narrowed(spec)
+        narrowed = await self._narrowed(spec, cap=INDEX_MAX_IDS)
         if narrowed is None:
             return 0
         sql, args = count_sql(narrowed)
