@@ -20,7 +20,14 @@ from leedz.evidence.models import Confidence, EvidenceType
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import Lead, LeadKeyKind
 from leedz.leads.record import Key
-from leedz.leads.repository import LEAD_COLUMNS, LIVE, LeadRow
+from leedz.leads.repository import (
+    INDEX_MAX_IDS,
+    LEAD_COLUMNS,
+    LIVE,
+    LeadRow,
+    LeadSearch,
+    like_has_trigram,
+)
 
 # Every column undo writes back on a restored lead: all but its identity. The user references
 # keep the row's current value: while the lead was folded in, only their foreign keys' ON DELETE
@@ -459,19 +466,29 @@ class DuplicateCandidates(TenantRepository):
         visible_to: UUID | None,
         limit: int,
     ) -> list[Candidate]:
-        """`text` (a domain) anywhere in the search text (its trigram index answers), same city
-        or either unknown. A superset: the service checks what matched."""
+        """`text` (a domain) anywhere in the search text, same city or either unknown. A
+        superset: the service checks what matched. The trigram index names the leads that can
+        match (leedz_search_lead_ids; LIKE alone cannot use an index under RLS); should it name
+        too many, every lead of the tenant is read as before."""
+        pattern = f"%{_like_escaped(text)}%"
+        among: list[UUID] | None = None
+        if like_has_trigram(pattern):
+            among = await LeadSearch(self.tx).matching_ids([pattern], cap=INDEX_MAX_IDS)
+            if among == []:
+                return []
         rows = await self.fetch(
             self._BASE
             + " AND search_text LIKE $3"
             + _city_rule(4)
             + _visibility(5)
+            + ("" if among is None else " AND id = ANY($7::uuid[])")
             + " ORDER BY created_at, id LIMIT $6",
             lead_id,
-            f"%{_like_escaped(text)}%",
+            pattern,
             city,
             visible_to,
             limit,
+            *([] if among is None else [among]),
         )
         return [Candidate(LeadRow.of(r)) for r in rows]
 
