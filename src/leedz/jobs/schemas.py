@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -9,6 +10,8 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
+from leedz.leads.models import LeadStatus
+from leedz.leads.schemas import LeadFilter
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 """E.164: a plus, a country code, up to 15 digits."""
@@ -55,6 +58,73 @@ AGENT_INPUTS: dict[JobType, type[ApiIn]] = {
     JobType.SURVEY: SurveyInput,
     JobType.WHATSAPP_SEND: WhatsappSendInput,
     JobType.WHATSAPP_BULK: WhatsappBulkInput,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-run jobs (the worker: jobs/work.py)
+
+MAX_LEAD_IDS = 10_000
+"""How many leads a job may name by id (more: a filter)."""
+
+Column = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ImportMode(enum.StrEnum):
+    CREATE_ONLY = "CREATE_ONLY"
+    CREATE_OR_UPDATE = "CREATE_OR_UPDATE"
+    UPDATE_ONLY = "UPDATE_ONLY"
+
+
+class ExportFormat(enum.StrEnum):
+    CSV = "CSV"
+    XLSX = "XLSX"
+
+
+class ImportInput(ApiIn):
+    """IMPORT: the rows of an uploaded file into leads. `mapping` is {column header: lead field
+    key} (a key `importable` in GET /v1/leads/fields); unmapped columns are ignored."""
+
+    file_id: UUID
+    mapping: dict[Column, FieldKey] = Field(min_length=1, max_length=200)
+    mode: ImportMode = ImportMode.CREATE_OR_UPDATE
+    dry_run: bool = False
+    list_id: UUID | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    owner_id: UUID | None = None
+    sheet: str | None = Field(default=None, min_length=1, max_length=200)
+    country: Country = None
+
+
+class LeadSelection(ApiIn):
+    """Which leads a job acts on: a filter (GET /v1/leads's), a list, or ids; none = every lead
+    the job's creator sees."""
+
+    filter: LeadFilter | None = None
+    list_id: UUID | None = None
+    lead_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_LEAD_IDS)
+
+
+class ExportInput(LeadSelection):
+    format: ExportFormat = ExportFormat.CSV
+    columns: list[FieldKey] | None = Field(default=None, min_length=1, max_length=100)
+
+
+class BulkStatusInput(LeadSelection):
+    status: LeadStatus
+
+
+class BulkDeleteInput(LeadSelection):
+    pass
+
+
+SERVER_INPUTS: dict[JobType, type[ApiIn]] = {
+    JobType.IMPORT: ImportInput,
+    JobType.EXPORT: ExportInput,
+    JobType.BULK_STATUS_UPDATE: BulkStatusInput,
+    JobType.BULK_DELETE: BulkDeleteInput,
 }
 
 
