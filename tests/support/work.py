@@ -81,8 +81,7 @@ class InlineUnit:
         ) as tx:
             yield tx
         self.batches += 1
-        if self._pending is not None:
-            self._checkpoint = self._pending
+        self._checkpoint = self._pending or self._checkpoint
 
     def save(self, tx: Tx, *, checkpoint: dict[str, Any], progress: int) -> None:
         assert 0 <= progress <= 100
