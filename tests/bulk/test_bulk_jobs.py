@@ -434,3 +434,15 @@ class TestEvents:
             for owner_id, ids in event.by_owner.items():
                 by_owner.setdefault(owner_id, set()).update(str(i) for i in ids)
         assert by_owner == {uuid.UUID(sales.user_id): set(mine), None: set(free)}
+
+
+class TestInput:
+    async def test_an_input_no_longer_valid_fails_the_job_with_a_clear_code(
+        self, app: FastAPI, boss: Account, owner: asyncpg.Connection
+    ) -> None:
+        leads = await raw_leads(owner, boss, 1)
+        for body in ({"status": "ARCHIVED"}, {"status": "WON", "leadIds": ["not-a-uuid"]}):
+            with pytest.raises(ValidationFailed) as refused:
+                await run(unit(app, boss, STATUS, body))
+            assert refused.value.code == "validation_error"
+        assert (await states(owner, leads))[leads[0]]["version"] == 1

@@ -43,13 +43,15 @@ def _picked(
     spec: LeadQuerySpec, after: UUID | None, limit: int, columns: str
 ) -> tuple[str, _Numbered]:
     """The next `limit` leads of the selection after `after`, in id order (a walk of the
-    (tenant_id, id) index), locked until the batch commits; the parameters so far."""
+    (tenant_id, id) index), locked until the batch commits; the parameters so far. Locks are
+    taken in id order, so two bulk jobs over the same leads wait for each other, never
+    deadlock."""
     where, values = where_sql(spec)
     p = _Numbered(values)
     keyset = f" AND id > {p(after, 'uuid')}" if after is not None else ""
     return (
         f"SELECT {columns} FROM leads WHERE {where}{keyset}"
-        f" ORDER BY id LIMIT {p(limit, 'int4')} FOR UPDATE"
+        f" ORDER BY id LIMIT {p(limit, 'int4')} FOR UPDATE OF leads"
     ), p
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
 
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
@@ -99,6 +101,7 @@ class Checkpoint:
         return out
 
 
+Input = TypeVar("Input", bound=BaseModel)
 Apply = Callable[[Tx, LeadQuerySpec, UUID | None], Awaitable[BatchDone]]
 
 
@@ -110,6 +113,17 @@ class _Action:
     selection: LeadSelection
     apply: Apply
     status: LeadStatus | None = None
+
+
+def _input(schema: type[Input], unit: WorkUnit) -> Input:
+    """The job's stored input, validated again (it was at creation)."""
+    try:
+        return schema.model_validate(unit.job.input)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"The input is not valid for a {unit.job.type.value} job",
+            errors=[{"loc": ["input", *e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        ) from exc
 
 
 def _require(actor: Actor, permission: Permission) -> None:
@@ -202,7 +216,7 @@ async def _run(unit: WorkUnit, action: _Action, *, batch_size: int) -> dict[str,
 async def update_status(unit: WorkUnit, *, batch_size: int) -> dict[str, Any] | Cancelled:
     """Run a BULK_STATUS_UPDATE job: every selected lead to `status`, `batch_size` leads a
     transaction; `{matched, changed}`."""
-    body = BulkStatusInput.model_validate(unit.job.input)
+    body = _input(BulkStatusInput, unit)
     actor, job = unit.actor, unit.job
 
     async def apply(tx: Tx, spec: LeadQuerySpec, after: UUID | None) -> BatchDone:
@@ -225,7 +239,7 @@ async def update_status(unit: WorkUnit, *, batch_size: int) -> dict[str, Any] | 
 async def delete(unit: WorkUnit, *, batch_size: int) -> dict[str, Any] | Cancelled:
     """Run a BULK_DELETE job: every selected lead to the trash (restorable until purged),
     `batch_size` leads a transaction; `{matched, changed}`."""
-    body = BulkDeleteInput.model_validate(unit.job.input)
+    body = _input(BulkDeleteInput, unit)
     actor, job = unit.actor, unit.job
 
     async def apply(tx: Tx, spec: LeadQuerySpec, after: UUID | None) -> BatchDone:
