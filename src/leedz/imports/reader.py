@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -295,14 +296,24 @@ def _valid_utf8_prefix(sample: bytes) -> bool:
     return True
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _looks_arabic(sample: bytes) -> bool:
-    """Windows-1256 reading: most of the non-ASCII letters are Arabic ones."""
+    """Windows-1256 reading: the words with Arabic letters are Arabic through and through.
+    Latin text in a Windows-1252 code page read as 1256 turns some accented letters into
+    Arabic ones inside Latin words (`João` → `Joمo`): a mixed word is the tell."""
     text = sample.decode("cp1256", errors="replace")
-    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
-    if not letters:
-        return False
-    arabic = sum(1 for ch in letters if _ARABIC_LETTER.match(ch))
-    return arabic >= 0.6 * len(letters)
+    arabic = mixed = 0
+    for word in _WORD.findall(text):
+        letters = sum(1 for ch in word if _ARABIC_LETTER.match(ch))
+        if not letters:
+            continue
+        if letters == len(word):
+            arabic += 1
+        else:
+            mixed += 1
+    return arabic > 0 and mixed <= 0.05 * (arabic + mixed)
 
 
 def _guess_encoding(sample: bytes, *, utf8: bool = True) -> str:
@@ -318,24 +329,32 @@ def _guess_encoding(sample: bytes, *, utf8: bool = True) -> str:
     # short Arabic sample Windows-1252, -1250 or Mac-Arabic: Arabic letters decide first.
     if _looks_arabic(sample):
         return "cp1256"
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is None:
+    matches = list(charset_normalizer.from_bytes(sample))
+    if not matches:
         raise FileEncodingUnknown(
             "the text encoding cannot be recognized: save the file as CSV UTF-8"
         )
-    return codecs.lookup(best.encoding).name
+    # On a tie, Windows-1252 (Excel's "CSV" on French and English Windows, met in the Maghreb
+    # and the Levant) before the other code pages that read the sample as well.
+    best = matches[0]
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    chosen = next((m for m in tied if m.encoding == "cp1252"), best)
+    return codecs.lookup(chosen.encoding).name
 
 
 def _first_decode_error(path: Path, encoding: str) -> int | None:
-    """The byte offset of the first byte that `encoding` cannot decode, or None."""
+    """The byte offset of the first byte that `encoding` cannot decode, or None; a NUL
+    character (binary data: PostgreSQL stores no NUL) raises `FileFormatUnsupported`."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     with path.open("rb") as file:
         while chunk := file.read(_CHUNK):
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 return offset + exc.start
+            if "\x00" in text:
+                raise FileFormatUnsupported("the file holds binary data, not text")
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
@@ -658,7 +677,14 @@ def _verify_members(archive: zipfile.ZipFile) -> None:
             with archive.open(info) as member:
                 while member.read(_CHUNK):
                     pass
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+        ) as exc:
             raise FileCorrupt(f"the XLSX file is damaged ({info.filename})") from exc
 
 
