@@ -399,6 +399,10 @@ class TestFormats:
             ("garbage.csv", random.Random(15).randbytes(8192)),
             ("plain.zip.csv", _zip({"notes.txt": b"Name,Phone\n"})),
             (
+                "sheet.ods",
+                _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}),
+            ),
+            (
                 "letter.xlsx",
                 _zip(
                     {
