@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter  # type: ignore[import-untyped]  # no stubs, no py.typed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leedz.imports import reader
 from leedz.imports.reader import (
+    DELIMITERS,
     Detected,
     FileCorrupt,
     FileEmpty,
@@ -509,11 +512,8 @@ class TestXlsx:
         leads = detect(path, name="multi.xlsx", sheet="Leads")
         assert leads.header == ("Name", "Mobile")
         assert read_all(path, leads) == [(4, ["A", "501"]), (5, ["", ""]), (6, ["B", "502"])]
-        assert list(numbered_rows(path, first, sheet="Leads")) == [
-            (4, ["A"]),
-            (5, [""]),
-            (6, ["B"]),
-        ]
+        # Another sheet than the detected one: as wide as its own header.
+        assert list(numbered_rows(path, first, sheet="Leads")) == read_all(path, leads)
         with pytest.raises(FileEmpty):
             detect(path, name="multi.xlsx", sheet="Empty")
         with pytest.raises(SheetNotFound) as refused:
@@ -763,3 +763,33 @@ class TestHostileCsv:
         path = write("x.csv", b"sep" + b"x" * 100 + b",b\n1,2\n")
         found = detect(path, name="x.csv")
         assert found.header == ("sep" + "x" * 100, "b")
+
+
+_CELL_TEXT = st.text(
+    alphabet=st.sampled_from('abc xyz,;|\t"\n\r=+-@0123456789مؤسسةالأمل؛،'), max_size=12
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    delimiter=st.sampled_from(DELIMITERS),
+    body=st.lists(
+        st.tuples(st.sampled_from(["مؤسسة", "Shop", "A"]), _CELL_TEXT, _CELL_TEXT),
+        min_size=1,
+        max_size=30,
+    ),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+)
+def test_what_csv_writer_wrote_reads_back(
+    tmp_path: Path, delimiter: str, body: list[tuple[str, str, str]], encoding: str
+) -> None:
+    """Any cells, quoted as Python's csv module quotes them, in any delimiter and encoding:
+    the rows come back exactly, with their numbers."""
+    records = [["Name", "Phone", "Notes"], *[list(row) for row in body]]
+    path = tmp_path / f"p-{abs(hash((delimiter, encoding, tuple(body))))}.csv"
+    path.write_bytes(csv_text(records, delimiter).encode(encoding))
+    found = detect(path, name=path.name)
+    assert found.delimiter == delimiter
+    assert read_all(path, found) == [(i, row) for i, row in enumerate(records[1:], start=2)]

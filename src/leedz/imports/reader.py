@@ -198,7 +198,8 @@ def numbered_rows(
     non-empty record (row 1 when nothing precedes it), a cell's quoted line breaks do not add
     rows, an empty row keeps its number (and is yielded, all cells empty) unless only empty
     rows follow it. Rows are padded with "" or cut to `len(Detected.header)`. Rows numbered
-    `after` or less are skipped (a resumed job). Streams: memory stays flat for a CSV."""
+    `after` or less are skipped (a resumed job). Streams: memory stays flat for a CSV. For a
+    sheet other than the detected one, `detect(path, name=…, sheet=…)` gives its header."""
     found = _fitted_rows(path, how, sheet=sheet)
     if not after:
         yield from found
@@ -217,7 +218,8 @@ def _fitted_rows(path: Path, how: Detected | ReadOptions, *, sheet: str | None) 
             raise ValueError("a CSV is read with an encoding and a delimiter")
         records = _csv_records(path, encoding=options.encoding, delimiter=options.delimiter)
     _, header = _header(records)
-    width = options.columns if options.columns is not None else len(header)
+    other_sheet = sheet is not None and sheet != options.sheet
+    width = options.columns if options.columns is not None and not other_sheet else len(header)
     return _data_rows(records, width=width)
 
 
@@ -735,7 +737,7 @@ def _greater(value: str, low: str, high: str, *, first: str) -> str:
     return "(?:" + "|".join(alternatives) + ")"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # one pattern a chunk whose farthest reference moved
 def _beyond(last_row: int, last_column: str) -> re.Pattern[bytes]:
     """A reference past `last_row`, or past the column named `last_column`."""
     rows = _greater(str(last_row), "0", "9", first="1")
