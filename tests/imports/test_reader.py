@@ -400,6 +400,7 @@ class TestFormats:
             ("page.csv", b"<!DOCTYPE html><html><body>Name,Phone</body></html>"),
             ("data.xml", b'\xef\xbb\xbf<?xml version="1.0"?><Workbook/>'),
             ("garbage.csv", random.Random(15).randbytes(8192)),
+            ("no-nul.csv", bytes(b for b in random.Random(3).randbytes(65536) if b)),
             ("plain.zip.csv", _zip({"notes.txt": b"Name,Phone\n"})),
             (
                 "sheet.ods",
