@@ -18,6 +18,7 @@ from leedz.auth import mail as account_mail
 from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
+from leedz.files.endpoints import UPLOAD_ROUTE
 from leedz.files.purge import FilePurger
 from leedz.files.storage import storage_for, use_storage
 from leedz.gateway import relay
@@ -130,7 +131,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_error_handlers(app)
     install_problem_documents(app)
     include_routers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=[UPLOAD_ROUTE]
+    )
     app.add_middleware(RequestContextMiddleware)
     # Outermost, so that every answer (errors included) carries the CORS headers a browser needs.
     app.add_middleware(
