@@ -4,7 +4,9 @@ and objects of expired files only, as a role that sees nothing else."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from subprocess import PIPE
 
@@ -216,7 +218,7 @@ async def test_the_cli_purges_too(
     )
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
-    assert "purged 1 files in 1 workspaces" in out.decode()
+    assert "purged 1 files in 1 workspaces (0 objects without a file removed)" in out.decode()
     assert await owner.fetchval("SELECT count(*) FROM files") == 0
 
 
@@ -230,3 +232,40 @@ async def test_the_server_purges_periodically(
     async with app.router.lifespan_context(app), asyncio.timeout(10):
         while await owner.fetchval("SELECT count(*) FROM files"):  # noqa: ASYNC110 - polling
             await asyncio.sleep(0.05)
+
+
+class TestOrphanSweep:
+    async def test_old_objects_without_a_row_go_the_rest_stay(
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        owner: asyncpg.Connection,
+        boss: Account,
+        tmp_path: Path,
+    ) -> None:
+        storage = current_storage()
+        assert isinstance(storage, LocalStorage)
+        kept = await _upload(client, boss)
+        tenant = uuid.UUID(boss.tenant_id)
+        source = tmp_path / "orphan.csv"
+        source.write_bytes(CSV)
+        # A rolled-back job's object, and one of a workspace deleted since.
+        old_orphan, gone_tenant = (
+            ObjectKey(tenant, uuid.uuid4()),
+            ObjectKey(uuid.uuid4(), uuid.uuid4()),
+        )
+        fresh_orphan = ObjectKey(tenant, uuid.uuid4())  # its transaction may yet commit
+        for key in (old_orphan, gone_tenant, fresh_orphan):
+            await storage.put(key, source, content_type="text/csv")
+        two_days_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+        for key in (old_orphan, gone_tenant, ObjectKey(tenant, kept)):
+            os.utime(storage.path_of(key), (two_days_ago, two_days_ago))
+
+        swept = await _purger(app).sweep_orphans()
+
+        assert swept == 2
+        assert not await storage.exists(old_orphan)
+        assert not await storage.exists(gone_tenant)
+        assert await storage.exists(fresh_orphan)
+        assert await storage.exists(ObjectKey(tenant, kept))  # old, but its row is there
+        assert await owner.fetchval("SELECT count(*) FROM files") == 1

@@ -8,7 +8,7 @@ import hashlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -129,6 +129,19 @@ class TestS3Storage:
         # A key is built from a tenant and a file id: there is no name outside a tenant.
         with pytest.raises(ValueError, match="badly formed"):
             ObjectKey.parse("../etc/passwd")
+
+    async def test_the_orphan_sweep_lists_only_our_keys(
+        self, storage: S3Storage, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "a.csv"
+        source.write_bytes(CSV)
+        key = ObjectKey(uuid.uuid4(), uuid.uuid4())
+        await storage.put(key, source, content_type="text/csv")
+        prefix = storage.location.prefix
+        storage.client.put_object(Bucket=BUCKET, Key=f"{prefix}notes/readme.txt", Body=b"x")
+        listed = await storage.keys_older_than(datetime.now(UTC) + timedelta(minutes=1))
+        assert listed == [key]
+        assert await storage.keys_older_than(datetime.now(UTC) - timedelta(minutes=5)) == []
 
     async def test_a_signed_url_downloads_and_names_the_file(
         self, storage: S3Storage, tmp_path: Path
