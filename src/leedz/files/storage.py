@@ -154,9 +154,9 @@ class LocalStorage(Storage):
         return self._local_copy(key)
 
     async def delete(self, key: ObjectKey) -> None:
+        # The tenant's directory stays: removing it when empty would race a `put` between
+        # its mkdir and its temporary file.
         self.path_of(key).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # not empty: other files of the tenant
-            self.path_of(key).parent.rmdir()
 
     async def exists(self, key: ObjectKey) -> bool:
         return self.path_of(key).is_file()
