@@ -12,7 +12,7 @@ import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # day: the purge role's policy, migration 20261201_1600); the purge looks this often.
     trash_retention_days: int = Field(default=30, ge=1, le=3650)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # Entity resolution of uploaded evidence (docs/resolution.md). `off` stores evidence and
+    # resolves nothing, as before resolution existed: a benchmark's ceiling (bench
+    # evidence_ingest) and an operator's switch; `leedz leads resolve` catches up afterwards.
+    resolution: Literal["on", "off"] = "on"
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per

@@ -17,6 +17,7 @@ from leedz.leads.models import (
 )
 from leedz.members.models import Membership
 from leedz.plans.models import Plan, UsageCounter
+from leedz.resolution.models import ResolutionBackfill
 from leedz.tenants.models import Tenant
 from leedz.users.models import AccountToken, RefreshToken, User
 
@@ -38,6 +39,7 @@ __all__ = [
     "Membership",
     "Plan",
     "RefreshToken",
+    "ResolutionBackfill",
     "Tenant",
     "UsageCounter",
     "User",
