@@ -259,6 +259,24 @@ class ResolutionWrites(TenantRepository):
         )
         return LeadRow.of(row)
 
+    async def claim_keys(self, claims: Sequence[tuple[UUID, Key]]) -> int:
+        """Give each key to its lead, in one statement (the keys in lock order); how many
+        another lead held already (none of those is taken). Concurrent claimants of one key
+        wait on its row: one wins, the others see it taken."""
+        wanted = sorted({(key.kind.value, key.value): lead_id for lead_id, key in claims}.items())
+        if not wanted:
+            return 0
+        rows = await self.fetch(
+            "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+            " SELECT $1, k.kind::lead_key_kind, k.value, k.lead_id"
+            " FROM unnest($2::text[], $3::text[], $4::uuid[]) AS k(kind, value, lead_id)"
+            " ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind",
+            [kind for (kind, _), _ in wanted],
+            [value for (_, value), _ in wanted],
+            [lead_id for _, lead_id in wanted],
+        )
+        return len(wanted) - len(rows)
+
     async def touch(self, lead_ids: Sequence[UUID]) -> None:
         """Leads whose timeline gained an entry without a change: their last activity is now."""
         if lead_ids:
