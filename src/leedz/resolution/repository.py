@@ -49,6 +49,17 @@ class CandidateRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NameProbe:
+    """A name key and city of the batch's records: the phones of those records, and whether
+    one of them has none."""
+
+    name_key: str
+    city: str
+    phones: tuple[str, ...]
+    phoneless: bool
+
+
+@dataclass(frozen=True, slots=True)
 class BackerRow:
     lead_id: UUID
     field: str
@@ -134,12 +145,14 @@ class Candidates(TenantRepository):
         *,
         keys: Sequence[Key],
         domains: Sequence[tuple[str, str | None]],
-        names: Sequence[tuple[str, str]],
+        names: Sequence[NameProbe],
     ) -> list[CandidateRow]:
         """Every lead a record of the batch may be, locked in id order, with the batch's keys it
         holds: a key's owner (live or in the trash, not merged), live leads of an identity
         domain in the city (or any, the city unknown: `None`), live leads of a name key in the
-        city. The caller applies the rules to the fields as they are once locked."""
+        city that rule 5 can tie to one of the records of that name and city (one of them
+        has no phone, or the lead has none, or shares one: "unless both have phones and share
+        none"). The caller applies the rules to the fields as they are once locked."""
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.value)"
             " ORDER BY k.kind, k.value), '[]'::jsonb) FROM lead_keys k"
@@ -156,18 +169,23 @@ class Candidates(TenantRepository):
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
             " OR lower(btrim(city)) = p.city) ORDER BY created_at, id LIMIT $8) AS d"
-            " UNION SELECT n.id FROM unnest($6::text[], $7::text[]) AS q(name_key, city)"
+            " UNION SELECT n.id FROM unnest($6::text[], $7::text[], $9::text[], $10::boolean[])"
+            " AS q(name_key, city, phones, phoneless)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND name_key = q.name_key AND lower(btrim(city)) = q.city"
+            " AND (q.phoneless OR cardinality(phones) = 0"
+            " OR phones && string_to_array(q.phones, ' ')::varchar[])"
             " ORDER BY created_at, id LIMIT $8) AS n)"
             " ORDER BY l.id FOR UPDATE OF l",
             [k.kind.value for k in keys],
             [k.value for k in keys],
             [d for d, _ in domains],
             [c for _, c in domains],
-            [n for n, _ in names],
-            [c for _, c in names],
+            [n.name_key for n in names],
+            [n.city for n in names],
             PER_RULE_LIMIT,
+            [" ".join(n.phones) for n in names],
+            [n.phoneless for n in names],
         )  # fmt: skip
         return [
             CandidateRow(

@@ -49,6 +49,7 @@ from leedz.resolution.repository import (
     ActivityIn,
     Candidates,
     LinkIn,
+    NameProbe,
     ResolutionLocks,
     ResolutionWrites,
     savepoint,
@@ -305,11 +306,21 @@ class _Batch:
         domains = {
             (r.identity_domain, r.city_key) for r in present if r.identity_domain is not None
         }
-        names = {(r.name_key, r.city_key) for r in present if r.name_key and r.city_key}
+        names: dict[tuple[str, str], tuple[set[str], bool]] = {}
+        for r in present:
+            if r.name_key and r.city_key:
+                phones, phoneless = names.setdefault((r.name_key, r.city_key), (set(), False))
+                names[(r.name_key, r.city_key)] = (
+                    phones | set(r.phones),
+                    phoneless or not r.phones,
+                )
         rows = await candidates.lock(
             keys=keys,
             domains=sorted(((d, c) for d, c in domains if d is not None), key=str),
-            names=sorted(((n, c) for n, c in names if n and c), key=str),
+            names=[
+                NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
+                for (name_key, city), (phones, phoneless) in sorted(names.items())
+            ],
         )
         for row in rows:
             self._put(LeadState.of(row.lead))
