@@ -37,7 +37,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+from tests.support.scratch import asyncpg_dsn
 
 from bench.harness import Check, Result, Sample
 from bench.http_load import PYTHON, free_port, load_varied, request_bytes, server_process
@@ -238,6 +240,34 @@ async def _measure(
     return at_empty
 
 
+async def _what_resolution_did(url: str, tenants: list[uuid.UUID]) -> list[tuple[int, int, int]]:
+    """Per tenant: leads created by the rounds, evidence items linked, merges made."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = []
+        for tenant in tenants:
+            rows.append(
+                (
+                    await conn.fetchval(
+                        "SELECT count(*) FROM leads WHERE tenant_id = $1"
+                        " AND source_type = 'SEARCH'",
+                        tenant,
+                    ),
+                    await conn.fetchval(
+                        "SELECT count(*) FROM lead_evidence WHERE tenant_id = $1", tenant
+                    ),
+                    await conn.fetchval(
+                        "SELECT count(*) FROM lead_merges WHERE tenant_id = $1"
+                        " AND reason = 'resolution'",
+                        tenant,
+                    ),
+                )
+            )
+        return rows
+    finally:
+        await conn.close()
+
+
 def main(datasets: Datasets) -> Result:
     dataset = datasets.get(bench_size())
     result = Result(
@@ -252,6 +282,18 @@ def main(datasets: Datasets) -> Result:
         empty = _agents(live.subject, live.sign_in(fresh))
         at_empty = asyncio.run(_measure(live, large, empty, result))
         result.notes.append(f"server logs in {live.logs}")
+    did = asyncio.run(
+        _what_resolution_did(
+            asyncpg_dsn(dataset.url), [dataset.owners[0].tenant_id, fresh.tenant_id]
+        )
+    )
+    for label, (created, linked, merged) in zip(
+        (f"{dataset.leads:,}-lead", "empty"), did, strict=True
+    ):
+        result.notes.append(
+            f"{label} tenant after the run: {created:,} leads created, {linked:,} items linked,"
+            f" {merged:,} merges (records bridging leads that look alike by name and city)"
+        )
     large_ops = statistics.median(s.ops_per_second for s in result.subject_samples)
     empty_ops = statistics.median(s.ops_per_second for s in at_empty)
     result.notes.append(
