@@ -240,8 +240,10 @@ async def _measure(
     return at_empty
 
 
-async def _what_resolution_did(url: str, tenants: list[uuid.UUID]) -> list[tuple[int, int, int]]:
-    """Per tenant: leads created by the rounds, evidence items linked, merges made."""
+async def _what_resolution_did(
+    url: str, tenants: list[uuid.UUID], since: datetime
+) -> list[tuple[int, int, int]]:
+    """Per tenant: leads created since the run began, evidence items linked, merges made."""
     conn = await asyncpg.connect(url)
     try:
         rows = []
@@ -249,17 +251,21 @@ async def _what_resolution_did(url: str, tenants: list[uuid.UUID]) -> list[tuple
             rows.append(
                 (
                     await conn.fetchval(
-                        "SELECT count(*) FROM leads WHERE tenant_id = $1"
-                        " AND source_type = 'SEARCH'",
+                        "SELECT count(*) FROM leads WHERE tenant_id = $1 AND created_at >= $2",
                         tenant,
+                        since,
                     ),
                     await conn.fetchval(
-                        "SELECT count(*) FROM lead_evidence WHERE tenant_id = $1", tenant
+                        "SELECT count(*) FROM lead_evidence WHERE tenant_id = $1"
+                        " AND created_at >= $2",
+                        tenant,
+                        since,
                     ),
                     await conn.fetchval(
                         "SELECT count(*) FROM lead_merges WHERE tenant_id = $1"
-                        " AND reason = 'resolution'",
+                        " AND reason = 'resolution' AND created_at >= $2",
                         tenant,
+                        since,
                     ),
                 )
             )
@@ -276,6 +282,7 @@ def main(datasets: Datasets) -> Result:
         ceiling="the same upload, LEEDZ_RESOLUTION=off (items/s)",
         target_ratio=0.5,
     )
+    since = datetime.now(UTC)
     (fresh,) = asyncio.run(signup(dataset.url, [f"empty-{uuid.uuid4().hex[:6]}@bench.example"]))
     with _servers(dataset.url) as live:
         large = _agents(live.subject, live.sign_in(dataset.owners[0]))
@@ -284,7 +291,7 @@ def main(datasets: Datasets) -> Result:
         result.notes.append(f"server logs in {live.logs}")
     did = asyncio.run(
         _what_resolution_did(
-            asyncpg_dsn(dataset.url), [dataset.owners[0].tenant_id, fresh.tenant_id]
+            asyncpg_dsn(dataset.url), [dataset.owners[0].tenant_id, fresh.tenant_id], since
         )
     )
     for label, (created, linked, merged) in zip(
