@@ -98,6 +98,7 @@ def _contact_page(b: Business, pick: int, collected: datetime) -> dict[str, Any]
         "phones": [spelling(p, b.country, pick + 1) for p in b.phones],
         "emails": b.emails or [f"info{pick}@contact.example"],
         "city": b.city,
+        "country": b.country,
         "contactName": b.contact_name,
     }
     return {
@@ -112,8 +113,9 @@ def _contact_page(b: Business, pick: int, collected: datetime) -> dict[str, Any]
 
 
 class Uploads:
-    """Batches of evidence, each new: 20 businesses nobody uploaded, 5 seen in the batch before
-    (from one fresh generator for the whole run, so no two batches repeat a phone)."""
+    """Batches of evidence, each new: 20 businesses nobody uploaded, 5 contact pages of
+    businesses with a phone seen in the batch before (from one fresh generator for the whole
+    run, so no two batches repeat a phone)."""
 
     def __init__(self, seed: int) -> None:
         self.generator = Generator(seed, fresh=True)
@@ -127,7 +129,9 @@ class Uploads:
         for b in businesses:
             self.clock += timedelta(seconds=1)
             items.append(_listing(b, next(self.picks), self.clock))
-        for b in (self.previous or businesses)[: BATCH - NEW_PER_BATCH]:
+        # Seen again: businesses with a phone, so that the page names the same lead for sure.
+        seen = [b for b in self.previous or businesses if b.phones]
+        for b in itertools.islice(itertools.cycle(seen), BATCH - NEW_PER_BATCH):
             self.clock += timedelta(seconds=1)
             items.append(_contact_page(b, next(self.picks), self.clock))
         self.previous = businesses
