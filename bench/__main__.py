@@ -21,6 +21,7 @@ from bench import (
     auth_read,
     bulk_update,
     dispatch,
+    evidence_ingest,
     lead_search,
     lead_write,
     login_flood,
@@ -46,6 +47,7 @@ LEAD_BENCHMARKS: dict[str, Callable[[Datasets], Result | list[Result]]] = {
     "lead_search": lead_search.main,
     "lead_write": lead_write.main,
     "bulk_update": bulk_update.main,
+    "evidence_ingest": evidence_ingest.main,
 }
 
 

@@ -333,6 +333,94 @@ def files_purge() -> None:
     asyncio.run(purge())
 
 
+@leads_app.command("resolve")
+def leads_resolve(
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option(help="A workspace (tenant) id; repeat for several. Default: every one"),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1000, help="Evidence items per transaction")
+    ] = 200,
+    restart: Annotated[
+        bool,
+        typer.Option(help="Forget the checkpoint: resolve again what made no lead"),
+    ] = False,
+) -> None:
+    """Resolve stored evidence into leads (evidence that arrived before resolution, or while
+    LEEDZ_RESOLUTION=off): resumable from each workspace's checkpoint, and idempotent."""
+    from uuid import UUID
+
+    import asyncpg
+
+    from leedz.kit.db import Database
+    from leedz.kit.urls import driver_dsn
+    from leedz.resolution.backfill import TenantBackfill, backfill_tenant
+    from leedz.resolution.repository import visible_tenant_ids
+
+    settings = get_settings()
+    url = database_url(settings)
+    try:
+        named = [UUID(t) for t in tenant or []]
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a workspace id: {exc}", param_hint="--tenant") from exc
+
+    def progress(state: TenantBackfill) -> None:
+        t = state.tally
+        typer.echo(
+            f"  {state.tenant_id}: {state.done}/{state.pending} items, created {t.created},"
+            f" joined {t.joined}, over quota {t.over_quota}"
+        )
+
+    async def resolve() -> int:
+        tenants = named
+        if not tenants:
+            conn = await asyncpg.connect(driver_dsn(url))
+            try:
+                tenants = await visible_tenant_ids(conn)
+            finally:
+                await conn.close()
+            if not tenants:
+                typer.echo(
+                    "no workspace is visible to this database role (row-level security):"
+                    " name them with --tenant",
+                    err=True,
+                )
+                return 1
+        db = Database(settings, url)
+        await db.start()
+        busy = 0
+        totals = [0, 0, 0, 0]
+        try:
+            for tenant_id in tenants:
+                typer.echo(f"workspace {tenant_id}")
+                state = await backfill_tenant(
+                    db, tenant_id, batch=batch_size, restart=restart, on_batch=progress
+                )
+                if state.busy:
+                    busy += 1
+                    typer.echo("  another run is resolving this workspace: skipped")
+                    continue
+                t = state.tally
+                for n, value in enumerate((state.done, t.created, t.joined, t.over_quota)):
+                    totals[n] += value
+                typer.echo(
+                    f"  done: {state.done} items in {state.batches} batches; since the"
+                    f" checkpoint's start {state.total.resolved} items, {state.total.created}"
+                    f" leads created, {state.total.joined} joined"
+                )
+        finally:
+            await db.dispose()
+        typer.echo(
+            f"resolved {totals[0]} evidence items in {len(tenants) - busy} workspaces:"
+            f" {totals[1]} leads created, {totals[2]} joins, {totals[3]} over quota"
+            + (f"; {busy} workspaces skipped (another run)" if busy else "")
+        )
+        return 0
+
+    raise typer.Exit(asyncio.run(resolve()))
+
+
 def main() -> None:
     try:
         app()

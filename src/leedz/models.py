@@ -18,6 +18,7 @@ from leedz.leads.models import (
 )
 from leedz.members.models import Membership
 from leedz.plans.models import Plan, UsageCounter
+from leedz.resolution.models import ResolutionBackfill
 from leedz.tenants.models import Tenant
 from leedz.users.models import AccountToken, RefreshToken, User
 
@@ -40,6 +41,7 @@ __all__ = [
     "Plan",
     "RefreshToken",
     "StoredFile",
+    "ResolutionBackfill",
     "Tenant",
     "UsageCounter",
     "User",

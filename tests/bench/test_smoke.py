@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from bench.evidence_ingest import BATCH, NEW_PER_BATCH, Uploads
 from fastapi import FastAPI
 
 import bench
@@ -21,6 +22,7 @@ from bench import lead_search, lead_write, leads_data
 from leedz.config import Settings
 from leedz.leads.normalize import normalize_phone
 from leedz.leads.record import derived_columns, identity_keys
+from tests.resolution.support import workspace
 from tests.support.databases import asyncpg_dsn
 
 # Modules that read their settings from the environment when imported (the ceiling servers).
@@ -175,3 +177,19 @@ async def test_the_lead_benchmark_requests_are_served_alike_by_app_and_ceiling(
         "SELECT count(*) FROM leads WHERE tenant_id = $1", dataset.owners[0].tenant_id
     )
     assert count == 1_040
+
+
+async def test_the_evidence_ingest_batches_are_stored_and_resolved(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """Every batch evidence_ingest sends is a 200, its 20 listings new leads and its 5 contact
+    pages joins (of the batch before's businesses; the first batch's, of its own)."""
+    ws = await workspace(client, owner)
+    job = await ws.job()
+    uploads = Uploads(seed=9)
+    for n in range(3):
+        answer = await ws.upload(job, json.loads(uploads.batch()))
+        actions = [entry["action"] for entry in answer["leads"]]
+        assert len(answer["stored"]) == BATCH
+        assert actions[:NEW_PER_BATCH] == ["created"] * NEW_PER_BATCH
+        assert actions[NEW_PER_BATCH:] == ["joined"] * (BATCH - NEW_PER_BATCH), n

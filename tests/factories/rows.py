@@ -164,6 +164,13 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
         datetime.now(UTC).date().replace(day=1),
     )
     rows.ids["usage_counters"] = tenant_id
+    await conn.execute(
+        "INSERT INTO resolution_backfills (tenant_id, after_created_at, after_collected_at,"
+        " after_id) VALUES ($1, now(), now(), $2)",
+        tenant_id,
+        rows.ids["evidence"],
+    )
+    rows.ids["resolution_backfills"] = tenant_id
     return rows
 
 
@@ -244,6 +251,11 @@ async def insert_for_tenant(conn: asyncpg.Connection, table: str, victim: Tenant
         ),
         "usage_counters": (
             "INSERT INTO usage_counters (tenant_id, period) VALUES ($1, date '2000-01-01')",
+            (t,),
+        ),
+        "resolution_backfills": (
+            "INSERT INTO resolution_backfills (tenant_id, after_created_at, after_collected_at,"
+            " after_id) VALUES ($1, now(), now(), gen_random_uuid())",
             (t,),
         ),
     }

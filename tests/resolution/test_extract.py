@@ -56,6 +56,10 @@ class TestPhones:
         )
         assert record.phones == ()
 
+    def test_whole_numbers_in_exponent_notation_are_phones(self) -> None:
+        record = read({"phones": [5.01234567e8, 9.66551234567e11, 1e300, -5e8, 0.5, 5.5e8 + 0.5]})
+        assert record.phones == ("+966501234567", "+966551234567")
+
     def test_nested_garbage_is_skipped(self) -> None:
         record = read({"phones": [{"number": "0501234567"}, [["0501234567"]], "0501234567"]})
         assert record.phones == ("+966501234567",)
@@ -109,6 +113,11 @@ class TestTexts:
         assert (record.rating, record.reviews_count) == (4.5, 12)
         assert read({"lat": 24.7}).location is None
         assert read({"rating": True, "reviewsCount": 1.5}).rating is None
+
+    def test_numbers_in_arabic_indic_and_persian_digits(self) -> None:
+        record = read({"lat": "٢٤٫٧", "lng": "۴۶.۷", "rating": "٤٫٥", "reviewsCount": "١٬٢٣٤"})
+        assert record.location == (24.7, 46.7)
+        assert (record.rating, record.reviews_count) == (4.5, 1234)
 
 
 class TestIdentity:

@@ -96,11 +96,13 @@ class AgentNamespace(EventNamespace):
         handshakes: HandshakeLimits,
         lease_seconds: int,
         app: AppNamespace,
+        resolve: bool = True,
     ) -> None:
         super().__init__(rooms.AGENT_NAMESPACE)
         self._database = database
         self._handshakes = handshakes
         self._lease_seconds = lease_seconds
+        self._resolve = resolve
         self._app = app
         self.events = {
             event.name: self._handler(event)
@@ -208,7 +210,12 @@ class AgentNamespace(EventNamespace):
     async def _evidence(self, tx: Tx, agent: AgentPrincipal, body: SocketEvidenceIn) -> Ack:
         return _dump(
             await leases.upload_evidence(
-                tx, agent, body.job_id, lease_id=body.lease_id, items=body.items
+                tx,
+                agent,
+                body.job_id,
+                lease_id=body.lease_id,
+                items=body.items,
+                resolve=self._resolve,
             )
         )
 

@@ -91,6 +91,7 @@ class Gateway:
             handshakes=handshakes,
             lease_seconds=settings.lease_seconds,
             app=self.app_namespace,
+            resolve=settings.resolution == "on",
         )
         for namespace in (DefaultNamespace(handshakes), self.agent_namespace, self.app_namespace):
             self.sio.register_namespace(namespace)

@@ -68,11 +68,16 @@ async def report_job_progress(
 
 @router.post("/jobs/{job_id}/evidence")
 async def upload_job_evidence(
-    job_id: UUID, body: EvidenceBatchIn, call: AgentCall
+    job_id: UUID, body: EvidenceBatchIn, call: AgentCall, request: Request
 ) -> EvidenceUploadOut:
     """Evidence for a held job; a batch uploaded again stores nothing new."""
     return await leases.upload_evidence(
-        call.tx, call.agent, job_id, lease_id=body.lease_id, items=body.items
+        call.tx,
+        call.agent,
+        job_id,
+        lease_id=body.lease_id,
+        items=body.items,
+        resolve=settings_of(request).resolution == "on",
     )
 
 

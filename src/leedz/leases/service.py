@@ -174,14 +174,18 @@ async def upload_evidence(
     *,
     lease_id: UUID,
     items: list[dict[str, Any]],
+    resolve: bool = True,
 ) -> EvidenceUploadOut:
     """Store a batch of evidence for a job this agent holds under `lease_id`, and resolve its
     records into leads (resolution/, in the same transaction): `leads` says, per item, which
-    lead it created or joined."""
+    lead it created or joined. Without `resolve` (the setting `resolution=off`), the evidence is
+    stored and `leads` is empty, as before resolution existed."""
     job = await Leases(tx).held(job_id=job_id, agent_id=agent.agent_id, lease_id=lease_id)
     if job is None:
         raise _stale(job_id)
     stored = await evidence.store_items(tx, job_id=job_id, items=items)
+    if not resolve:
+        return stored.out
     resolved = await resolution.resolve_batch(tx, agent=agent, job=job, evidence_rows=stored.items)
     return stored.out.model_copy(
         update={

@@ -45,6 +45,13 @@ GOOGLE_MAPS = "googleMaps"  # the external id system of a place id
 # Spellings (phones, e-mail addresses, tags) read from one record at most; the rest is ignored.
 EXAMINED_MAX = 100
 
+# A phone sent as a JSON number in exponent notation (5.01234567e8) is read when it is a whole
+# number below this: every float under 2**53 is exact, and no phone number has more digits.
+PHONE_FLOAT_MAX = 1e15
+# The Arabic decimal and thousands separators (U+066B, U+066C), as numbers typed in Arabic
+# carry them.
+_SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": None})
+
 # Column bounds (leads/models.py), in characters.
 NAME_MAX = 300
 CONTACT_NAME_MAX = 200
@@ -73,12 +80,13 @@ def _clean(value: Any, limit: int) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    """A finite number (a numeric string too); None for a boolean or anything else."""
+    """A finite number (a numeric string too, in any script's digits, with the Arabic decimal
+    separator); None for a boolean or anything else."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
         try:
-            value = float(value.strip())
+            value = float(value[:64].translate(_SEPARATORS).strip())
         except ValueError:
             return None
     if isinstance(value, int | float) and math.isfinite(value):
@@ -94,8 +102,9 @@ def _country(value: Any) -> str | None:
 
 
 def _spellings(raw: Mapping[str, Any], *keys: str) -> Iterator[str]:
-    """Each string (or integer: a phone sent as a number) of the keys' values, a value being
-    one item or a list of them; nested lists, objects and other types are skipped."""
+    """Each string (or number: a phone sent as 966501234567 or 5.01234567e8) of the keys'
+    values, a value being one item or a list of them; nested lists, objects, booleans and
+    numbers that are no whole number are skipped."""
     for key in keys:
         value = raw.get(key)
         items = value if isinstance(value, list) else [value]
@@ -104,6 +113,8 @@ def _spellings(raw: Mapping[str, Any], *keys: str) -> Iterator[str]:
                 yield item
             elif isinstance(item, int) and not isinstance(item, bool):
                 yield str(item)
+            elif isinstance(item, float) and item.is_integer() and 0 < item < PHONE_FLOAT_MAX:
+                yield str(int(item))
 
 
 def read_phones(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +46,17 @@ class CandidateRow:
 
     lead: LeadRow
     keys: list[Key]
+
+
+@dataclass(frozen=True, slots=True)
+class NameProbe:
+    """A name key and city of the batch's records: the phones of those records, and whether
+    one of them has none."""
+
+    name_key: str
+    city: str
+    phones: tuple[str, ...]
+    phoneless: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +145,14 @@ class Candidates(TenantRepository):
         *,
         keys: Sequence[Key],
         domains: Sequence[tuple[str, str | None]],
-        names: Sequence[tuple[str, str]],
+        names: Sequence[NameProbe],
     ) -> list[CandidateRow]:
         """Every lead a record of the batch may be, locked in id order, with the batch's keys it
         holds: a key's owner (live or in the trash, not merged), live leads of an identity
         domain in the city (or any, the city unknown: `None`), live leads of a name key in the
-        city. The caller applies the rules to the fields as they are once locked."""
+        city that rule 5 can tie to one of the records of that name and city (one of them
+        has no phone, or the lead has none, or shares one: "unless both have phones and share
+        none"). The caller applies the rules to the fields as they are once locked."""
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.value)"
             " ORDER BY k.kind, k.value), '[]'::jsonb) FROM lead_keys k"
@@ -156,18 +169,23 @@ class Candidates(TenantRepository):
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
             " OR lower(btrim(city)) = p.city) ORDER BY created_at, id LIMIT $8) AS d"
-            " UNION SELECT n.id FROM unnest($6::text[], $7::text[]) AS q(name_key, city)"
+            " UNION SELECT n.id FROM unnest($6::text[], $7::text[], $9::text[], $10::boolean[])"
+            " AS q(name_key, city, phones, phoneless)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND name_key = q.name_key AND lower(btrim(city)) = q.city"
+            " AND (q.phoneless OR cardinality(phones) = 0"
+            " OR phones && string_to_array(q.phones, ' ')::varchar[])"
             " ORDER BY created_at, id LIMIT $8) AS n)"
             " ORDER BY l.id FOR UPDATE OF l",
             [k.kind.value for k in keys],
             [k.value for k in keys],
             [d for d, _ in domains],
             [c for _, c in domains],
-            [n for n, _ in names],
-            [c for _, c in names],
+            [n.name_key for n in names],
+            [n.city for n in names],
             PER_RULE_LIMIT,
+            [" ".join(n.phones) for n in names],
+            [n.phoneless for n in names],
         )  # fmt: skip
         return [
             CandidateRow(
@@ -259,6 +277,24 @@ class ResolutionWrites(TenantRepository):
         )
         return LeadRow.of(row)
 
+    async def claim_keys(self, claims: Sequence[tuple[UUID, Key]]) -> int:
+        """Give each key to its lead, in one statement (the keys in lock order); how many
+        another lead held already (none of those is taken). Concurrent claimants of one key
+        wait on its row: one wins, the others see it taken."""
+        wanted = sorted({(key.kind.value, key.value): lead_id for lead_id, key in claims}.items())
+        if not wanted:
+            return 0
+        rows = await self.fetch(
+            "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+            " SELECT $1, k.kind::lead_key_kind, k.value, k.lead_id"
+            " FROM unnest($2::text[], $3::text[], $4::uuid[]) AS k(kind, value, lead_id)"
+            " ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind",
+            [kind for (kind, _), _ in wanted],
+            [value for (_, value), _ in wanted],
+            [lead_id for _, lead_id in wanted],
+        )
+        return len(wanted) - len(rows)
+
     async def touch(self, lead_ids: Sequence[UUID]) -> None:
         """Leads whose timeline gained an entry without a change: their last activity is now."""
         if lead_ids:
@@ -320,7 +356,132 @@ class ResolutionWrites(TenantRepository):
             " v.collected_at FROM evidence v JOIN jobs j"
             " ON j.tenant_id = v.tenant_id AND j.id = v.job_id"
             " WHERE v.tenant_id = $1 AND v.id = ANY($2::uuid[])"
-            " ORDER BY v.collected_at, v.created_at, v.id",
+            " ORDER BY v.created_at, v.collected_at, v.id",
             list(evidence_ids),
         )
         return [StoredEvidenceRow.of(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# The backfill (`leedz leads resolve`)
+
+# Seed of the backfill's advisory lock (one run per tenant at a time).
+_BACKFILL_LOCK_SEED = 7015
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An evidence item's place in the backfill's order: `(created_at, collected_at, id)`."""
+
+    created_at: datetime
+    collected_at: datetime
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    resolved: int = 0
+    created: int = 0
+    joined: int = 0
+    over_quota: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    after: Position
+    tally: Tally
+
+
+class Backfills(TenantRepository):
+    """The tenant's backfill checkpoint (`resolution_backfills`) and the evidence after it."""
+
+    async def try_lock(self) -> bool:
+        """The tenant's backfill lock, for this transaction; False when another run has it."""
+        held: bool = await self.tx.raw.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('backfill ' || $1::text,"
+            f" {_BACKFILL_LOCK_SEED}))",
+            str(self.tenant_id),
+        )
+        return held
+
+    async def checkpoint(self) -> Checkpoint | None:
+        row = await self.fetchrow(
+            "SELECT after_created_at, after_collected_at, after_id, resolved, created, joined,"
+            " over_quota FROM resolution_backfills WHERE tenant_id = $1"
+        )
+        if row is None:
+            return None
+        return Checkpoint(
+            after=Position(row["after_created_at"], row["after_collected_at"], row["after_id"]),
+            tally=Tally(row["resolved"], row["created"], row["joined"], row["over_quota"]),
+        )
+
+    async def forget(self) -> None:
+        """Start again from the first evidence item (`--restart`)."""
+        await self.execute("DELETE FROM resolution_backfills WHERE tenant_id = $1")
+
+    async def advance(self, after: Position, tally: Tally) -> None:
+        """The checkpoint moves to `after`, and its counters add `tally` (in the batch's
+        transaction: a batch that rolls back moves nothing)."""
+        await self.execute(
+            "INSERT INTO resolution_backfills (tenant_id, after_created_at, after_collected_at,"
+            " after_id, resolved, created, joined, over_quota) VALUES ($1, $2, $3, $4, $5, $6,"
+            " $7, $8) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " after_created_at = EXCLUDED.after_created_at,"
+            " after_collected_at = EXCLUDED.after_collected_at, after_id = EXCLUDED.after_id,"
+            " resolved = resolution_backfills.resolved + EXCLUDED.resolved,"
+            " created = resolution_backfills.created + EXCLUDED.created,"
+            " joined = resolution_backfills.joined + EXCLUDED.joined,"
+            " over_quota = resolution_backfills.over_quota + EXCLUDED.over_quota,"
+            " updated_at = now()",
+            after.created_at,
+            after.collected_at,
+            after.id,
+            tally.resolved,
+            tally.created,
+            tally.joined,
+            tally.over_quota,
+        )
+
+    async def pending(self, after: Position | None) -> int:
+        """How many items a run from `after` will look at (for its progress)."""
+        count: int = await self.fetchval(_PENDING.format(select="count(*)"), *_after(after))
+        return count
+
+    def positions(self, after: Position | None, *, prefetch: int) -> AsyncIterator[Position]:
+        """Every item to resolve after `after`, in order, read through a server-side cursor (the
+        transaction must stay open while it is read): evidence of business-record types, of
+        SEARCH and SURVEY jobs, not linked to a lead yet."""
+        cursor = self.tx.raw.cursor(
+            _PENDING.format(select="v.created_at, v.collected_at, v.id")
+            + " ORDER BY v.created_at, v.collected_at, v.id",
+            self.tenant_id,
+            *_after(after),
+            prefetch=prefetch,
+        )
+        return (Position(r["created_at"], r["collected_at"], r["id"]) async for r in cursor)
+
+
+_PENDING = (
+    "SELECT {select} FROM evidence v JOIN jobs j ON j.tenant_id = v.tenant_id AND j.id = v.job_id"
+    " WHERE v.tenant_id = $1 AND j.type::text IN ('SEARCH', 'SURVEY')"
+    " AND v.type::text IN ('GOOGLE_MAPS_LISTING', 'CONTACT_INFO', 'SOCIAL_PROFILE',"
+    " 'WEBSITE_CONTENT')"
+    " AND ($2::boolean OR (v.created_at, v.collected_at, v.id)"
+    " > ($3::timestamptz, $4::timestamptz, $5::uuid))"
+    " AND NOT EXISTS (SELECT 1 FROM lead_evidence e WHERE e.tenant_id = v.tenant_id"
+    " AND e.evidence_id = v.id)"
+)
+
+
+def _after(after: Position | None) -> tuple[Any, ...]:
+    if after is None:
+        return (True, None, None, None)
+    return (False, after.created_at, after.collected_at, after.id)
+
+
+async def visible_tenant_ids(conn: asyncpg.Connection) -> list[UUID]:
+    """The tenants this connection's own role sees (no tenant set, no role switched): all of
+    them for a role that bypasses row-level security, none for one that does not."""
+    rows = await conn.fetch("SELECT id FROM tenants ORDER BY created_at, id")
+    return [r["id"] for r in rows]

@@ -38,7 +38,7 @@ from leedz.kit.events import EventBus
 from leedz.leads.events import LeadChange, LeadChanged
 from leedz.leads.models import ActivityType, LeadSource
 from leedz.leads.record import Key
-from leedz.leads.repository import LeadKeys, Leads
+from leedz.leads.repository import Leads
 from leedz.leads.service import lead_out
 from leedz.merges import service as merges
 from leedz.plans import repository as plans
@@ -49,6 +49,7 @@ from leedz.resolution.repository import (
     ActivityIn,
     Candidates,
     LinkIn,
+    NameProbe,
     ResolutionLocks,
     ResolutionWrites,
     savepoint,
@@ -282,6 +283,7 @@ class _Batch:
     touched: set[UUID] = field(default_factory=set)
     activities: list[ActivityIn] = field(default_factory=list)
     links: list[LinkIn] = field(default_factory=list)
+    claims: list[tuple[UUID, Key]] = field(default_factory=list)  # not written yet
     counts: dict[UUID, _Counts] = field(default_factory=dict)
     merged: int = 0
 
@@ -304,11 +306,21 @@ class _Batch:
         domains = {
             (r.identity_domain, r.city_key) for r in present if r.identity_domain is not None
         }
-        names = {(r.name_key, r.city_key) for r in present if r.name_key and r.city_key}
+        names: dict[tuple[str, str], tuple[set[str], bool]] = {}
+        for r in present:
+            if r.name_key and r.city_key:
+                phones, phoneless = names.setdefault((r.name_key, r.city_key), (set(), False))
+                names[(r.name_key, r.city_key)] = (
+                    phones | set(r.phones),
+                    phoneless or not r.phones,
+                )
         rows = await candidates.lock(
             keys=keys,
             domains=sorted(((d, c) for d, c in domains if d is not None), key=str),
-            names=sorted(((n, c) for n, c in names if n and c), key=str),
+            names=[
+                NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
+                for (name_key, city), (phones, phoneless) in sorted(names.items())
+            ],
         )
         for row in rows:
             self._put(LeadState.of(row.lead))
@@ -404,10 +416,12 @@ class _Batch:
         return self.counts.setdefault(item.job_id, _Counts())
 
     async def _claim(self, lead_id: UUID, keys: list[Key]) -> None:
-        if keys and await LeadKeys(self.tx).claim(lead_id, keys):
-            raise _Raced
+        """The keys become the lead's in the batch's view now, and in `lead_keys` with the
+        batch's other claims in one statement (`_write_rows`): a key another writer took
+        meanwhile comes back lost there, and the attempt starts again."""
         for key in keys:
             self.owners[key] = lead_id
+            self.claims.append((lead_id, key))
 
     async def _create(self, item: Item, record: Extracted) -> UUID:
         source = item.source
@@ -527,7 +541,12 @@ class _Batch:
     # -- the end -----------------------------------------------------------------------------
 
     async def _write_rows(self) -> None:
+        """What the batch holds back so far: the key claims first (a lost one ends the
+        attempt before anything else is written), then timeline entries and provenance."""
         writes = ResolutionWrites(self.tx)
+        claims, self.claims = self.claims, []
+        if await writes.claim_keys(claims):
+            raise _Raced
         await writes.activities(self.activities)
         await writes.links(self.links)
         self.activities, self.links = [], []
