@@ -3,6 +3,7 @@
 from leedz.agents.models import Agent
 from leedz.audit.models import AuditLog
 from leedz.evidence.models import Evidence
+from leedz.imports.models import ImportRow
 from leedz.invites.models import Invite
 from leedz.jobs.models import Job
 from leedz.kit.models import Base
@@ -26,6 +27,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Evidence",
+    "ImportRow",
     "Invite",
     "Job",
     "Lead",
