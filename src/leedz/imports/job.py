@@ -186,16 +186,17 @@ async def _finish(
             await _write_report(path, rows.lines(unit.job.id))
             file_id = await store_report(tx, path, f"import-{unit.job.id}-report.csv")
         progress.report_file_id = str(file_id)
-        if body.dry_run:
+        if body.dry_run:  # stores nothing: not even its lines, nor an audit row
             await rows.delete(unit.job.id)
-        await audit.record(
-            tx,
-            "import.completed",
-            actor=unit.actor,
-            entity_type="job",
-            entity_id=unit.job.id,
-            details={**progress.counts, "dryRun": body.dry_run, "reportFileId": str(file_id)},
-        )
+        else:
+            await audit.record(
+                tx,
+                "import.completed",
+                actor=unit.actor,
+                entity_type="job",
+                entity_id=unit.job.id,
+                details={**progress.counts, "reportFileId": str(file_id)},
+            )
         unit.save(tx, checkpoint=progress.dump(), progress=100)
 
 

@@ -33,6 +33,9 @@ UPDATED = (
 )
 
 
+_LEAD_COLUMNS_OF_L = ", ".join("l." + c.strip() for c in LEAD_COLUMNS.split(","))
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -45,12 +48,6 @@ class ReportLine:
     error: str | None
     added_tags: list[str]
     listed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RevertedLead:
-    id: UUID
-    row: LeadRow
 
 
 class ImportWrites(TenantRepository):
@@ -160,6 +157,15 @@ class ImportRows(TenantRepository):
 
     # -- revert ------------------------------------------------------------------------------
 
+    async def created_count(self, job_id: UUID) -> int:
+        return int(
+            await self.fetchval(
+                "SELECT count(*) FROM import_rows WHERE tenant_id = $1 AND job_id = $2"
+                " AND action = 'created'",
+                job_id,
+            )
+        )
+
     async def trash_created(self, job_id: UUID) -> list[LeadRow]:
         """The live leads the job created, to the trash; those merged since, or already in the
         trash, are left as they are."""
@@ -169,12 +175,12 @@ class ImportRows(TenantRepository):
             " FROM import_rows AS r WHERE l.tenant_id = $1 AND r.tenant_id = $1"
             " AND r.job_id = $2 AND r.action = 'created' AND l.id = r.lead_id"
             " AND l.deleted_at IS NULL AND l.merged_into_id IS NULL"
-            f" RETURNING {', '.join('l.' + c.strip() for c in LEAD_COLUMNS.split(','))}",
+            f" RETURNING {_LEAD_COLUMNS_OF_L}",
             job_id,
         )
         return [LeadRow.of(r) for r in rows]
 
-    async def remove_tags(self, job_id: UUID) -> list[UUID]:
+    async def remove_tags(self, job_id: UUID) -> list[LeadRow]:
         """Take off each lead (of an `updated` or `joined` row) the tags the job added to it,
         compared case-insensitively; a tag a person added again since stays only if spelled
         differently. The leads whose tags changed."""
@@ -188,10 +194,10 @@ class ImportRows(TenantRepository):
             " FROM added AS a WHERE l.tenant_id = $1 AND l.id = a.lead_id"
             " AND l.merged_into_id IS NULL"
             " AND EXISTS (SELECT 1 FROM unnest(l.tags) AS x WHERE lower(x) = ANY(a.tags))"
-            " RETURNING l.id",
+            f" RETURNING {_LEAD_COLUMNS_OF_L}",
             job_id,
         )
-        return [r["id"] for r in rows]
+        return [LeadRow.of(r) for r in rows]
 
     async def unlist(self, job_id: UUID, list_id: UUID) -> list[UUID]:
         """Take off the list the leads the job put on it (not those already there)."""

@@ -43,11 +43,14 @@ from pydantic.alias_generators import to_snake
 
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
-from leedz.errors import Conflict, Forbidden, ValidationFailed
+from leedz.audit import service as audit
+from leedz.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from leedz.evidence.models import Confidence
 from leedz.imports.models import RowAction
 from leedz.imports.record import ImportRecord, RowFailed
-from leedz.imports.repository import ImportRows, ImportWrites, ReportLine
+from leedz.imports.repository import ImportJobs, ImportRows, ImportWrites, ReportLine
+from leedz.imports.schemas import RevertOut
+from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.schemas import ImportInput, ImportMode
 from leedz.kit.db import Tx
 from leedz.leads.events import LeadChange, LeadChanged
@@ -573,16 +576,96 @@ class _Batch:
             self._event(self.index.leads[lead_id].row, LeadChange.UPDATED, before.owner_id)
 
     def _event(self, row: LeadRow, change: LeadChange, owner_before: UUID | None) -> None:
-        self.tx.publish(
-            LeadChanged(
-                tenant_id=self.tx.current_tenant,
-                lead_id=row.id,
-                change=change,
-                owner_id=row.owner_id,
-                payload=lead_out(row).model_dump(mode="json", by_alias=True),
-                previous_owner_id=owner_before,
-            )
+        _publish(self.tx, row, change, owner_before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revert
+
+
+async def revert(tx: Tx, actor: Actor, job_id: UUID) -> RevertOut:
+    """Take back a completed import (docs/imports.md, "Revert"): the leads it created go to
+    the trash (restorable), the tags and list memberships it added come off. 404 for no
+    import of the tenant, 409 `import_not_revertible` for a dry run or an import that did
+    not complete, 409 `import_already_reverted` the second time; 403 without `leads:delete`."""
+    if not actor.can(Permission.LEADS_DELETE):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) lacks the permission {Permission.LEADS_DELETE.value}:"
+            " a revert moves leads to the trash",
+            permission=Permission.LEADS_DELETE.value,
         )
+    job = await ImportJobs(tx).lock(job_id)
+    if job is None or job.type != JobType.IMPORT.value:
+        raise NotFound("No such import job")
+    body = ImportInput.model_validate(job.input or {})
+    if job.status != JobStatus.COMPLETED.value or body.dry_run:
+        raise ImportNotRevertible(
+            "A dry run stored nothing to take back"
+            if body.dry_run
+            else f"The import is {job.status}: only a COMPLETED import is reverted"
+        )
+    if (job.output or {}).get("reverted"):
+        raise ImportAlreadyReverted(
+            "This import was reverted already; restore its leads from the trash instead",
+            reverted=(job.output or {})["reverted"],
+        )
+    rows = ImportRows(tx)
+    created = await rows.created_count(job_id)
+    trashed = await rows.trash_created(job_id)
+    activities = Activities(tx)
+    details = {"jobId": str(job_id), "reason": "import_reverted"}
+    await activities.add_many(
+        [r.id for r in trashed], ActivityType.DELETED, actor_user_id=actor.user_id, details=details
+    )
+    untagged = [r for r in await rows.remove_tags(job_id) if r.deleted_at is None]
+    await activities.add_many(
+        [r.id for r in untagged],
+        ActivityType.FIELD_CHANGED,
+        actor_user_id=actor.user_id,
+        details={**details, "fields": ["tags"]},
+    )
+    unlisted: list[UUID] = []
+    if body.list_id is not None:
+        unlisted = await rows.unlist(job_id, body.list_id)
+        target = await Lists(tx).get(body.list_id)
+        if unlisted and target is not None:
+            await activities.add_many(
+                unlisted, ActivityType.UNLISTED, actor_user_id=actor.user_id,
+                details={**details, "listId": str(target.id), "listName": target.name},
+            )  # fmt: skip
+            await Lists(tx).touch(target.id)
+    out = RevertOut(
+        job_id=job_id,
+        trashed=len(trashed),
+        kept=created - len(trashed),
+        untagged=len(untagged),
+        unlisted=len(unlisted),
+    )
+    summary = out.model_dump(mode="json", by_alias=True, exclude={"job_id"})
+    await ImportJobs(tx).mark_reverted(
+        job_id, {**summary, "by": str(actor.user_id), "at": datetime.now(UTC).isoformat()}
+    )
+    await audit.record(
+        tx, "import.reverted", actor=actor, entity_type="job", entity_id=job_id, details=summary
+    )
+    for row in trashed:
+        _publish(tx, row, LeadChange.DELETED, row.owner_id)
+    for row in untagged:
+        _publish(tx, row, LeadChange.UPDATED, row.owner_id)
+    return out
+
+
+def _publish(tx: Tx, row: LeadRow, change: LeadChange, owner_before: UUID | None) -> None:
+    tx.publish(
+        LeadChanged(
+            tenant_id=tx.current_tenant,
+            lead_id=row.id,
+            change=change,
+            owner_id=row.owner_id,
+            payload=lead_out(row).model_dump(mode="json", by_alias=True),
+            previous_owner_id=owner_before,
+        )
+    )
 
 
 def _line(
