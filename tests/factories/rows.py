@@ -148,6 +148,14 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
         lead,
         rows.ids["evidence"],
     )
+    await insert(
+        "import_rows",
+        "INSERT INTO import_rows (tenant_id, job_id, row_number, action, lead_id)"
+        " VALUES ($1, $2, 2, 'created', $3) RETURNING job_id",
+        tenant_id,
+        rows.ids["jobs"],
+        lead,
+    )
     await conn.execute(
         "INSERT INTO usage_counters (tenant_id, period, searches) VALUES ($1, $2, 1)",
         tenant_id,
@@ -229,6 +237,11 @@ async def insert_for_tenant(conn: asyncpg.Connection, table: str, victim: Tenant
         "usage_counters": (
             "INSERT INTO usage_counters (tenant_id, period) VALUES ($1, date '2000-01-01')",
             (t,),
+        ),
+        "import_rows": (
+            "INSERT INTO import_rows (tenant_id, job_id, row_number, action, lead_id)"
+            " VALUES ($1, $2, 3, 'created', $3)",
+            (t, victim.ids["jobs"], victim.ids["leads"]),
         ),
     }
     sql, args = statements[table]

@@ -30,6 +30,7 @@ TENANT_TABLES = (
     "lead_merges",
     "lead_evidence",
     "usage_counters",
+    "import_rows",
 )
 APPEND_ONLY = {"audit_logs"}
 # Tenant tables the request role may not touch at all, with or without a tenant: it reads them
