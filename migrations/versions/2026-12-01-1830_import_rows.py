@@ -6,7 +6,7 @@ forced row-level security; composite foreign keys keep the job and the lead in t
 tenant (a purged lead leaves the line with `lead_id` NULL).
 
 Revision ID: 20261201_1830
-Revises: 20261201_1700
+Revises: 20261201_1820
 Create Date: 2026-12-01 18:30:00+00:00
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from leedz.kit import rls
 
 revision: str = "20261201_1830"
-down_revision: str | None = "20261201_1700"
+down_revision: str | None = "20261201_1820"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
