@@ -7,6 +7,7 @@ lines reference them), run by `InlineUnit` with the rows given as lists of strin
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 import json
@@ -39,14 +40,16 @@ def numbered(rows: Sequence[Sequence[str]]) -> list[tuple[int, list[str]]]:
 
 @dataclass
 class Reports:
-    """Report files as the job stored them: file id -> the CSV's rows (header first)."""
+    """The job's own report store (files.store_generated), remembering what each report said:
+    file id -> the CSV's rows (header first)."""
 
     files: dict[uuid.UUID, list[list[str]]] = field(default_factory=dict)
 
     async def store(self, tx: Tx, path: Path, name: str) -> uuid.UUID:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
-        file_id = uuid.uuid4()
-        self.files[file_id] = list(csv.reader(io.StringIO(text)))
+        raw = await asyncio.to_thread(path.read_bytes)
+        assert raw.startswith(codecs.BOM_UTF8)
+        file_id = await job.store_report(tx, path, name)
+        self.files[file_id] = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
         return file_id
 
 

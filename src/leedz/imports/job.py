@@ -17,9 +17,20 @@ after that only answers the output.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import itertools
+import shutil
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +38,10 @@ from uuid import UUID
 
 from leedz.audit import service as audit
 from leedz.config import get_settings
-from leedz.imports import service
+from leedz.files import service as files
+from leedz.files.models import FilePurpose
+from leedz.files.repository import Files
+from leedz.imports import reader, service
 from leedz.imports.record import RowMapping, read_row
 from leedz.imports.repository import ImportRows, ReportLine
 from leedz.jobs.schemas import ImportInput
@@ -41,6 +55,59 @@ COUNTED = ("created", "updated", "joined", "skipped", "failed")
 Rows = Iterable[tuple[int, Sequence[str]]] | AsyncIterable[tuple[int, Sequence[str]]]
 StoreReport = Callable[[Tx, Path, str], Awaitable[UUID]]
 """Stores the report CSV at the path (as the transaction's user) under a name; its file id."""
+
+
+async def run(unit: WorkUnit) -> dict[str, Any] | Cancelled:
+    """The IMPORT handler (jobs/work.py): the job's file, read as its upload was detected
+    (or on the sheet the input names), imported with `import_rows`."""
+    body = ImportInput.model_validate(unit.job.input)
+    progress = Progress.of(unit.checkpoint)
+    if progress.report_file_id is not None:
+        return progress.output()
+    with tempfile.TemporaryDirectory(prefix="leedz-import-") as directory:
+        path = Path(directory) / "upload"
+        async with unit.read() as tx:
+            row = await Files(tx).get(body.file_id)
+            async with files.local_copy(tx, file_id=body.file_id) as stored:
+                await asyncio.to_thread(shutil.copyfile, stored, path)
+        detected = (
+            reader.Detected.from_json(row.detected) if row is not None and row.detected else None
+        )
+        if detected is None or (body.sheet is not None and body.sheet != detected.sheet):
+            name = row.name if row is not None else "upload"
+            detected = await asyncio.to_thread(reader.detect, path, name=name, sheet=body.sheet)
+        after = 0 if body.dry_run else max(progress.next_row - 1, 0)
+        numbered = reader.numbered_rows(path, detected, sheet=body.sheet, after=after)
+        return await import_rows(
+            unit,
+            body,
+            detected.header,
+            _in_thread(numbered, get_settings().import_batch_rows),
+            store_report=store_report,
+            total=detected.row_estimate or None,
+        )
+
+
+async def _in_thread(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> AsyncIterator[tuple[int, list[str]]]:
+    """The reader's rows, read (and decoded, parsed) `size` at a time off the event loop."""
+    while chunk := await asyncio.to_thread(lambda: list(itertools.islice(rows, size))):
+        for row in chunk:
+            yield row
+
+
+async def store_report(tx: Tx, path: Path, name: str) -> UUID:
+    """The report CSV, stored as an IMPORT_REPORT file (kept 7 days)."""
+    stored = await files.store_generated(
+        tx,
+        path=path,
+        name=name,
+        purpose=FilePurpose.IMPORT_REPORT,
+        content_type="text/csv; charset=utf-8",
+        file_format="CSV",
+    )
+    return stored.id
 
 
 @dataclass
@@ -138,7 +205,7 @@ async def import_rows(
     header: Sequence[str],
     rows: Rows,
     *,
-    store_report: StoreReport,
+    store_report: StoreReport = store_report,
     total: int | None = None,
     batch_rows: int | None = None,
 ) -> dict[str, Any] | Cancelled:

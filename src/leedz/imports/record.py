@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from leedz.errors import ValidationFailed
+from leedz.imports.mapping import split_multi
 from leedz.leads.fields import FIELDS
 from leedz.leads.models import LeadStatus
 from leedz.leads.normalize import (
@@ -31,7 +32,6 @@ from leedz.leads.normalize import (
     UnknownCountry,
     identity_domain,
     normalize_phone,
-    split_phones,
 )
 from leedz.leads.record import website_and_domain
 from leedz.leads.schemas import LeadFields, LeadName
@@ -40,9 +40,9 @@ from leedz.resolution.extract import Extracted
 CUSTOM_PREFIX = "customFields."
 IMPORTABLE = frozenset(f.key for f in FIELDS.items if f.importable and not f.pattern)
 LIST_FIELDS = frozenset({"phones", "emails", "tags"})
-# Separators of several e-mail addresses or tags in one cell (phones: leads.normalize.split_phones,
-# which also knows the `/` of `0501234567/8`).
-_MULTI = re.compile(r"[;,/|\n\r\u2028\u2029\u060c\u061b]")
+# Separators of several tags in one cell (phones and e-mail addresses: mapping.split_multi, which
+# knows the `/` of `0501234567/8`).
+_TAG_SEPARATORS = re.compile(r"[;,|\n\r\u2028\u2029\u060c\u061b]")
 _CUSTOM_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _TRUE = frozenset({"true", "yes", "y", "1", "نعم", "صح"})
 _FALSE = frozenset({"false", "no", "n", "0", "لا", "خطأ"})
@@ -134,9 +134,9 @@ def _cells(cells: Sequence[str], positions: tuple[int, ...]) -> list[tuple[int, 
 
 
 def _split(key: str, text: str) -> list[str]:
-    if key == "phones":
-        return split_phones(text)
-    return [piece.strip() for piece in _MULTI.split(text) if piece.strip()]
+    if key in {"phones", "emails"}:
+        return split_multi(text)
+    return [piece.strip() for piece in _TAG_SEPARATORS.split(text) if piece.strip()]
 
 
 def _flag(text: str) -> bool:
