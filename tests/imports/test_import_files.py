@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import xlsxwriter
+import xlsxwriter  # type: ignore[import-untyped]  # no stubs, no py.typed
 from fastapi import FastAPI
 
 from leedz.imports import job
