@@ -399,6 +399,10 @@ class TestFormats:
             ("garbage.csv", random.Random(15).randbytes(8192)),
             ("plain.zip.csv", _zip({"notes.txt": b"Name,Phone\n"})),
             (
+                "sheet.ods",
+                _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}),
+            ),
+            (
                 "letter.xlsx",
                 _zip(
                     {
@@ -663,3 +667,99 @@ class TestCellText:
     def test_a_csv_needs_its_encoding_and_delimiter(self, write: Write) -> None:
         with pytest.raises(ValueError, match="encoding"):
             list(rows(write("x.csv", b"a\n"), ReadOptions(FileFormat.CSV)))
+
+
+def _with_sheet_xml(tmp_path: Path, name: str, sheet_data: bytes) -> Path:
+    """A real workbook (XlsxWriter) whose first worksheet's cells are `sheet_data`."""
+    base = make_xlsx(tmp_path / "base.xlsx", {"S": [["x"]]})
+    xml = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://'
+        b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + sheet_data
+        + b"</sheetData></worksheet>"
+    )
+    with zipfile.ZipFile(base) as source:
+        members = {
+            info.filename: xml if info.filename == "xl/worksheets/sheet1.xml" else source.read(info)
+            for info in source.infolist()
+        }
+    path = tmp_path / name
+    path.write_bytes(_zip(members))
+    return path
+
+
+class TestSparseRanges:
+    """python-calamine allocates the whole rectangle up to the farthest cell: a few far-apart
+    cells in a 5 KB file would abort the process. Refused before it opens the file."""
+
+    def test_two_cells_far_apart(self, tmp_path: Path) -> None:
+        path = tmp_path / "sparse.xlsx"
+        with xlsxwriter.Workbook(str(path)) as book:
+            sheet = book.add_worksheet()
+            sheet.write(0, 0, "Name")
+            sheet.write(1_048_575, 16_383, "x")
+        assert path.stat().st_size < 10_000
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+        with pytest.raises(XlsxBomb) as refused:
+            detect(path, name="sparse.xlsx")
+        assert code_of(refused) == "xlsx_bomb"
+        with pytest.raises(XlsxBomb):
+            list(rows(path, ReadOptions(FileFormat.XLSX)))
+
+    @pytest.mark.parametrize(
+        "far",
+        [
+            b'<c r="XFD1048576"><v>1</v></c>',
+            b'<c r="xfd1048576"><v>1</v></c>',  # lower case
+            b"<c r='XFD1048576'><v>1</v></c>",  # single quotes
+            b'<c s="0"\n r = "XFD1048576"><v>1</v></c>',  # spaces, a line break, r not first
+            b'<c r="XFD0001048576"><v>1</v></c>',  # leading zeros
+            b'<x:c xmlns:x="urn:x" r="XFD1048576"><x:v>1</x:v></x:c>',  # a prefix
+        ],
+    )
+    def test_every_spelling_of_a_far_reference(self, tmp_path: Path, far: bytes) -> None:
+        path = _with_sheet_xml(
+            tmp_path, "far.xlsx", b'<row r="1"><c r="A1"><v>1</v></c>' + far + b"</row>"
+        )
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+    def test_cells_without_references_far_down(self, tmp_path: Path) -> None:
+        wide = b"<row>" + b"<c><v>1</v></c>" * 300 + b"</row>"
+        path = _with_sheet_xml(tmp_path, "implicit.xlsx", wide + b'<row r="1048576"><c/></row>')
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+    def test_cells_without_references_are_read(self, tmp_path: Path) -> None:
+        cells = (
+            b'<c t="inlineStr"><is><t>Name</t></is></c><c t="inlineStr"><is><t>Phone</t></is></c>'
+        )
+        path = _with_sheet_xml(
+            tmp_path, "implicit.xlsx", b"<row>" + cells + b"</row><row><c/><c><v>501</v></c></row>"
+        )
+        found = detect(path, name="implicit.xlsx")
+        assert found.header == ("Name", "Phone")
+        assert read_all(path, found) == [(2, ["", "501"])]
+
+    def test_a_dense_sheet_within_the_limit(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = make_xlsx(tmp_path / "d.xlsx", {"S": [["a", "b", "c"]] * 10})
+        monkeypatch.setattr(reader, "XLSX_MAX_CELLS", 30)
+        reader.check_xlsx(path)
+        monkeypatch.setattr(reader, "XLSX_MAX_CELLS", 29)
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+
+class TestHostileCsv:
+    def test_a_line_of_a_million_commas(self, write: Write) -> None:
+        path = write("x.csv", b"Name,Phone\n" + b"," * (reader.MAX_LINE_CHARS + 10) + b"\n")
+        with pytest.raises(FileTooComplex):
+            detect(path, name="x.csv")
+
+    def test_a_long_first_line_is_not_read_whole_for_the_sep_hint(self, write: Write) -> None:
+        path = write("x.csv", b"sep" + b"x" * 100 + b",b\n1,2\n")
+        found = detect(path, name="x.csv")
+        assert found.header == ("sep" + "x" * 100, "b")
