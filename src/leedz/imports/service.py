@@ -105,6 +105,7 @@ OVER_QUOTA = "over_quota"
 ALSO_MATCHES = "also_matches"
 
 _LEAD_ROW_FIELDS = frozenset(f.name for f in dataclasses.fields(LeadRow))
+_DERIVED = ("search_text", "name_sort", "name_key")
 # A source that wins every comparison (an `updated` row: its creator's edit) and one that
 # wins none (a `joined` row: it only fills). `evidence_id` is not read by the policy.
 _NOBODY = UUID(int=0)
@@ -302,6 +303,7 @@ class _Batch:
     claims: list[tuple[Key, UUID]] = field(default_factory=list)
     activities: list[ActivityIn] = field(default_factory=list)
     to_list: list[UUID] = field(default_factory=list)
+    derived: dict[UUID, dict[str, str]] = field(default_factory=dict)  # search_text, name forms
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -440,7 +442,14 @@ class _Batch:
         }
         lead = LeadRow.of({k: v for k, v in columns.items() if k in _LEAD_ROW_FIELDS})
         self.created[lead.id] = lead
-        self._put(LeadState.of(lead), outcome.claims)
+        self.derived[lead.id] = {k: columns[k] for k in _DERIVED}
+        state = LeadState(
+            row=lead,
+            name_key=columns["name_key"],
+            city_key=record.city_key,
+            phones=frozenset(lead.phones),
+        )
+        self._put(state, outcome.claims)
         self.claims += [(key, lead.id) for key in outcome.claims]
         self.touched.add(lead.id)
         if self.remaining is not None:
@@ -525,9 +534,10 @@ class _Batch:
         return ReportLine(number, action.value, self._shown(current.id), note, added_tags, listed)
 
     def _change(self, current: LeadRow, columns: dict[str, Any], claims: Sequence[Key]) -> None:
-        derived = {"name", "contact_name", "emails", "domain", "phones"}
-        if derived & columns.keys():
-            columns |= derived_columns({c: columns.get(c, current.column(c)) for c in derived})
+        sources = {"name", "contact_name", "emails", "domain", "phones"}
+        if sources & columns.keys():
+            columns |= derived_columns({c: columns.get(c, current.column(c)) for c in sources})
+            self.derived[current.id] = {k: columns[k] for k in _DERIVED}
         row = dataclasses.replace(
             current, **{k: v for k, v in columns.items() if k in _LEAD_ROW_FIELDS}
         )
@@ -551,9 +561,12 @@ class _Batch:
 
     async def write(self) -> None:
         writes = ImportWrites(self.tx)
-        await writes.insert_leads([_insert_columns(self.index.leads[i].row) for i in self.created])
-        updated = [self.index.leads[i].row for i in self.before]
-        await writes.update_leads([_update_columns(row) for row in updated])
+        await writes.insert_leads(
+            [_encoded(self.index.leads[i].row, self.derived.get(i)) for i in self.created]
+        )
+        await writes.update_leads(
+            [_encoded(self.index.leads[i].row, self.derived.get(i)) for i in self.before]
+        )
         if await writes.claim_keys(self.claims) != len(self.claims):
             raise _Raced
         target = self.ctx.target_list
@@ -679,17 +692,11 @@ def _added_tags(before: Sequence[str], after: Sequence[str]) -> list[str]:
     return [t for t in after if t.casefold() not in known][:MAX_TAGS]
 
 
-def _encoded(row: LeadRow) -> dict[str, Any]:
+def _encoded(row: LeadRow, derived: dict[str, str] | None) -> dict[str, Any]:
+    """The lead's columns as `jsonb_populate_recordset` reads them; the derived ones as the
+    batch computed them (or computed now, for a lead whose names and keys did not change)."""
     values = {name: getattr(row, name) for name in _LEAD_ROW_FIELDS}
     for name in ("status", "confidence", "source_type"):
         values[name] = values[name].value
-    values |= derived_columns(values)
+    values |= derived if derived is not None else derived_columns(values)
     return values
-
-
-def _insert_columns(row: LeadRow) -> dict[str, Any]:
-    return _encoded(row)
-
-
-def _update_columns(row: LeadRow) -> dict[str, Any]:
-    return _encoded(row)
