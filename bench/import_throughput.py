@@ -75,7 +75,7 @@ def write_csv(path: Path, rows: int, seed: int) -> None:
     at an offset per seed): no file repeats another's businesses."""
     generator = Generator(seed, fresh=True)
     offset = (seed % 100) * 2_000_000
-    generator._phones = dict.fromkeys(generator._phones, offset)  # noqa: SLF001
+    generator._phones = dict.fromkeys(generator._phones, offset)
     generator.serial += offset
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
