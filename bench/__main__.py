@@ -22,6 +22,7 @@ from bench import (
     bulk_update,
     dispatch,
     evidence_ingest,
+    import_throughput,
     lead_search,
     lead_write,
     login_flood,
@@ -48,6 +49,7 @@ LEAD_BENCHMARKS: dict[str, Callable[[Datasets], Result | list[Result]]] = {
     "lead_write": lead_write.main,
     "bulk_update": bulk_update.main,
     "evidence_ingest": evidence_ingest.main,
+    "import_throughput": import_throughput.main,
 }
 
 

@@ -7,7 +7,7 @@ tenant table like the others: composite-free (its key is the tenant), row-level 
 enabled and forced, the request role granted what the command needs.
 
 Revision ID: 20261201_1840
-Revises: 20261201_1820
+Revises: 20261201_1830
 Create Date: 2026-12-01 18:40:00+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from leedz.kit import rls
 
 revision: str = "20261201_1840"
-down_revision: str | None = "20261201_1820"
+down_revision: str | None = "20261201_1830"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -51,8 +51,8 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     # and its enum account_token_purpose added in 20261201_1200; five lead tables, five enums
     # and leedz_sales_own_leads_only in 20261201_1400; lead_search, leedz_lead_search_sync and
     # leedz_search_lead_ids in 20261201_1700; files and its enum file_purpose in 20261201_1820;
-    # resolution_backfills in 20261201_1840)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 41
+    # import_rows in 20261201_1830; resolution_backfills in 20261201_1840)
+    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 42
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)
@@ -62,9 +62,11 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     forced = asyncio.run(
         _scalar(empty_database, "SELECT count(*) FROM pg_class WHERE relforcerowsecurity")
     )
-    # seventeen tenant tables and tenants; lead_search enables RLS without forcing it (its owner
-    # alone reads it, and must bypass it: migration 20261201_1700)
-    assert forced == 18
+    # eighteen tenant tables (files: 20261201_1820, import_rows: 20261201_1830,
+    # resolution_backfills: 20261201_1840) and tenants;
+    # lead_search enables RLS without forcing it (its owner alone reads it, and must bypass it:
+    # migration 20261201_1700)
+    assert forced == 19
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

@@ -32,6 +32,7 @@ TENANT_TABLES = (
     "usage_counters",
     "files",
     "resolution_backfills",
+    "import_rows",
 )
 APPEND_ONLY = {"audit_logs"}
 # Tenant tables the request role may not touch at all, with or without a tenant: it reads them

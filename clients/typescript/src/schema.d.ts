@@ -700,6 +700,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{job_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert Import
+         * @description Take back a completed import: the leads it created to the trash, the tags and list
+         *     memberships it added removed. 409 `import_already_reverted` the second time.
+         */
+        post: operations["revertImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lead-merges/{merge_id}/undo": {
         parameters: {
             query?: never;
@@ -2467,6 +2488,37 @@ export interface components {
             refreshToken: string;
         };
         /**
+         * RevertOut
+         * @description What a revert took back (docs/imports.md, "Revert").
+         */
+        RevertOut: {
+            /**
+             * Jobid
+             * Format: uuid
+             */
+            jobId: string;
+            /**
+             * Kept
+             * @description leads the import created that it left: merged into another lead since, already in the trash, or purged
+             */
+            kept: number;
+            /**
+             * Trashed
+             * @description leads the import created, now in the trash
+             */
+            trashed: number;
+            /**
+             * Unlisted
+             * @description leads the import had put on its list, taken off it
+             */
+            unlisted: number;
+            /**
+             * Untagged
+             * @description leads the import had tagged that lost those tags
+             */
+            untagged: number;
+        };
+        /**
          * Role
          * @description Tenant roles, highest first.
          * @enum {string}
@@ -3908,6 +3960,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_EvidenceOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revertImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevertOut"];
                 };
             };
             /** @description Validation Error */
