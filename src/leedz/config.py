@@ -121,6 +121,17 @@ class Settings(BaseSettings):
     # day: the purge role's policy, migration 20261201_1600); the purge looks this often.
     trash_retention_days: int = Field(default=30, ge=1, le=3650)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # The worker of server-run jobs (docs/worker.md): `leedz serve` runs one in-process unless
+    # LEEDZ_WORKER=off (then run `leedz worker`); each runs this many jobs at once, holds their
+    # lease this long (extended every third of it), and looks for work this often (woken
+    # sooner when a job is created).
+    worker: bool = True
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    worker_lease_seconds: int = Field(default=60, ge=3, le=3600)
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    # On shutdown the worker's jobs get this long to end their current batch, then are cancelled
+    # (the batch rolls back) and their leases let go for another worker.
+    worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=600)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per
@@ -188,6 +199,11 @@ class Settings(BaseSettings):
     def db_purger_role(self) -> str:
         """The role the trash purge runs as (created by migration 20261201_1600)."""
         return f"{self.db_app_role}_purger"
+
+    @property
+    def db_worker_role(self) -> str:
+        """The role a worker finds waiting server-run jobs as (migration 20261201_1800)."""
+        return f"{self.db_app_role}_worker"
 
     @property
     def is_production(self) -> bool:
