@@ -49,6 +49,12 @@ class HeldRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SavedRow:
+    progress: int
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
 class EndedRow:
     """A job the worker let go of, or ended: its status and progress now."""
 
@@ -137,20 +143,21 @@ class WorkerLeases(TenantRepository):
         lease_seconds: int,
         checkpoint: dict[str, Any] | None,
         progress: int | None,
-    ) -> int | None:
+    ) -> SavedRow | None:
         """Store a batch's checkpoint and progress (each None: unchanged) and extend the lease;
-        the progress now, None if the lease is not held."""
-        progress_now: int | None = await self.fetchval(
+        None if the lease is not held."""
+        row = await self.fetchrow(
             f"UPDATE jobs SET lease_expires_at = {_EXTENDED},"
             " checkpoint = coalesce($5::jsonb, checkpoint), progress = coalesce($6, progress),"
-            f" updated_at = now() WHERE {_HELD} RETURNING progress",
+            f" updated_at = now() WHERE {_HELD}"
+            " RETURNING progress, cancel_requested_at IS NOT NULL AS cancel_requested",
             job_id,
             lease_seconds,
             lease_id,
             json.dumps(checkpoint) if checkpoint is not None else None,
             progress,
         )
-        return progress_now
+        return SavedRow(**row) if row is not None else None
 
     async def extend(self, *, job_id: UUID, lease_id: UUID, lease_seconds: int) -> bool | None:
         """Extend the lease; whether a user asked to cancel, None if the lease is not held."""

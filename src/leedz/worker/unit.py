@@ -127,22 +127,23 @@ class LeasedUnit:
             finally:
                 self._batch = None
             pending = self._take_pending()
-            progress = await leases.save(
+            saved = await leases.save(
                 job_id=self._job.id,
                 lease_id=self.lease_id,
                 lease_seconds=self.lease_seconds,
                 checkpoint=pending[0] if pending else None,
                 progress=pending[1] if pending else None,
             )
-            if progress is None:  # cannot happen while the row is locked; never commit blind
+            if saved is None:  # cannot happen while the row is locked; never commit blind
                 raise LeaseLost("The worker no longer holds this job", jobId=str(self._job.id))
+            self.cancel_seen(saved.cancel_requested)
             if pending is not None:
                 tx.publish(
                     JobUpdated(
                         tenant_id=self._job.tenant_id,
                         job_id=self._job.id,
                         status=JobStatus.RUNNING,
-                        progress=progress,
+                        progress=saved.progress,
                     )
                 )
         self.batches += 1

@@ -285,33 +285,43 @@ class Worker:
         keeper: asyncio.Task[None],
     ) -> None:
         unit = running.unit
-        status, output, error = JobStatus.FAILED, None, None
         try:
-            result = await asyncio.shield(handler)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                handler.cancel()
-                raise
+            await asyncio.wait([handler])
+        except asyncio.CancelledError:  # this task itself is cancelled: so is the handler
+            handler.cancel()
+            raise
+        keeper.cancel()  # the lease is ended or let go from here on, never extended
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        job = str(unit.job.id)
+        if handler.cancelled():
             if running.lost:
-                log.warning("worker_lease_lost", worker=self.worker_id, job=str(unit.job.id))
-                return
-            await self._release(unit, error=None, count_attempt=False)  # abandoned on shutdown
+                log.warning("worker_lease_lost", worker=self.worker_id, job=job)
+            else:  # abandoned past the shutdown grace: its open batch rolled back
+                await self._release(unit, error=None, count_attempt=False)
             return
-        except WorkerStopping:
+        failure = handler.exception()
+        if failure is None:
+            status, output, error = _outcome(handler.result(), unit.job.attempts)
+            await self._end(unit, status=status, output=output, error=error)
+        elif isinstance(failure, WorkerStopping):
             await self._release(unit, error=None, count_attempt=False)
-            return
-        except LeaseLost:
-            log.warning("worker_lease_lost", worker=self.worker_id, job=str(unit.job.id))
-            return
-        except LeedzError as exc:
-            status, error = JobStatus.FAILED, _problem(exc, unit.job.attempts)
-        except Exception:
-            log.exception(
+        elif isinstance(failure, LeaseLost):
+            log.warning("worker_lease_lost", worker=self.worker_id, job=job)
+        elif isinstance(failure, LeedzError):
+            await self._end(
+                unit,
+                status=JobStatus.FAILED,
+                output=None,
+                error=_problem(failure, unit.job.attempts),
+            )
+        else:
+            log.error(
                 "worker_handler_crashed",
                 worker=self.worker_id,
-                job=str(unit.job.id),
+                job=job,
                 attempt=unit.job.attempts,
+                exc_info=failure,
             )
             await self._release(
                 unit,
@@ -322,11 +332,6 @@ class Worker:
                 },
                 count_attempt=True,
             )
-            return
-        else:
-            status, output, error = _outcome(result, unit.job.attempts)
-        keeper.cancel()
-        await self._end(unit, status=status, output=output, error=error)
 
     async def _keep_lease(self, running: Running) -> None:
         """Extend the lease every third of it and read cancel requests; a lost lease cancels

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import pytest
+
+from leedz.config import Settings
+from leedz.jobs.models import JobType
+from leedz.jobs.work import Handler
+from leedz.kit.db import Database
+from leedz.worker.worker import Worker
+
+
+@pytest.fixture
+def worker_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"worker_lease_seconds": 3, "worker_poll_seconds": 0.05, "db_pool_size": 8}
+    )
+
+
+@pytest.fixture
+async def db(worker_settings: Settings, database_url: str) -> AsyncIterator[Database]:
+    database = Database(worker_settings, database_url)
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+MakeWorker = Callable[..., Worker]
+
+
+@pytest.fixture
+def make_worker(db: Database, worker_settings: Settings) -> MakeWorker:
+    def make(handlers: Mapping[JobType, Handler], **settings: Any) -> Worker:
+        return Worker(db, worker_settings.model_copy(update=settings), handlers)
+
+    return make
