@@ -8,8 +8,9 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -30,10 +31,12 @@ from tests.worker.support import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+Spawn = Callable[[str], "subprocess.Popen[bytes]"]
+Row = dict[str, Any]
 
 
 @pytest.fixture
-def spawn(database_url: str) -> Iterator[object]:
+def spawn(database_url: str) -> Iterator[Spawn]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(name: str) -> subprocess.Popen[bytes]:
@@ -53,25 +56,27 @@ def spawn(database_url: str) -> Iterator[object]:
             process.wait(timeout=10)
 
 
-async def wait_for(owner: asyncpg.Connection, job_id: uuid.UUID, check: object) -> dict:
+async def wait_for(
+    owner: asyncpg.Connection, job_id: uuid.UUID, check: Callable[[Row], bool]
+) -> Row:
     for _ in range(600):
         row = await job_row(owner, job_id)
-        if check(row):  # type: ignore[operator]
+        if check(row):
             return row
         await asyncio.sleep(0.05)
     raise AssertionError(f"the job never got there: {row}")
 
 
-def written(row: dict) -> int:
+def written(row: Row) -> int:
     return int((row["checkpoint"] or {}).get("next", 0))
 
 
 async def test_sigkill_mid_job_then_another_worker_resumes_exactly_once(
-    owner: asyncpg.Connection, db: Database, make_worker: MakeWorker, spawn: object
+    owner: asyncpg.Connection, db: Database, make_worker: MakeWorker, spawn: Spawn
 ) -> None:
     crashed = await create_tenant(owner, "crashed")
     job_id = await add_job(owner, crashed)
-    first = spawn("first")  # type: ignore[operator]
+    first = spawn("first")
     # A few batches committed, and the next one open (each sleeps inside its transaction).
     at_kill = written(await wait_for(owner, job_id, lambda r: written(r) >= 3 * killable.PER_BATCH))
     first.send_signal(signal.SIGKILL)
@@ -91,7 +96,7 @@ async def test_sigkill_mid_job_then_another_worker_resumes_exactly_once(
     requeued = await job_row(owner, job_id)
     assert (requeued["status"], written(requeued)) == ("PENDING", killed_at)
 
-    second = spawn("second")  # type: ignore[operator]
+    second = spawn("second")
     done = await wait_for(
         owner, job_id, lambda r: r["status"] != "PENDING" and r["status"] != "RUNNING"
     )
@@ -117,11 +122,11 @@ async def test_sigkill_mid_job_then_another_worker_resumes_exactly_once(
 
 
 async def test_sigterm_ends_the_batch_and_gives_the_job_back(
-    owner: asyncpg.Connection, spawn: object
+    owner: asyncpg.Connection, spawn: Spawn
 ) -> None:
     member = await create_tenant(owner, "term")
     job_id = await add_job(owner, member)
-    process = spawn("term")  # type: ignore[operator]
+    process = spawn("term")
     await wait_for(owner, job_id, lambda r: written(r) >= 2 * killable.PER_BATCH)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0, process.stderr.read() if process.stderr else ""
