@@ -19,6 +19,7 @@ from leedz.jobs.models import JobType
 from leedz.kit.db import Database
 from leedz.leases.reaper import LeaseReaper
 from tests.support.databases import APP_ROLE
+from tests.support.live import LEEDZ, clean_env
 from tests.worker import killable
 from tests.worker.conftest import MakeWorker
 from tests.worker.support import (
@@ -134,3 +135,35 @@ async def test_sigterm_ends_the_batch_and_gives_the_job_back(
     assert (row["status"], row["attempts"], row["worker_id"]) == ("PENDING", 0, None)
     assert await lead_names(owner, member.tenant_id) == expected_names(job_id, written(row))
     assert written(row) < killable.ROWS
+
+
+def test_leedz_worker_runs_until_sigterm(database_url: str, tmp_path: Path) -> None:
+    env = {
+        **clean_env(tmp_path),
+        "DATABASE_URL": database_url,
+        "LEEDZ_ENV": "test",
+        "LEEDZ_JWT_SECRET": "cli-" + "x" * 40,
+        "LEEDZ_WORKER_CONCURRENCY": "2",
+    }
+    process = subprocess.Popen(
+        [*LEEDZ, "worker", "--concurrency", "3"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for raw in process.stdout:  # started: it logs so once its loop runs
+            lines.append(raw.decode())
+            if "worker_started" in lines[-1]:
+                break
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, "".join(lines) + rest.decode()
+        assert "worker_stopped" in rest.decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
