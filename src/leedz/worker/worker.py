@@ -23,11 +23,12 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 import structlog
 
@@ -51,6 +52,9 @@ from leedz.worker.unit import LeasedUnit, WorkerStopping, creator_actor
 log = structlog.get_logger("leedz.worker")
 
 OUTPUT_MAX_BYTES = 51_200  # as an agent's (leases/service.py)
+ENDING_TRIES = 3
+# What a write may meet that another try can get past: the connection, not the statement.
+TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 TENANTS_PER_LOOK = 50
 
 
@@ -364,15 +368,20 @@ class Worker:
         output: dict[str, Any] | None,
         error: dict[str, Any] | None,
     ) -> None:
-        async with self.database.transaction(tenant_id=unit.job.tenant_id) as tx:
-            ended = await WorkerLeases(tx).end(
-                job_id=unit.job.id,
-                lease_id=unit.lease_id,
-                status=status,
-                output=output,
-                error=error,
-            )
-            self._announce(tx, unit.job.tenant_id, ended)
+
+        async def write() -> EndedRow | None:
+            async with self.database.transaction(tenant_id=unit.job.tenant_id) as tx:
+                ended = await WorkerLeases(tx).end(
+                    job_id=unit.job.id,
+                    lease_id=unit.lease_id,
+                    status=status,
+                    output=output,
+                    error=error,
+                )
+                self._announce(tx, unit.job.tenant_id, ended)
+            return ended
+
+        ended = await self._persist(unit, write)
         if ended is None:
             log.warning("worker_lease_lost", worker=self.worker_id, job=str(unit.job.id))
             return
@@ -387,19 +396,42 @@ class Worker:
     async def _release(
         self, unit: LeasedUnit, *, error: dict[str, Any] | None, count_attempt: bool
     ) -> None:
-        async with self.database.transaction(tenant_id=unit.job.tenant_id) as tx:
-            ended = await WorkerLeases(tx).release(
-                job_id=unit.job.id, lease_id=unit.lease_id, error=error, count_attempt=count_attempt
-            )
-            self._announce(tx, unit.job.tenant_id, ended)
-            if ended is not None and ended.status is JobStatus.PENDING:
-                await wake_workers(tx)
+
+        async def write() -> EndedRow | None:
+            async with self.database.transaction(tenant_id=unit.job.tenant_id) as tx:
+                ended = await WorkerLeases(tx).release(
+                    job_id=unit.job.id,
+                    lease_id=unit.lease_id,
+                    error=error,
+                    count_attempt=count_attempt,
+                )
+                self._announce(tx, unit.job.tenant_id, ended)
+                if ended is not None and ended.status is JobStatus.PENDING:
+                    await wake_workers(tx)
+            return ended
+
+        ended = await self._persist(unit, write)
         log.info(
             "worker_job_released",
             worker=self.worker_id,
             job=str(unit.job.id),
             status=ended.status.value if ended else None,
         )
+
+    async def _persist(
+        self, unit: LeasedUnit, write: Callable[[], Awaitable[EndedRow | None]]
+    ) -> EndedRow | None:
+        """A job's ending write, tried again after a lost connection: given up, the lease runs
+        out and the job resumes elsewhere from its checkpoint (its last batch done again)."""
+        for attempt in range(1, ENDING_TRIES + 1):
+            try:
+                return await write()
+            except TRANSIENT as exc:
+                if attempt == ENDING_TRIES:
+                    raise
+                log.warning("worker_end_retried", job=str(unit.job.id), error=repr(exc))
+                await asyncio.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _announce(tx: Tx, tenant_id: UUID, ended: EndedRow | None) -> None:
