@@ -569,3 +569,43 @@ class TestTwoWorkers:
         assert sorted(r["name"] for r in names) == sorted(str(j) for j in jobs)
         done_by = await owner.fetch("SELECT DISTINCT worker_id FROM jobs")
         assert {r["worker_id"] for r in done_by} <= {first.worker_id, second.worker_id}
+
+
+class TestEndingWrites:
+    async def test_a_lost_connection_is_tried_again_a_statement_error_is_not(
+        self, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(asyncio, "sleep", _no_sleep)
+        worker = make_worker({})
+        unit: Any = type("U", (), {"job": type("J", (), {"id": uuid.uuid4()})()})()
+        tries: list[int] = []
+
+        async def flaky() -> None:
+            tries.append(1)
+            if len(tries) < 3:
+                raise ConnectionResetError("gone")
+
+        assert await worker._persist(unit, flaky) is None
+        assert len(tries) == 3
+        tries.clear()
+
+        async def always() -> None:
+            tries.append(1)
+            raise ConnectionResetError("gone")
+
+        with pytest.raises(ConnectionResetError):
+            await worker._persist(unit, always)
+        assert len(tries) == 3
+        tries.clear()
+
+        async def wrong() -> None:
+            tries.append(1)
+            raise asyncpg.CheckViolationError("no")
+
+        with pytest.raises(asyncpg.CheckViolationError):
+            await worker._persist(unit, wrong)
+        assert len(tries) == 1
+
+
+async def _no_sleep(_: float) -> None:
+    return None
