@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     # On shutdown the worker's jobs get this long to end their current batch, then are cancelled
     # (the batch rolls back) and their leases let go for another worker.
     worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=600)
+    # Leads a bulk job (BULK_STATUS_UPDATE, BULK_DELETE) changes per transaction (docs/bulk.md).
+    bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per

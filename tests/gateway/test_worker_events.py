@@ -13,8 +13,10 @@ from leedz.config import Settings
 from leedz.jobs.models import JobType
 from leedz.kit.db import Database
 from leedz.worker import relay
+from leedz.worker.handlers import HANDLERS
 from leedz.worker.worker import Worker
 from tests.factories.accounts import signup
+from tests.factories.leads import create_lead
 from tests.gateway.conftest import Connect, Live
 from tests.worker.support import LeadWriter
 
@@ -87,26 +89,34 @@ class TestElsewhere:
         owner: asyncpg.Connection,
     ) -> None:
         boss = await signup(live.http)
-        watcher = await connect("/app", {"token": boss.access})
+        watcher = await connect(
+            "/app", {"token": boss.access}, events=("job:updated", "leads:bulk")
+        )
         assert live.app.state.worker is None
-        created = await live.http.post("/v1/jobs", json=BULK, headers=boss.headers)
+        leads = [await create_lead(live.http, boss, name=f"مطعم {i}") for i in range(3)]
+        body = {"type": "BULK_STATUS_UPDATE", "input": {"status": "WON", "filter": {}}}
+        created = await live.http.post("/v1/jobs", json=body, headers=boss.headers)
+        assert created.status_code == 201, created.text
         job_id = created.json()["id"]
-        # A worker with a database pool and an event bus of its own, as `leedz worker` has.
+        # A worker with a database pool and an event bus of its own, as `leedz worker` has,
+        # running the registered handlers.
         database = Database(settings, database_url)
         await database.start()
         try:
             relay.subscribe(database.bus, redis_url)
-            writer = LeadWriter(rows=4, per_batch=2)
-            worker = Worker(database, settings, {JobType.BULK_STATUS_UPDATE: writer})
-            await worker.run_until_idle()
+            await Worker(database, settings, HANDLERS).run_until_idle()
         finally:
             await database.dispose()
         done = await watcher.wait_for(
             "job:updated", lambda e: e["status"] == "COMPLETED", within=10
         )
         assert done == {"id": job_id, "status": "COMPLETED", "progress": 100}
-        assert ("RUNNING", 50) in [
+        assert ("RUNNING", 0) in [
             (e["status"], e["progress"]) for e in watcher.events["job:updated"]
         ]
+        bulk = await watcher.wait_for("leads:bulk", within=10)
+        assert bulk["jobId"] == job_id
+        assert bulk["status"] == "WON"
+        assert sorted(bulk["ids"]) == sorted(lead["id"] for lead in leads)
         status = await owner.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job_id)
         assert status == "COMPLETED"

@@ -13,6 +13,12 @@ from leedz.worker.worker import Worker
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The app of these tests (`client`) runs no worker of its own: each test runs its own."""
+    return settings.model_copy(update={"worker": False})
+
+
+@pytest.fixture
 def worker_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"worker_lease_seconds": 3, "worker_poll_seconds": 0.05, "db_pool_size": 8}

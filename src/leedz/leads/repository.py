@@ -653,6 +653,14 @@ def scan_sql(
     return sql, p.values
 
 
+def where_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
+    """The condition of `spec` (trash or live, visibility, `among`, every filter) and its
+    parameters, numbered from `$2` (`$1` is the tenant): for a feature's own statement over a
+    search's leads (bulk actions)."""
+    p = _Params()
+    return _where(spec, p), p.values
+
+
 def count_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
     p = _Params()
     return f"SELECT count(*) FROM leads WHERE {_where(spec, p)}", p.values

@@ -204,6 +204,13 @@ async def _spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
     )
 
 
+async def query_spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
+    """`query` as the search runs it for `actor` (lists resolved, visibility included), for a
+    feature that runs its own statement over the same leads (bulk actions); sort plays no
+    part."""
+    return await _spec(tx, actor, query)
+
+
 # ---------------------------------------------------------------------------------------------
 # Sorts and cursors
 

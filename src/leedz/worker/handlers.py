@@ -6,7 +6,11 @@ type without a handler is never claimed: its jobs wait for a worker that has one
 
 from __future__ import annotations
 
+from leedz.bulk import job as bulk
 from leedz.jobs.models import JobType
 from leedz.jobs.work import Handler
 
-HANDLERS: dict[JobType, Handler] = {}
+HANDLERS: dict[JobType, Handler] = {
+    JobType.BULK_STATUS_UPDATE: bulk.update_status,
+    JobType.BULK_DELETE: bulk.delete,
+}
