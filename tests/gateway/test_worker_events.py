@@ -104,7 +104,9 @@ class TestElsewhere:
         await database.start()
         try:
             relay.subscribe(database.bus, redis_url)
-            await Worker(database, settings, HANDLERS).run_until_idle()
+            worker = Worker(database, settings, HANDLERS)
+            await worker.run_until_idle()
+            await worker.close()
         finally:
             await database.dispose()
         done = await watcher.wait_for(

@@ -39,8 +39,13 @@ MakeWorker = Callable[..., Worker]
 
 
 @pytest.fixture
-def make_worker(db: Database, worker_settings: Settings) -> MakeWorker:
-    def make(handlers: Mapping[JobType, Handler], **settings: Any) -> Worker:
-        return Worker(db, worker_settings.model_copy(update=settings), handlers)
+async def make_worker(db: Database, worker_settings: Settings) -> AsyncIterator[MakeWorker]:
+    made: list[Worker] = []
 
-    return make
+    def make(handlers: Mapping[JobType, Handler], **settings: Any) -> Worker:
+        made.append(Worker(db, worker_settings.model_copy(update=settings), handlers))
+        return made[-1]
+
+    yield make
+    for worker in made:  # their own connections (`run` closes its own)
+        await worker.close()

@@ -6,8 +6,7 @@ changes nothing: fencing, as for agents (leases/repository.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ import asyncpg
 from leedz.access.roles import Role
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import WAKE_CHANNEL
-from leedz.kit.db import Database, Tx
+from leedz.kit.db import Database
 from leedz.kit.repository import TenantRepository
 
 
@@ -227,33 +226,53 @@ class WorkerLeases(TenantRepository):
         return _ended(row) if row is not None else None
 
 
-async def tenants_with_waiting_jobs(tx: Tx, types: list[str], limit: int) -> list[UUID]:
-    """Up to `limit` tenants with PENDING jobs of `types`, those with the most urgent job first
-    (as the worker role, which sees only such jobs' tenant, type and order columns)."""
-    rows = await tx.raw.fetch(
-        "SELECT tenant_id FROM jobs WHERE status = 'PENDING' AND type = ANY($1::text[]::job_type[])"
-        " GROUP BY tenant_id ORDER BY max(priority) DESC, min(created_at) LIMIT $2",
-        types,
-        limit,
-    )
-    return [row["tenant_id"] for row in rows]
+DISCOVERY_SQL = (
+    "SELECT tenant_id FROM jobs WHERE status = 'PENDING' AND type = ANY($1::text[]::job_type[])"
+    " GROUP BY tenant_id ORDER BY max(priority) DESC, min(created_at) LIMIT $2"
+)
+_SCOPE_SQL = "SELECT set_config('role', $1, true), set_config('statement_timeout', $2, true)"
+_BROKEN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
-@asynccontextmanager
-async def listening(database: Database, on_notify: Callable[[], None]) -> AsyncIterator[None]:
-    """Call `on_notify` whenever a server-run job is created (in any process) while the block
-    runs; holds one pooled connection for that time."""
-    conn = await database.pool.acquire()
+class Discovery:
+    """The worker's own connection, outside the request pool: it LISTENs for new jobs and asks,
+    as the worker role, which tenants have some waiting (an idle worker takes no pooled
+    connection). Opened on first use, opened again after it broke (a database restart)."""
 
-    def notified(*_: object) -> None:
-        on_notify()
+    def __init__(self, database: Database, *, role: str, on_notify: Callable[[], None]) -> None:
+        self.database = database
+        self.role = role
+        self.on_notify = on_notify
+        self._conn: asyncpg.Connection | None = None
 
-    try:
-        await conn.add_listener(WAKE_CHANNEL, notified)
+    def _notified(self, *_: object) -> None:
+        self.on_notify()
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            conn = await self.database.connect("leedz-worker")
+            try:
+                await conn.add_listener(WAKE_CHANNEL, self._notified)
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def tenants_with_waiting_jobs(self, types: list[str], limit: int) -> list[UUID]:
+        """Up to `limit` tenants with PENDING jobs of `types`, the most urgent job's first (the
+        worker role sees only such jobs' tenant, type and order columns)."""
+        conn = await self._connection()
         try:
-            yield
-        finally:
-            if not conn.is_closed():
-                await conn.remove_listener(WAKE_CHANNEL, notified)
-    finally:
-        await database.pool.release(conn)
+            async with conn.transaction():
+                await conn.execute(_SCOPE_SQL, self.role, self.database.statement_timeout)
+                rows = await conn.fetch(DISCOVERY_SQL, types, limit)
+        except _BROKEN:
+            await self.close()
+            raise
+        return [row["tenant_id"] for row in rows]
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            await conn.close()

@@ -40,13 +40,7 @@ from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import wake_workers
 from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob
 from leedz.kit.db import Database, Tx
-from leedz.worker.repository import (
-    ClaimedJobRow,
-    EndedRow,
-    WorkerLeases,
-    listening,
-    tenants_with_waiting_jobs,
-)
+from leedz.worker.repository import ClaimedJobRow, Discovery, EndedRow, WorkerLeases
 from leedz.worker.unit import LeasedUnit, WorkerStopping, creator_actor
 
 log = structlog.get_logger("leedz.worker")
@@ -114,6 +108,7 @@ class Worker:
         self.running: dict[UUID, Running] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self.discovery = Discovery(database, role=self.role, on_notify=self.wake)
         database.bus.subscribe(JobsAvailable, self._jobs_available)
 
     # -- waking and stopping -----------------------------------------------------------------
@@ -142,11 +137,7 @@ class Worker:
     async def run(self) -> None:
         """Claim and run jobs until `request_stop`, then wind down (see the module docstring)."""
         log.info("worker_started", worker=self.worker_id, types=self.types)
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                await stack.enter_async_context(listening(self.database, self.wake))
-            except Exception as exc:  # no LISTEN (database away at start): polling still works
-                log.warning("worker_listen_failed", error=repr(exc))
+        try:
             while not self._stopping:
                 self._wake.clear()
                 await self.fill()
@@ -154,8 +145,14 @@ class Worker:
                 timeout = self.poll_seconds * random.uniform(0.8, 1.2)  # noqa: S311
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
-        await self._wind_down()
+            await self._wind_down()
+        finally:
+            await self.close()
         log.info("worker_stopped", worker=self.worker_id)
+
+    async def close(self) -> None:
+        """Close the worker's own connection (`run` does at its end)."""
+        await self.discovery.close()
 
     async def fill(self) -> int:
         """Claim jobs while there are free slots and waiting jobs; how many were started."""
@@ -199,8 +196,7 @@ class Worker:
         """The next job this worker can run, under a new lease (None: nothing waiting)."""
         if not self.types:
             return None
-        async with self.database.transaction(role=self.role) as tx:
-            tenants = await tenants_with_waiting_jobs(tx, self.types, TENANTS_PER_LOOK)
+        tenants = await self.discovery.tenants_with_waiting_jobs(self.types, TENANTS_PER_LOOK)
         for tenant_id in tenants:
             async with self.database.transaction(tenant_id=tenant_id) as tx:
                 leases = WorkerLeases(tx)
