@@ -14,7 +14,7 @@ every command, WITH CHECK false) keeps any other policy from opening a live file
 refuses any row it would write.
 
 Revision ID: 20261201_1820
-Revises: 20261201_1700
+Revises: 20261201_1800
 Create Date: 2026-12-01 18:20:00+00:00
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from leedz.kit import rls
 
 revision: str = "20261201_1820"
-down_revision: str | None = "20261201_1700"
+down_revision: str | None = "20261201_1800"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

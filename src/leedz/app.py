@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -38,12 +39,62 @@ from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
 from leedz.leases.reaper import LeaseReaper
 from leedz.trash.purge import TrashPurger
+from leedz.worker.handlers import HANDLERS
+from leedz.worker.worker import Worker
+
+log = structlog.get_logger("leedz.app")
 
 
 def _operation_id(route: APIRoute) -> str:
     """Clean OpenAPI operation ids (`createJob`), used by generated clients."""
     head, *rest = route.name.split("_")
     return head + "".join(word.capitalize() for word in rest)
+
+
+def _periodic_tasks(db: Database, settings: Settings) -> tuple[asyncio.Task[None], ...]:
+    """Every instance's lease reaper, trash purge and file purge (which sets the process's one
+    file store: files/storage.py)."""
+    reaper = LeaseReaper(
+        db, role=settings.db_reaper_role, interval=settings.reaper_interval_seconds
+    )
+    purger = TrashPurger(
+        db,
+        role=settings.db_purger_role,
+        retention_days=settings.trash_retention_days,
+        interval=settings.trash_purge_interval_seconds,
+    )
+    file_purger = FilePurger(
+        db,
+        use_storage(storage_for(settings)),
+        role=settings.db_purger_role,
+        interval=settings.file_purge_interval_seconds,
+    )
+    return (
+        asyncio.create_task(reaper.run(), name="lease-reaper"),
+        asyncio.create_task(purger.run(), name="trash-purge"),
+        asyncio.create_task(file_purger.run(), name="file-purge"),
+    )
+
+
+def _start_worker(
+    db: Database, settings: Settings
+) -> tuple[Worker | None, asyncio.Task[None] | None]:
+    """The in-process worker of server-run jobs (docs/worker.md), unless LEEDZ_WORKER=off."""
+    if not (settings.worker and HANDLERS):
+        return None, None
+    worker = Worker(db, settings, HANDLERS)
+    return worker, asyncio.create_task(worker.run(), name="worker")
+
+
+async def _stop_worker(worker: Worker | None, working: asyncio.Task[None] | None) -> None:
+    """Its current batches end; unfinished jobs go back to PENDING for another worker."""
+    if worker is None or working is None:
+        return
+    worker.request_stop()
+    try:
+        await working
+    except Exception:  # the worker logged what it could; shutdown goes on
+        log.exception("worker_stop_failed")
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -66,33 +117,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = db = Database(settings, url, bus)
         await db.start()
-        reaper = LeaseReaper(
-            db, role=settings.db_reaper_role, interval=settings.reaper_interval_seconds
-        )
-        reaping = asyncio.create_task(reaper.run(), name="lease-reaper")
-        purger = TrashPurger(
-            db,
-            role=settings.db_purger_role,
-            retention_days=settings.trash_retention_days,
-            interval=settings.trash_purge_interval_seconds,
-        )
-        purging = asyncio.create_task(purger.run(), name="trash-purge")
-        # The process's one file store (files/storage.py), and its purge.
-        purging_files = asyncio.create_task(
-            FilePurger(
-                db,
-                use_storage(storage_for(settings)),
-                role=settings.db_purger_role,
-                interval=settings.file_purge_interval_seconds,
-            ).run(),
-            name="file-purge",
-        )
+        periodic = _periodic_tasks(db, settings)
+        app.state.worker, working = _start_worker(db, settings)
         try:
             yield
         finally:
-            for task in (reaping, purging, purging_files):
+            await _stop_worker(app.state.worker, working)
+            for task in periodic:
                 task.cancel()
-            for task in (reaping, purging, purging_files):
+            for task in periodic:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await bus.drain(within_seconds=5.0)

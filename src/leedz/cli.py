@@ -120,6 +120,29 @@ def serve(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Jobs at once (default: LEEDZ_WORKER_CONCURRENCY)")
+    ] = None,
+) -> None:
+    """Run a worker of server-run jobs (import, export, bulk actions) until SIGTERM or Ctrl-C.
+
+    Any number may run over one database; `leedz serve` runs one too unless LEEDZ_WORKER=off.
+    """
+    from leedz.kit.logging import configure_logging
+    from leedz.worker.handlers import HANDLERS
+    from leedz.worker.process import run_worker_process
+
+    settings = get_settings()
+    settings.check_production()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    url = database_url(settings)
+    configure_logging(settings.log_level, json=settings.log_json)
+    asyncio.run(run_worker_process(settings, url, HANDLERS))
+
+
+@app.command()
 def agent(
     url: Annotated[str, typer.Option(help="The Leedz server")] = "http://127.0.0.1:8000",
     token: Annotated[

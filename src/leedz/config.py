@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=1000, ge=1, le=100_000)
     trash_retention_days: int = Field(default=30, ge=1, le=3650)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # The worker of server-run jobs (docs/worker.md): `leedz serve` runs one in-process unless
+    # LEEDZ_WORKER=off (then run `leedz worker`); each runs this many jobs at once, holds their
+    # lease this long (extended every third of it), and looks for work this often (woken
+    # sooner when a job is created).
+    worker: bool = True
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    worker_lease_seconds: int = Field(default=60, ge=3, le=3600)
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    # On shutdown the worker's jobs get this long to end their current batch, then are cancelled
+    # (the batch rolls back) and their leases let go for another worker.
+    worker_shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=600)
     # Leads a bulk job (BULK_STATUS_UPDATE, BULK_DELETE) changes per transaction (docs/bulk.md).
     bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
     # Entity resolution of uploaded evidence (docs/resolution.md). `off` stores evidence and
@@ -216,6 +227,11 @@ class Settings(BaseSettings):
     def db_purger_role(self) -> str:
         """The role the trash purge runs as (created by migration 20261201_1600)."""
         return f"{self.db_app_role}_purger"
+
+    @property
+    def db_worker_role(self) -> str:
+        """The role a worker finds waiting server-run jobs as (migration 20261201_1800)."""
+        return f"{self.db_app_role}_worker"
 
     @property
     def is_production(self) -> bool:

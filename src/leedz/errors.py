@@ -73,6 +73,13 @@ class QuotaExceeded(LeedzError):
     status, code, title = 402, "quota_exceeded", "Plan quota exceeded"
 
 
+class FeatureNotInPlan(LeedzError):
+    """A feature the tenant's plan does not include (`features` in GET /v1/plans): 402, like a
+    quota, because a plan upgrade changes the answer."""
+
+    status, code, title = 402, "feature_not_in_plan", "Feature not in plan"
+
+
 class ServiceUnavailable(LeedzError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 

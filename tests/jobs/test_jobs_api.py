@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -72,17 +73,143 @@ class TestCreate:
         assert response.json()["code"] == "validation_error"
         assert (await client.get("/v1/jobs", headers=boss.headers)).json()["items"] == []
 
-    @pytest.mark.parametrize(
-        "job_type", ["IMPORT", "EXPORT", "REPORT_GENERATE", "BULK_STATUS_UPDATE", "BULK_DELETE"]
-    )
-    async def test_server_types_are_not_available_yet(
-        self, client: httpx.AsyncClient, boss: Account, job_type: str
+    async def test_report_generate_is_not_available_yet(
+        self, client: httpx.AsyncClient, boss: Account
     ) -> None:
         response = await client.post(
-            "/v1/jobs", json={"type": job_type, "input": {}}, headers=boss.headers
+            "/v1/jobs", json={"type": "REPORT_GENERATE", "input": {}}, headers=boss.headers
         )
         assert response.status_code == 422
         assert response.json()["code"] == "job_type_not_available"
+
+
+SERVER_BODIES: dict[str, dict[str, Any]] = {
+    "IMPORT": {
+        "fileId": "0b4f5d1e-0000-4000-8000-000000000001",
+        "mapping": {"الاسم": "name", "الجوال": "phone"},
+        "country": "sa",
+    },
+    "EXPORT": {"format": "XLSX", "filter": {"status": ["NEW"]}, "columns": ["name", "phone"]},
+    "BULK_STATUS_UPDATE": {"status": "WON", "leadIds": ["0b4f5d1e-0000-4000-8000-000000000002"]},
+    "BULK_DELETE": {"filter": {"q": "مطعم"}},
+}
+# Who may create each: the permission of doing it by hand (access/permissions.py).
+SERVER_ROLES = {
+    "IMPORT": ("MANAGER", "SALES"),
+    "EXPORT": ("MANAGER", "SALES"),
+    "BULK_STATUS_UPDATE": ("SALES", None),
+    "BULK_DELETE": ("MANAGER", "SALES"),
+}
+
+
+class TestServerRunJobs:
+    @pytest.mark.parametrize("job_type", sorted(SERVER_BODIES))
+    async def test_created_pending_with_validated_camel_case_input(
+        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection, job_type: str
+    ) -> None:
+        await on_plan(owner, boss, "STARTER")
+        body = {"type": job_type, "input": SERVER_BODIES[job_type]}
+        response = await client.post("/v1/jobs", json=body, headers=boss.headers)
+        assert response.status_code == 201, response.text
+        job = response.json()
+        assert (job["status"], job["agentId"], job["attempts"]) == ("PENDING", None, 0)
+        stored = job["input"]
+        if job_type == "IMPORT":
+            assert stored["mapping"] == {"الاسم": "name", "الجوال": "phone"}
+            assert stored["mode"] == "CREATE_OR_UPDATE"
+            assert stored["country"] == "SA"
+        else:
+            assert set(stored) >= {"filter", "listId", "leadIds"}
+
+    @pytest.mark.parametrize(
+        ("job_type", "bad"),
+        [
+            ("IMPORT", {"mapping": {"a": "name"}}),
+            ("IMPORT", {"fileId": "not-a-uuid", "mapping": {"a": "name"}}),
+            ("IMPORT", {"fileId": "0b4f5d1e-0000-4000-8000-000000000001", "mapping": {}}),
+            ("EXPORT", {"format": "PDF"}),
+            ("EXPORT", {"filter": {"status": ["NOT_A_STATUS"]}}),
+            ("BULK_STATUS_UPDATE", {"leadIds": ["0b4f5d1e-0000-4000-8000-000000000002"]}),
+            ("BULK_STATUS_UPDATE", {"status": "WON", "leadIds": []}),
+            ("BULK_DELETE", {"leadIds": ["x"]}),
+            ("BULK_DELETE", {"unknown": 1}),
+        ],
+    )
+    async def test_invalid_input_is_422_and_stores_nothing(
+        self,
+        client: httpx.AsyncClient,
+        boss: Account,
+        owner: asyncpg.Connection,
+        job_type: str,
+        bad: dict[str, Any],
+    ) -> None:
+        await on_plan(owner, boss, "STARTER")
+        response = await client.post(
+            "/v1/jobs", json={"type": job_type, "input": bad}, headers=boss.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "validation_error"
+        assert response.json()["errors"][0]["loc"][:2] == ["body", "input"]
+        assert await owner.fetchval("SELECT count(*) FROM jobs") == 0
+
+    @pytest.mark.parametrize("job_type", sorted(SERVER_ROLES))
+    async def test_each_needs_the_permission_of_doing_it_by_hand(
+        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection, job_type: str
+    ) -> None:
+        await on_plan(owner, boss, "STARTER")
+        allowed, refused = SERVER_ROLES[job_type]
+        body = {"type": job_type, "input": SERVER_BODIES[job_type]}
+        able = await member(client, boss, allowed)
+        assert (await client.post("/v1/jobs", json=body, headers=able.headers)).status_code == 201
+        if refused is None:
+            return
+        unable = await member(client, boss, refused)
+        response = await client.post("/v1/jobs", json=body, headers=unable.headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+        assert response.json()["permission"].startswith("leads:")
+        assert await owner.fetchval("SELECT count(*) FROM jobs") == 1
+
+    async def test_export_needs_the_plans_bulk_export(
+        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+    ) -> None:
+        body = {"type": "EXPORT", "input": SERVER_BODIES["EXPORT"]}
+        response = await client.post("/v1/jobs", json=body, headers=boss.headers)  # FREE
+        assert response.status_code == 402, response.text
+        assert response.json()["code"] == "feature_not_in_plan"
+        assert response.json()["feature"] == "bulk_export"
+        assert await owner.fetchval("SELECT count(*) FROM jobs") == 0
+        bulk = {"type": "BULK_DELETE", "input": SERVER_BODIES["BULK_DELETE"]}
+        assert (await client.post("/v1/jobs", json=bulk, headers=boss.headers)).status_code == 201
+        await on_plan(owner, boss, "STARTER")
+        assert (await client.post("/v1/jobs", json=body, headers=boss.headers)).status_code == 201
+
+    async def test_creation_notifies_waiting_workers_after_commit(
+        self, client: httpx.AsyncClient, boss: Account, database_url: str
+    ) -> None:
+        from tests.support import databases
+
+        heard: list[str] = []
+        listener = await asyncpg.connect(databases.asyncpg_dsn(database_url))
+        try:
+            await listener.add_listener("leedz_server_jobs", lambda *args: heard.append(args[3]))
+            body = {"type": "BULK_DELETE", "input": SERVER_BODIES["BULK_DELETE"]}
+            assert (
+                await client.post("/v1/jobs", json=body, headers=boss.headers)
+            ).status_code == 201
+            bad = {"type": "BULK_DELETE", "input": {"unknown": 1}}
+            assert (
+                await client.post("/v1/jobs", json=bad, headers=boss.headers)
+            ).status_code == 422
+            await client.post("/v1/jobs", json=SEARCH, headers=boss.headers)
+            for _ in range(50):
+                if heard:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+        finally:
+            await listener.close()
+        assert heard == [boss.tenant_id]
 
 
 class TestQuotas:

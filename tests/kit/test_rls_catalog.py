@@ -28,7 +28,7 @@ OWNER_ONLY_TABLES = {
     " forced RLS; read through leedz_search_lead_ids() only (docs/search.md)",
 }
 # Every role the migrations create besides the owner.
-WEAK_ROLES = (APP_ROLE, f"{APP_ROLE}_reaper", f"{APP_ROLE}_purger")
+WEAK_ROLES = (APP_ROLE, f"{APP_ROLE}_reaper", f"{APP_ROLE}_purger", f"{APP_ROLE}_worker")
 
 
 async def _tenant_tables(conn: asyncpg.Connection) -> list[str]:
@@ -102,7 +102,7 @@ async def test_no_policy_lets_anything_through_unconditionally(owner: asyncpg.Co
             assert row["cmd"] == "SELECT", dict(row)
 
 
-RESTRICTIVE = {"sales_visibility", "trash_purge_only", "file_purge_only"}
+RESTRICTIVE = {"sales_visibility", "trash_purge_only", "file_purge_only", "worker_discovery_only"}
 PURGE_WRITES = {"trash_purge_delete", "file_purge_delete"}
 
 
@@ -283,3 +283,53 @@ class TestPurgerRole:
             "SELECT roles::text[] FROM pg_policies WHERE policyname = 'sales_visibility'"
         )
         assert roles == [APP_ROLE]
+
+
+class TestWorkerRole:
+    """The worker's discovery role: weak, reads a few columns of `jobs`, and only of PENDING
+    server-run jobs — even with a tenant set (a restrictive policy of its own)."""
+
+    ROLE = f"{APP_ROLE}_worker"
+
+    async def test_is_weak_and_reads_only_job_order_columns(
+        self, owner: asyncpg.Connection
+    ) -> None:
+        role = await owner.fetchrow(
+            "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1",
+            self.ROLE,
+        )
+        assert role is not None
+        assert not role["rolsuper"]
+        assert not role["rolbypassrls"]
+        assert not role["rolcanlogin"]
+        tables = await owner.fetch(
+            "SELECT table_name FROM information_schema.role_table_grants WHERE grantee = $1",
+            self.ROLE,
+        )
+        assert tables == []
+        columns = await owner.fetch(
+            "SELECT table_name, column_name, privilege_type"
+            " FROM information_schema.column_privileges WHERE grantee = $1 ORDER BY 2",
+            self.ROLE,
+        )
+        assert {(c["table_name"], c["privilege_type"]) for c in columns} == {("jobs", "SELECT")}
+        assert [c["column_name"] for c in columns] == [
+            "created_at",
+            "id",
+            "priority",
+            "status",
+            "tenant_id",
+            "type",
+        ]
+        policies = await owner.fetch(
+            "SELECT policyname, cmd, permissive, qual, with_check FROM pg_policies"
+            " WHERE $1 = ANY(roles) ORDER BY policyname",
+            self.ROLE,
+        )
+        assert [(p["policyname"], p["cmd"], p["permissive"]) for p in policies] == [
+            ("worker_discovery", "SELECT", "PERMISSIVE"),
+            ("worker_discovery_only", "ALL", "RESTRICTIVE"),
+        ]
+        for policy in policies:
+            assert "status = 'PENDING'" in policy["qual"]
+        assert policies[1]["with_check"] == "false"

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leedz.jobs.models import JobType, job_type_enum
+from leedz.jobs.models import AGENT_RUN_SQL, JobType, job_type_enum
 from leedz.kit.models import Base, TenantOwned, created_at, updated_at, uuid_pk
 
 
@@ -28,6 +28,10 @@ class Agent(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint("max_concurrency BETWEEN 1 AND 100", name="max_concurrency_range"),
+        # Server-run types are the worker's (migration 20261201_1800).
+        CheckConstraint(
+            f"capabilities <@ ARRAY[{AGENT_RUN_SQL}]::job_type[]", name="capabilities_agent_types"
+        ),
         Index(None, "tenant_id", "created_at"),
     )
 

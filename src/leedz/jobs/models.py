@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -44,6 +45,10 @@ class JobStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
+AGENT_RUN_TYPES = (JobType.SEARCH, JobType.SURVEY, JobType.WHATSAPP_SEND, JobType.WHATSAPP_BULK)
+"""The types agents run; every other type runs on the server's worker (jobs/work.py)."""
+AGENT_RUN_SQL = ", ".join(f"'{t.value}'" for t in AGENT_RUN_TYPES)
+
 job_type_enum = Enum(JobType, name="job_type", values_callable=lambda e: [m.value for m in e])
 job_status_enum = Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e])
 
@@ -58,6 +63,14 @@ class Job(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id", "agent_id"], ["agents.tenant_id", "agents.id"]),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
         CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_range"),
+        # Agents run agent-run types, the worker the rest (migration 20261201_1800).
+        CheckConstraint(
+            f"agent_id IS NULL OR type IN ({AGENT_RUN_SQL})", name="agent_runs_agent_types"
+        ),
+        CheckConstraint(
+            f"worker_id IS NULL OR type NOT IN ({AGENT_RUN_SQL})", name="worker_runs_server_types"
+        ),
+        CheckConstraint("length(worker_id) <= 200", name="worker_id_length"),
         Index(None, "tenant_id", "status"),
         Index(None, "tenant_id", "created_at", "id"),
         # The claim query: pending jobs of a tenant in priority-then-age order (id breaks ties).
@@ -99,6 +112,10 @@ class Job(TenantOwned, Base):
     agent_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     lease_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A server-run job: the worker process holding its lease (agent_id stays NULL), and what its
+    # last committed batch stored, handed to the next worker after a crash (jobs/work.py).
+    worker_id: Mapped[str | None] = mapped_column(Text)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when the agent reports it began an irreversible action (a message went out): such a
     # job is never handed to another agent again.

@@ -10,7 +10,12 @@ import asyncpg
 
 from leedz.evidence.models import Confidence, EvidenceType
 from leedz.jobs.models import JobStatus, JobType
+from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
+
+WAKE_CHANNEL = "leedz_server_jobs"
+"""The NOTIFY channel that wakes workers (worker/, in any process) when a server-run job is
+created; the payload is the tenant id."""
 
 JOB_COLUMNS = (
     "id, type, status, progress, input, output, error, priority, attempts, agent_id,"
@@ -154,6 +159,12 @@ class Jobs(TenantRepository):
             )
             for row in rows
         ]
+
+
+async def wake_workers(tx: Tx) -> None:
+    """Tell the workers listening anywhere that the tenant has a job waiting, once `tx` commits
+    (NOTIFY is transactional)."""
+    await tx.raw.execute("SELECT pg_notify($1, $2)", WAKE_CHANNEL, str(tx.current_tenant))
 
 
 class UsageCounters(TenantRepository):

@@ -1,8 +1,12 @@
 """Jobs: created with typed input and reserved quota, listed, read, cancelled.
 
-Agent-executed types (SEARCH, SURVEY, WHATSAPP_*) are validated per type; server-executed types
-have no worker yet and are refused. SEARCH reserves one search and WHATSAPP_* one message per
-recipient of the month's quota at creation; a job that ends without running gives them back.
+Every type's input is validated by its schema. Agent-executed types (SEARCH, SURVEY,
+WHATSAPP_*) are claimed by agents; server-executed types (IMPORT, EXPORT, BULK_*: SERVER_INPUTS)
+by the worker (worker/, jobs/work.py), which creation wakes. A server-run job needs its own
+permission besides jobs:create (it does what its creator could do by hand), an EXPORT also the
+plan's `bulk_export` feature; REPORT_GENERATE is refused until it has a worker. SEARCH reserves
+one search and WHATSAPP_* one message per recipient of the month's quota at creation; a job that
+ends without running gives them back.
 """
 
 from __future__ import annotations
@@ -13,16 +17,17 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from leedz.access.context import Actor
+from leedz.access.permissions import Permission
 from leedz.audit import service as audit
-from leedz.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
-from leedz.jobs.events import JobCancelRequested, JobCreated, JobUpdated
+from leedz.errors import Conflict, Forbidden, NotFound, QuotaExceeded, ValidationFailed
+from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
-from leedz.jobs.repository import JobRow, Jobs, UsageCounters
-from leedz.jobs.schemas import AGENT_INPUTS, EvidenceOut, JobCreate, JobOut
+from leedz.jobs.repository import JobRow, Jobs, UsageCounters, wake_workers
+from leedz.jobs.schemas import AGENT_INPUTS, SERVER_INPUTS, EvidenceOut, JobCreate, JobOut
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
 from leedz.plans import repository as plans
-from leedz.plans.service import current_period
+from leedz.plans.service import current_period, require_feature
 
 
 class JobTypeNotAvailable(ValidationFailed):
@@ -62,11 +67,38 @@ async def _reserve(tx: Tx, searches: int, messages: int) -> None:
             )
 
 
+# What a server-run job needs besides jobs:create: the permission of doing it by hand.
+SERVER_PERMISSIONS: dict[JobType, Permission] = {
+    JobType.IMPORT: Permission.LEADS_IMPORT,
+    JobType.EXPORT: Permission.LEADS_EXPORT,
+    JobType.BULK_STATUS_UPDATE: Permission.LEADS_WRITE,
+    JobType.BULK_DELETE: Permission.LEADS_DELETE,
+}
+# And the plan features it needs (402 feature_not_in_plan without).
+SERVER_FEATURES: dict[JobType, str] = {JobType.EXPORT: "bulk_export"}
+
+
+async def _may_run_on_server(tx: Tx, actor: Actor, job_type: JobType) -> None:
+    permission = SERVER_PERMISSIONS[job_type]
+    if not actor.can(permission):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) lacks the permission {permission.value}",
+            permission=permission.value,
+        )
+    feature = SERVER_FEATURES.get(job_type)
+    if feature is not None:
+        await require_feature(tx, feature)
+
+
 async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
-    """A PENDING job with validated input and its quota reserved."""
-    schema = AGENT_INPUTS.get(body.type)
+    """A PENDING job with validated input and its quota reserved; a server-run one wakes the
+    workers once committed."""
+    schema = AGENT_INPUTS.get(body.type) or SERVER_INPUTS.get(body.type)
     if schema is None:
         raise JobTypeNotAvailable(f"{body.type.value} jobs have no worker yet")
+    server_run = body.type in SERVER_INPUTS
+    if server_run:
+        await _may_run_on_server(tx, actor, body.type)
     try:
         job_input = schema.model_validate(body.input).model_dump(mode="json", by_alias=True)
         if job_input.get("country", "") is None:  # optional, and stored only when given
@@ -100,6 +132,10 @@ async def create(tx: Tx, actor: Actor, body: JobCreate) -> JobOut:
         details={"type": body.type.value},
     )
     tx.publish(JobCreated(tenant_id=actor.tenant_id, job_id=row.id, job_type=body.type))
+    if server_run:
+        # This process's worker hears the event, the others' the NOTIFY.
+        tx.publish(JobsAvailable(tenant_id=actor.tenant_id, job_types=(body.type,)))
+        await wake_workers(tx)
     return JobOut.model_validate(row)
 
 
@@ -134,7 +170,8 @@ async def _release(tx: Tx, row: JobRow) -> None:
 
 
 async def cancel(tx: Tx, actor: Actor, job_id: UUID) -> JobOut:
-    """PENDING: cancelled at once, quota released. RUNNING: its agent is asked to stop."""
+    """PENDING: cancelled at once, quota released. RUNNING: its agent (or the worker, at its
+    next batch or lease extension) is asked to stop."""
     jobs = Jobs(tx)
     row = await jobs.get(job_id, for_update=True)
     if row is None:

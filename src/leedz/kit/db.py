@@ -180,6 +180,16 @@ class Database:
             await self._pool.close()
             self._pool = None
 
+    async def connect(self, application_name: str) -> asyncpg.Connection:
+        """A connection of its own, outside the pool, for a long-lived session (the worker's
+        LISTEN): it runs as the login role until a transaction switches, like the pool's."""
+        return await asyncpg.connect(
+            self._dsn,
+            timeout=self.acquire_timeout,
+            statement_cache_size=self._statement_cache_size,
+            server_settings={"application_name": application_name},
+        )
+
     async def _acquire(self) -> PoolConnectionProxy:
         """A pooled connection, waiting at most `acquire_timeout` for one to be free."""
         # asyncio.timeout rather than acquire(timeout=…), which spawns a task per call.

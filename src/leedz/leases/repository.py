@@ -74,8 +74,9 @@ def _released(row: asyncpg.Record) -> ReleasedJobRow:
 
 
 # What happens to a job whose lease is let go without an answer (expired, or abandoned by a
-# reconnecting agent): cancelled if a user asked; failed after its last attempt, or when its
-# agent reported an irreversible action (a message sent); otherwise back to PENDING.
+# reconnecting agent; a server-run job's worker died): cancelled if a user asked; failed after
+# its last attempt, or when its agent reported an irreversible action (a message sent);
+# otherwise back to PENDING.
 _CANCELLED = "cancel_requested_at IS NOT NULL"
 _GIVE_UP = "(delivery_started_at IS NOT NULL OR attempts >= max_attempts)"
 _REQUEUED = f"(NOT ({_CANCELLED}) AND NOT {_GIVE_UP})"
@@ -89,10 +90,14 @@ def release_assignments(reason: str) -> str:
         f"status = (CASE WHEN {_CANCELLED} THEN 'CANCELLED' WHEN {_GIVE_UP} THEN 'FAILED'"
         " ELSE 'PENDING' END)::job_status,"
         f" error = CASE WHEN {_CANCELLED} THEN error ELSE jsonb_build_object('code', '{reason}',"
-        " 'message', 'The agent holding the job stopped answering', 'attempts', attempts) END,"
+        " 'message', CASE WHEN worker_id IS NULL THEN 'The agent holding the job stopped"
+        " answering' ELSE 'The worker holding the job stopped answering' END,"
+        " 'attempts', attempts) END,"
         f" agent_id = CASE WHEN {_REQUEUED} THEN NULL ELSE agent_id END,"
+        f" worker_id = CASE WHEN {_REQUEUED} THEN NULL ELSE worker_id END,"
         f" started_at = CASE WHEN {_REQUEUED} THEN NULL ELSE started_at END,"
-        f" progress = CASE WHEN {_REQUEUED} THEN 0 ELSE progress END,"
+        # A server-run job keeps its checkpoint, and so its progress: the next worker resumes.
+        f" progress = CASE WHEN {_REQUEUED} AND checkpoint IS NULL THEN 0 ELSE progress END,"
         f" completed_at = CASE WHEN {_REQUEUED} THEN NULL ELSE now() END,"
         " lease_id = NULL, lease_expires_at = NULL, updated_at = now()"
     )

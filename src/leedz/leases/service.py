@@ -22,7 +22,7 @@ from leedz.evidence.schemas import EvidenceUploadOut, LeadResolutionOut
 from leedz.jobs.events import JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import JobRow
-from leedz.jobs.schemas import JobOut
+from leedz.jobs.schemas import AGENT_INPUTS, JobOut
 from leedz.kit.db import Tx
 from leedz.leases.repository import Leases, ProgressRow, ReleasedJobRow
 from leedz.leases.schemas import (
@@ -119,7 +119,10 @@ async def claim(
 ) -> ClaimOut | None:
     """The next job this agent may run, under a new lease; None when there is none (or the agent
     already runs `maxConcurrency` jobs)."""
-    types = agent.capabilities if body.types is None else agent.capabilities & set(body.types)
+    # Server-run types never reach an agent, whatever its row says (the database refuses them
+    # in capabilities and on a job with an agent too: migration 20261201_1800).
+    capabilities = agent.capabilities & frozenset(AGENT_INPUTS)
+    types = capabilities if body.types is None else capabilities & set(body.types)
     if not types:
         raise CapabilityMissing(
             "None of the requested job types is among this agent's capabilities",

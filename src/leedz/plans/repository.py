@@ -95,6 +95,17 @@ class Plans:
             raise LookupError("the current tenant has no plan")
         return PlanLimitsRow(**row)
 
+    async def features_of_current_tenant(self) -> tuple[str, dict[str, Any]]:
+        """The current tenant's plan name and its features."""
+        row = await self.tx.raw.fetchrow(
+            "SELECT p.name, p.features FROM tenants t JOIN plans p ON p.id = t.plan_id"
+            " WHERE t.id = $1",
+            self.tx.tenant_id,
+        )
+        if row is None:
+            raise LookupError("the current tenant has no plan")
+        return row["name"], row["features"] or {}
+
 
 class UsageQueries(TenantRepository):
     async def members(self) -> int:

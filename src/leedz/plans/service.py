@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from leedz.errors import QuotaExceeded
+from leedz.errors import FeatureNotInPlan, QuotaExceeded
 from leedz.kit.db import Tx
 from leedz.kit.urls import async_url
 from leedz.plans import repository
@@ -73,3 +73,10 @@ async def ensure_seats(tx: Tx, *, adding: int, counting_pending_invites: bool) -
             limit=limit,
             used=used,
         )
+
+
+async def require_feature(tx: Tx, feature: str) -> None:
+    """Refuse (402 `feature_not_in_plan`) unless the current tenant's plan has `feature` on."""
+    plan, features = await repository.Plans(tx).features_of_current_tenant()
+    if features.get(feature) is not True:
+        raise FeatureNotInPlan(f"The {plan} plan does not include {feature}", feature=feature)
