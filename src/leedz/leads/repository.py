@@ -553,6 +553,13 @@ def _where(spec: LeadQuerySpec, p: _Params, *, opaque: bool = True) -> str:
     return " AND ".join(parts)
 
 
+def where_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
+    """`spec`'s WHERE clause (every condition; `tenant_id = $1` first) and its parameters from
+    `$2` on: for a feature that reads every matching lead (an export's cursor, a bulk action)."""
+    p = _Params()
+    return _where(spec, p), p.values
+
+
 def _has_opaque(spec: LeadQuerySpec) -> bool:
     return any(_opaque_sql(c, _Params()) for c in spec.conditions)
 

@@ -204,6 +204,12 @@ async def _spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
     )
 
 
+async def query_spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
+    """The SQL-ready form of `query` as the actor may see it (`repository.where_sql` makes it
+    a WHERE clause): for features that read every matching lead (exports, bulk actions)."""
+    return await _spec(tx, actor, query)
+
+
 # ---------------------------------------------------------------------------------------------
 # Sorts and cursors
 
@@ -222,6 +228,12 @@ _SORTS: dict[LeadSort, tuple[str, bool]] = {
 }
 _CURSOR_VERSION = 1
 _MAX_NAME_KEY = 300
+
+
+def sort_column(sort: LeadSort) -> tuple[str, bool]:
+    """The column `sort` orders by (indexed with the id: (tenant_id, column, id)), and whether
+    descending."""
+    return _SORTS[sort]
 
 
 def encode_lead_cursor(sort: LeadSort, key: Any, row_id: UUID) -> str:
