@@ -20,6 +20,7 @@ from bench import (
     agents_connected,
     auth_read,
     dispatch,
+    export_throughput,
     lead_search,
     lead_write,
     login_flood,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
 LEAD_BENCHMARKS: dict[str, Callable[[Datasets], Result | list[Result]]] = {
     "lead_search": lead_search.main,
     "lead_write": lead_write.main,
+    "export_throughput": export_throughput.main,
 }
 
 

@@ -90,18 +90,25 @@ class ExportReads(TenantRepository):
     ) -> AsyncIterator[list[asyncpg.Record]]:
         """The selected leads' cells, `batch` rows at a time, from a server-side cursor (the
         caller's transaction must stay open while it iterates)."""
-        where, args = where_sql(selection.spec)
-        p = _Params(args)
-        dated = any(c.kind is CellKind.DATE_TIME for c in columns)
-        tz = p(timezone, "text") if dated else ""
-        cells = ", ".join(_cell_sql(c, p, typed=typed, tz=tz) for c in columns)
-        direction = "DESC" if selection.descending else "ASC"
-        # NULLS LAST only where there are NULLs (rating): on the others it would keep the
-        # planner from walking the (tenant_id, column, id) index.
-        nulls = " NULLS LAST" if selection.sort_column in NULLABLE_SORT_COLUMNS else ""
-        order = f"{selection.sort_column} {direction}{nulls}, id {direction}"
-        cursor = await self.cursor(
-            f"SELECT {cells} FROM leads WHERE {where} ORDER BY {order}", *p.values
-        )
+        sql, args = rows_sql(selection, columns, typed=typed, timezone=timezone)
+        cursor = await self.cursor(sql, *args)
         while rows := await cursor.fetch(batch):
             yield rows
+
+
+def rows_sql(
+    selection: Selection, columns: Sequence[Column], *, typed: bool, timezone: str
+) -> tuple[str, list[Any]]:
+    """The SELECT of the selected leads' cells, in the selection's order, and its parameters
+    after the tenant's `$1` (typed: for XLSX; else every cell is text, for CSV)."""
+    where, args = where_sql(selection.spec)
+    p = _Params(args)
+    dated = any(c.kind is CellKind.DATE_TIME for c in columns)
+    tz = p(timezone, "text") if dated else ""
+    cells = ", ".join(_cell_sql(c, p, typed=typed, tz=tz) for c in columns)
+    direction = "DESC" if selection.descending else "ASC"
+    # NULLS LAST only where there are NULLs (rating): on the others it would keep the
+    # planner from walking the (tenant_id, column, id) index.
+    nulls = " NULLS LAST" if selection.sort_column in NULLABLE_SORT_COLUMNS else ""
+    order = f"{selection.sort_column} {direction}{nulls}, id {direction}"
+    return f"SELECT {cells} FROM leads WHERE {where} ORDER BY {order}", p.values
