@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from leedz.agents.endpoints import router as agents_router
 from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
+from leedz.files.endpoints import router as files_router
+from leedz.imports import reader
 from leedz.invites.endpoints import router as invites_router
 from leedz.jobs.endpoints import router as jobs_router
 from leedz.leads.endpoints import router as leads_router
@@ -31,10 +33,13 @@ V1_ROUTERS = (
     leads_router,
     merges_router,
     lists_router,
+    files_router,
 )
 
 
 def include_routers(app: FastAPI) -> None:
+    # What an upload is, told by the import reader (files/endpoints.py `Detect`).
+    app.state.detect_upload = reader.detect
     app.include_router(ops_router)
     # Included one level deep (not through a nested /v1 router): route matching walks each level.
     for router in V1_ROUTERS:

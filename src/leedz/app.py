@@ -18,6 +18,9 @@ from leedz.auth import mail as account_mail
 from leedz.auth.sessions import AuthKeys
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.errors import install_error_handlers, install_problem_documents
+from leedz.files.endpoints import UPLOAD_ROUTE
+from leedz.files.purge import FilePurger
+from leedz.files.storage import storage_for, use_storage
 from leedz.gateway import relay
 from leedz.gateway.server import Gateway
 from leedz.invites import mail as invite_mail
@@ -74,12 +77,22 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             interval=settings.trash_purge_interval_seconds,
         )
         purging = asyncio.create_task(purger.run(), name="trash-purge")
+        # The process's one file store (files/storage.py), and its purge.
+        purging_files = asyncio.create_task(
+            FilePurger(
+                db,
+                use_storage(storage_for(settings)),
+                role=settings.db_purger_role,
+                interval=settings.file_purge_interval_seconds,
+            ).run(),
+            name="file-purge",
+        )
         try:
             yield
         finally:
-            for task in (reaping, purging):
+            for task in (reaping, purging, purging_files):
                 task.cancel()
-            for task in (reaping, purging):
+            for task in (reaping, purging, purging_files):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await bus.drain(within_seconds=5.0)
@@ -118,7 +131,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_error_handlers(app)
     install_problem_documents(app)
     include_routers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=[UPLOAD_ROUTE]
+    )
     app.add_middleware(RequestContextMiddleware)
     # Outermost, so that every answer (errors included) carries the CORS headers a browser needs.
     app.add_middleware(

@@ -20,6 +20,8 @@ db_app = typer.Typer(help="Database: migrations and seed data", no_args_is_help=
 app.add_typer(db_app, name="db")
 leads_app = typer.Typer(help="Leads: maintenance", no_args_is_help=True)
 app.add_typer(leads_app, name="leads")
+files_app = typer.Typer(help="Stored files: maintenance", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 
 EMBEDDED_DATABASE = "leedz"
 
@@ -292,6 +294,36 @@ def leads_purge_trash(
             f"purged {result.leads} leads in {result.tenants} workspaces"
             f" ({result.merges} merge records dropped)"
         )
+
+    asyncio.run(purge())
+
+
+@files_app.command("purge")
+def files_purge() -> None:
+    """Delete the expired files, rows and objects (what the server does every 15 minutes)."""
+    from leedz.files.purge import FilePurger
+    from leedz.files.storage import storage_for
+    from leedz.kit.db import Database
+
+    settings = get_settings()
+    url = database_url(settings)
+
+    async def purge() -> None:
+        db = Database(settings, url)
+        await db.start()
+        try:
+            purger = FilePurger(
+                db,
+                storage_for(settings),
+                role=settings.db_purger_role,
+                interval=settings.file_purge_interval_seconds,
+            )
+            result = await purger.purge_once()
+        finally:
+            await db.dispose()
+        if result.skipped:
+            typer.echo("another purge was running: what it had not reached is left to it")
+        typer.echo(f"purged {result.files} files in {result.tenants} workspaces")
 
     asyncio.run(purge())
 

@@ -12,7 +12,7 @@ import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -131,6 +131,21 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_048_576
 
+    # Files (docs/files.md): an upload's own limit (POST /v1/files is exempt from
+    # max_body_bytes and counts the file's bytes as they arrive); where the bytes live (a
+    # directory under data_dir unless `s3://bucket[/prefix]`), and the S3-compatible endpoint.
+    # S3 credentials: these two, else boto3's own chain (AWS_ACCESS_KEY_ID, profiles, roles).
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # How long a signed download URL works; how often the file purge looks for expired files.
+    download_url_seconds: int = Field(default=300, ge=1, le=7 * 86_400)
+    file_purge_interval_seconds: float = Field(default=900.0, gt=0, le=86_400)
+
     # Behind proxies (kit/clientip.py; docs/deploy.md): how many stand in front of the app, or
     # their networks (CIDRs, comma-separated; they win over the count). Neither: the peer
     # address is the client's and X-Forwarded-For is ignored.
@@ -164,6 +179,11 @@ class Settings(BaseSettings):
         "smtp_username",
         "smtp_password",
         "require_verified_email",
+        "storage_url",
+        "s3_endpoint_url",
+        "s3_region",
+        "s3_access_key_id",
+        "s3_secret_access_key",
         mode="before",
     )
     @classmethod

@@ -3,6 +3,7 @@
 from leedz.agents.models import Agent
 from leedz.audit.models import AuditLog
 from leedz.evidence.models import Evidence
+from leedz.files.models import StoredFile
 from leedz.invites.models import Invite
 from leedz.jobs.models import Job
 from leedz.kit.models import Base
@@ -38,6 +39,7 @@ __all__ = [
     "Membership",
     "Plan",
     "RefreshToken",
+    "StoredFile",
     "Tenant",
     "UsageCounter",
     "User",

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from leedz.files import service as files
+from leedz.files.models import FilePurpose
 from tests.factories.accounts import Account, member, on_plan, signup, unique_email
 
 TABLE = Path(__file__).with_name("rbac.csv")
@@ -100,9 +104,31 @@ async def lead_ids(client: httpx.AsyncClient, boss: Account) -> dict[str, str]:
     return ids | {"merge": merged.json()["mergeId"]}
 
 
+UPLOAD = {"file": ("رباك.csv", "الاسم,الجوال\nمحمد,+966501234567\n".encode(), "text/csv")}
+
+
+async def file_ids(client: httpx.AsyncClient, app: FastAPI, boss: Account) -> dict[str, str]:
+    """{file}, an upload the OWNER made, and {export}, an export file the OWNER's job wrote."""
+    uploaded = await client.post("/v1/files", files=UPLOAD, headers=boss.headers)
+    assert uploaded.status_code == 201, uploaded.text
+    source = Path(app.state.settings.data_dir) / "rbac-export.csv"
+    source.write_bytes(b"name\nRBAC\n")
+    async with app.state.db.transaction(
+        tenant_id=uuid.UUID(boss.tenant_id), user_id=uuid.UUID(boss.user_id)
+    ) as tx:
+        export = await files.store_generated(
+            tx, path=source, name="export.csv", purpose=FilePurpose.EXPORT, content_type="text/csv"
+        )
+    return {"file": uploaded.json()["id"], "export": str(export.id)}
+
+
 @pytest.mark.parametrize(("row", "caller"), CASES)
 async def test_rbac_table(
-    client: httpx.AsyncClient, owner: asyncpg.Connection, row: dict[str, str], caller: str
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    owner: asyncpg.Connection,
+    row: dict[str, str],
+    caller: str,
 ) -> None:
     world = await build_world(client, owner)
     leads = (
@@ -110,6 +136,8 @@ async def test_rbac_table(
         if "{lead" in row["path"] or "{merge" in row["path"]
         else {}
     )
+    if "{file" in row["path"] or "{export" in row["path"]:
+        leads |= await file_ids(client, app, world.by_role["OWNER"])
     ids = {"lead": world.lead_id, "trashed": world.trashed_id} | leads
     path = row["path"].format(
         target=world.target.user_id,
@@ -128,12 +156,15 @@ async def test_rbac_table(
         headers = world.other.headers
     elif caller != "anonymous":
         headers = world.by_role[caller].headers
-    response = await client.request(
-        row["method"],
-        path,
-        headers=headers,
-        json=json.loads(body) if body else None,
-    )
+    if body == "multipart":  # the upload: multipart/form-data, never JSON
+        response = await client.request(row["method"], path, headers=headers, files=UPLOAD)
+    else:
+        response = await client.request(
+            row["method"],
+            path,
+            headers=headers,
+            json=json.loads(body) if body else None,
+        )
     assert response.status_code == int(row[caller]), response.text
     if response.status_code == 403:
         assert response.json()["code"] == "forbidden"

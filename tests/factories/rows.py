@@ -148,6 +148,16 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
         lead,
         rows.ids["evidence"],
     )
+    await insert(
+        "files",
+        "INSERT INTO files (tenant_id, name, size, sha256, purpose, content_type, storage_key,"
+        " created_by_id, expires_at) VALUES ($1, 'leads.csv', 3, $2, 'IMPORT', 'text/csv',"
+        " $3, $4, now() + interval '1 day') RETURNING id",
+        tenant_id,
+        hashlib.sha256(b"a,b").hexdigest(),
+        f"{tenant_id}/{uuid.uuid4()}",
+        user_id,
+    )
     await conn.execute(
         "INSERT INTO usage_counters (tenant_id, period, searches) VALUES ($1, $2, 1)",
         tenant_id,
@@ -225,6 +235,12 @@ async def insert_for_tenant(conn: asyncpg.Connection, table: str, victim: Tenant
         "lead_evidence": (
             "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)",
             (t, victim.ids["leads"], victim.ids["evidence"]),
+        ),
+        "files": (
+            "INSERT INTO files (tenant_id, name, size, sha256, purpose, content_type,"
+            " storage_key, expires_at) VALUES ($1, 'x.csv', 0, $2, 'EXPORT', 'text/csv', $3,"
+            " now() + interval '1 day')",
+            (t, "0" * 64, f"{t}/{uuid.uuid4()}"),
         ),
         "usage_counters": (
             "INSERT INTO usage_counters (tenant_id, period) VALUES ($1, date '2000-01-01')",

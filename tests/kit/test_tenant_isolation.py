@@ -30,6 +30,7 @@ TENANT_TABLES = (
     "lead_merges",
     "lead_evidence",
     "usage_counters",
+    "files",
 )
 APPEND_ONLY = {"audit_logs"}
 # Tenant tables the request role may not touch at all, with or without a tenant: it reads them
@@ -290,6 +291,11 @@ FOREIGN_REFERENCES = {
     "lead_evidence.evidence_id": (
         "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id) VALUES ($1, $2, $3)",
         ("b:tenant", "b:leads", "a:evidence"),
+    ),
+    "files.created_by_id": (
+        # A's member is no member of B: a file of B cannot be theirs.
+        "UPDATE files SET created_by_id = $2 WHERE tenant_id = $1",
+        ("b:tenant", "a:user"),
     ),
     "leads.owner_id": (
         # A's member is no member of B: a lead of B cannot be theirs.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -114,7 +115,11 @@ def _token_failure(exc: TokenError) -> Unauthorized:
     return error
 
 
-async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
+@asynccontextmanager
+async def authenticated(request: Request) -> AsyncIterator[Authenticated]:
+    """The caller's transaction, as a dependency gives it, for an endpoint that must not hold
+    one for its whole run (an upload opens one to check the caller before reading the body,
+    and another to store it)."""
     tokens: AccessTokens = request.app.state.access_tokens
     try:
         claims = tokens.verify(bearer_token(request))
@@ -137,6 +142,11 @@ async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
             meta=request_meta(request),
         )
         yield Authenticated(actor=actor, tx=tx)
+
+
+async def _authenticate(request: Request) -> AsyncIterator[Authenticated]:
+    async with authenticated(request) as auth:
+        yield auth
 
 
 # One transaction per request, closed before the response is sent (see kit/db.py).
@@ -162,14 +172,18 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, None]]:
     # Depends on the authentication itself, not on CurrentActor: one dependency layer less on
     # every guarded request (bench/auth_read.py).
     async def check(auth: _Authenticated) -> None:
-        actor = auth.actor
-        if not actor.can(permission):
-            raise Forbidden(
-                f"Your role ({actor.role.value}) lacks the permission {permission.value}",
-                permission=permission.value,
-            )
+        check_permission(auth.actor, permission)
 
     return check
+
+
+def check_permission(actor: Actor, permission: Permission) -> None:
+    """403 `forbidden`, naming `permission`, when the actor lacks it."""
+    if not actor.can(permission):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) lacks the permission {permission.value}",
+            permission=permission.value,
+        )
 
 
 def Require(permission: Permission) -> Any:  # noqa: N802 - reads like a marker in route decorators

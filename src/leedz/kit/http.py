@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Collection
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -141,14 +142,19 @@ class BodySizeLimitMiddleware:
     or stores them: a declared Content-Length is checked up front, a chunked body as it arrives.
 
     Starlette's own limiter answers in plain text, which would break the error contract.
+    `exempt` (method, path) pairs enforce a limit of their own while they stream their body
+    (POST /v1/files: files/receive.py).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, exempt: Collection[tuple[str, str]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in self.exempt:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

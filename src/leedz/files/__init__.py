@@ -1,0 +1,1 @@
+"""Stored files (uploads, exports, import reports) and the storage behind them."""

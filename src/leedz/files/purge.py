@@ -1,0 +1,79 @@
+"""The file purge: deletes the files past their expiry, rows and objects.
+
+Every instance runs one (`run`, every `interval` seconds); operators run a pass by hand with
+`leedz files purge`. A pass works in batches, as the purger role, which sees nothing but
+expired files, in any tenant (migration 20261201_1820): a batch deletes its rows, then their
+objects, then commits — an object that cannot be deleted (the store is away) rolls the batch
+back, to be retried by the next pass, so no row ever outlives its object unseen and no row is
+dropped while its object stays. An advisory lock keeps a second instance from purging at the
+same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from uuid import UUID
+
+import structlog
+
+from leedz.files.repository import delete_expired
+from leedz.files.storage import ObjectKey, Storage
+from leedz.kit.db import Database
+
+log = structlog.get_logger("leedz.files")
+
+BATCH = 200
+FIRST_PASS_WITHIN = 60.0
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    files: int
+    tenants: int
+    skipped: bool = False  # another instance was purging
+
+
+class FilePurger:
+    def __init__(self, database: Database, storage: Storage, *, role: str, interval: float) -> None:
+        self.database = database
+        self.storage = storage
+        self.role = role
+        self.interval = interval
+
+    async def purge_once(self) -> PurgeResult:
+        """Purge what has expired by now, batch after batch."""
+        purged, skipped = 0, False
+        tenants: set[UUID] = set()
+        while True:
+            async with self.database.transaction(role=self.role) as tx:
+                batch = await delete_expired(tx, limit=BATCH)
+                if batch is None:
+                    skipped = True
+                    break
+                for expired in batch:
+                    key = ObjectKey.parse(expired.storage_key)
+                    if key.tenant_id != expired.tenant_id:
+                        raise RuntimeError(f"file {expired.id}: storage key outside its tenant")
+                    await self.storage.delete(key)
+            purged += len(batch)
+            tenants.update(expired.tenant_id for expired in batch)
+            if len(batch) < BATCH:
+                break
+        if purged:
+            log.info("files_purged", files=purged, tenants=len(tenants))
+        return PurgeResult(files=purged, tenants=len(tenants), skipped=skipped)
+
+    async def run(self) -> None:
+        """Purge until cancelled; a failed pass (database or store away) is logged and
+        retried. The first pass comes within a minute of the start."""
+        await asyncio.sleep(min(self.interval, FIRST_PASS_WITHIN) * random.uniform(0.5, 1))  # noqa: S311
+        while True:
+            try:
+                await self.purge_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next pass retries
+                log.warning("file_purge_failed", error=repr(exc))
+            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))  # noqa: S311
