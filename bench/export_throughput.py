@@ -4,7 +4,8 @@ Subject: the EXPORT job's handler (leedz.exports.job) run in this process on the
 Database, as the tenant's owner: the tenant's settings, the selection (every live lead,
 newest first), the count, the object keys in use, the server-side cursor in batches of 2,000,
 the cells defused and written to a file on disk (in a thread, beside the next fetch), progress
-stored every 20,000 leads, the file kept and the audit row written at the end. Default columns
+stored every 20,000 leads, the file stored by the files feature (hashed, copied into the local
+store) and the audit row written at the end. Default columns
 (every field a person sets, the object fields expanded to the keys in use).
 
 Ceiling: `COPY (SELECT …) TO STDOUT` of the very statement the export's cursor runs (the same
@@ -26,6 +27,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -39,6 +41,7 @@ from leedz.exports import job, service
 from leedz.exports.columns import plan
 from leedz.exports.repository import ExportReads, rows_sql
 from leedz.exports.writers import open_sheet
+from leedz.files.storage import ObjectKey, current_storage
 from leedz.jobs.models import JobType
 from leedz.jobs.schemas import ExportInput
 from leedz.jobs.work import Cancelled
@@ -115,9 +118,13 @@ async def _subject(db: Database, dataset: Dataset, fmt: str) -> tuple[Sample, fl
     assert not isinstance(output, Cancelled)
     rows = int(output["rows"])
     owner = dataset.owners[0]
-    for path in (service.exports_dir() / str(owner.tenant_id)).glob(f"{output['fileId']}-*"):
-        size = path.stat().st_size
-        path.unlink()
+    async with db.transaction(tenant_id=owner.tenant_id, user_id=owner.user_id) as tx:
+        stored = await tx.raw.fetchrow(
+            "SELECT size, storage_key FROM files WHERE id = $1", uuid.UUID(output["fileId"])
+        )
+    assert stored is not None
+    size = int(stored["size"])
+    await current_storage().delete(ObjectKey.parse(stored["storage_key"]))  # 100s of MB
     ms = seconds * 1000
     return Sample(rows / seconds, ms, ms), rss.growth_mb, size
 

@@ -21,7 +21,7 @@ from leedz.exports import job
 from leedz.exports.cells import FORMULA_TRIGGERS
 from leedz.exports.columns import field_of_header
 from leedz.jobs.work import Cancelled
-from tests.exports.support import csv_rows, file_of, records, run, stored_files, xlsx_sheet
+from tests.exports.support import csv_of, export_files, records, run, xlsx_of
 from tests.exports.support import unit as make_unit
 from tests.factories.accounts import Account, member, on_plan, signup
 from tests.factories.leads import create_lead
@@ -83,9 +83,7 @@ class TestCsv:
         output = await run(app, boss, {"format": "CSV"})
         assert not isinstance(output, Cancelled)
         assert output["rows"] == 1
-        path = file_of(boss, output)
-        assert b"\r\n" in path.read_bytes()
-        header, *rows = csv_rows(path)
+        header, *rows = await csv_of(app, boss, output)
         assert header[:4] == ["المعرّف", "الاسم", "اسم جهة الاتصال", "التصنيف"]
         (row,) = records(header, rows)
         by_key = {field_of_header(h): v for h, v in row.items()}
@@ -130,7 +128,7 @@ class TestCsv:
         )
         output = await run(app, boss, {"format": "CSV"})
         assert not isinstance(output, Cancelled)
-        header, *rows = csv_rows(file_of(boss, output))
+        header, *rows = await csv_of(app, boss, output)
         assert_no_formula_cell([header, *rows])
         (row,) = records(header, rows)
         by_key = {field_of_header(h): v for h, v in row.items()}
@@ -151,7 +149,7 @@ class TestCsv:
         output = await run(app, boss, {"format": "CSV", "filter": {"status": ["WON"]}})
         assert not isinstance(output, Cancelled)
         assert output["rows"] == 0
-        rows = csv_rows(file_of(boss, output))
+        rows = await csv_of(app, boss, output)
         assert len(rows) == 1
         assert rows[0][:3] == ["ID", "Name", "Contact name"]
 
@@ -165,7 +163,7 @@ class TestXlsx:
         output = await run(app, boss, {"format": "XLSX"})
         assert not isinstance(output, Cancelled)
         assert output["rows"] == 2
-        sheet = xlsx_sheet(file_of(boss, output))
+        sheet = await xlsx_of(app, boss, output)
         assert sheet.sheet_view.rightToLeft is True
         cells = [list(row) for row in sheet.iter_rows()]
         assert all(cell.data_type != "f" for row in cells for cell in row)
@@ -193,7 +191,7 @@ class TestXlsx:
         await english(client, boss)
         output = await run(app, boss, {"format": "XLSX", "columns": ["name", "phones"]})
         assert not isinstance(output, Cancelled)
-        sheet = xlsx_sheet(file_of(boss, output))
+        sheet = await xlsx_of(app, boss, output)
         assert not sheet.sheet_view.rightToLeft
         assert [c.value for c in next(sheet.iter_rows())] == ["Name", "Phones"]
         assert sheet.max_row == 1
@@ -203,6 +201,7 @@ class TestXlsx:
         client: httpx.AsyncClient,
         app: FastAPI,
         boss: Account,
+        owner: asyncpg.Connection,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         for n in range(3):
@@ -211,7 +210,7 @@ class TestXlsx:
         with pytest.raises(LeedzError) as raised:
             await run(app, boss, {"format": "XLSX"})
         assert raised.value.code == "export_too_large"
-        assert stored_files(boss) == []
+        assert await export_files(owner, boss) == []
 
 
 class TestColumns:
@@ -225,7 +224,7 @@ class TestColumns:
             {"columns": ["phones", "name", "customFields.industry", "location", "name"]},
         )
         assert not isinstance(output, Cancelled)
-        header, row = csv_rows(file_of(boss, output))
+        header, row = await csv_of(app, boss, output)
         assert [field_of_header(h) for h in header] == [
             "phones", "name", "customFields.industry", "lat", "lng",
         ]  # fmt: skip
@@ -237,13 +236,17 @@ class TestColumns:
         "columns", [["name", "password"], ["customFields.bad key"], ["search_text"], ["tenantId"]]
     )
     async def test_an_unknown_column_fails_the_job_with_its_code(
-        self, client: httpx.AsyncClient, app: FastAPI, boss: Account, columns: list[str]
+        self,
+        app: FastAPI,
+        boss: Account,
+        owner: asyncpg.Connection,
+        columns: list[str],
     ) -> None:
         with pytest.raises(LeedzError) as raised:
             await run(app, boss, {"columns": columns})
         assert raised.value.code == "export_column_unknown"
         assert raised.value.extra["columns"] == [c for c in columns if c != "name"]
-        assert stored_files(boss) == []
+        assert await export_files(owner, boss) == []
 
 
 class TestSelection:
@@ -259,7 +262,7 @@ class TestSelection:
         async def names(selection: dict[str, Any]) -> list[str]:
             output = await run(app, boss, {"columns": ["name"], **selection})
             assert not isinstance(output, Cancelled)
-            _, *rows = csv_rows(file_of(boss, output))
+            _, *rows = await csv_of(app, boss, output)
             assert output["rows"] == len(rows)
             return [r[0] for r in rows]
 
@@ -283,13 +286,13 @@ class TestSelection:
         await add(client, stranger, their_list["id"], [theirs["id"]])
         output = await run(app, boss, {"columns": ["name"], "leadIds": [theirs["id"], mine["id"]]})
         assert not isinstance(output, Cancelled)
-        assert csv_rows(file_of(boss, output)) == [["الاسم"], ["Mine"]]
+        assert await csv_of(app, boss, output) == [["الاسم"], ["Mine"]]
         with pytest.raises(LeedzError) as raised:
             await run(app, boss, {"listId": their_list["id"]})
         assert raised.value.code == "not_found"
         everything = await run(app, boss, {"columns": ["name"]})
         assert not isinstance(everything, Cancelled)
-        assert csv_rows(file_of(boss, everything)) == [["الاسم"], ["Mine"]]
+        assert await csv_of(app, boss, everything) == [["الاسم"], ["Mine"]]
 
     async def test_sales_export_only_what_they_see(
         self, client: httpx.AsyncClient, app: FastAPI, boss: Account
@@ -303,7 +306,7 @@ class TestSelection:
         async def names(role: Role, account: Account) -> set[str]:
             output = await run(app, account, {"columns": ["name"]}, role=role)
             assert not isinstance(output, Cancelled)
-            return {r[0] for r in csv_rows(file_of(account, output))[1:]}
+            return {r[0] for r in (await csv_of(app, account, output))[1:]}
 
         assert await names(Role.SALES, sales) == {"Unassigned", "Theirs", "Mine"}
         await own_leads_only(client, boss)
@@ -323,6 +326,13 @@ class TestRunning:
         assert output["rows"] == 5
         assert export.progress == [40, 80, 100]
         assert export.checkpoint == {"rows": 5, "fileId": output["fileId"]}
+        (stored,) = await export_files(owner, boss)
+        assert str(stored["id"]) == output["fileId"]
+        assert stored["format"] == "CSV"
+        assert stored["content_type"].startswith("text/csv")
+        assert str(stored["created_by_id"]) == boss.user_id
+        assert stored["lifetime"].days == 7
+        assert re.fullmatch(r"leads-\d{8}-\d{6}\.csv", stored["name"])
         audit = await owner.fetch(
             "SELECT user_id, entity_type, entity_id, details FROM audit_logs"
             " WHERE tenant_id = $1::uuid AND event_type = 'leads.exported'",
@@ -344,7 +354,7 @@ class TestRunning:
             await create_lead(client, boss, name=f"Lead {n}")
         output = await run(app, boss, {"format": "XLSX"}, cancel_after=1)
         assert output == Cancelled({"rows": 2, "fileId": None})
-        assert stored_files(boss) == []
+        assert await export_files(owner, boss) == []
         assert not await owner.fetchval(
             "SELECT count(*) FROM audit_logs WHERE tenant_id = $1::uuid"
             " AND event_type = 'leads.exported'",
@@ -352,14 +362,14 @@ class TestRunning:
         )
 
     async def test_a_restart_starts_over_unless_the_file_was_kept(
-        self, client: httpx.AsyncClient, app: FastAPI, boss: Account
+        self, client: httpx.AsyncClient, app: FastAPI, boss: Account, owner: asyncpg.Connection
     ) -> None:
         for n in range(3):
             await create_lead(client, boss, name=f"Lead {n}")
         again = await run(app, boss, {"columns": ["name"]}, checkpoint={"rows": 2})
         assert not isinstance(again, Cancelled)
         assert again["rows"] == 3
-        assert len(csv_rows(file_of(boss, again))) == 4
+        assert len(await csv_of(app, boss, again)) == 4
         done = {"rows": 3, "fileId": again["fileId"]}
         assert await run(app, boss, {"columns": ["name"]}, checkpoint=done) == done
-        assert len(stored_files(boss)) == 1
+        assert len(await export_files(owner, boss)) == 1

@@ -126,7 +126,11 @@ async def export(
                 await asyncio.to_thread(sheet.close)
         async with unit.batch() as tx:
             file_id = await service.keep_file(
-                tx, path=path, name=name, content_type=sheet.content_type
+                tx,
+                path=path,
+                name=name,
+                content_type=sheet.content_type,
+                file_format=body.format.value,
             )
             await audit.record(
                 tx,

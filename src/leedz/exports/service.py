@@ -7,14 +7,13 @@ leads and the unassigned ones), in the filter's sort order.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 from leedz.access.context import Actor
 from leedz.exports.repository import Selection
+from leedz.files import service as files
+from leedz.files.models import FilePurpose
 from leedz.jobs.schemas import ExportInput
 from leedz.kit.db import Tx
 from leedz.leads import search
@@ -35,18 +34,15 @@ async def selection(tx: Tx, actor: Actor, body: ExportInput) -> Selection:
     return Selection(spec=spec, sort_column=column, descending=descending)
 
 
-def exports_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "leedz-exports"
-
-
-async def keep_file(tx: Tx, *, path: Path, name: str, content_type: str) -> str:
-    """Keep the finished export at `path` for download; its file id.
-
-    Until the files feature (files.service.store_generated) is merged, the file is moved under
-    the system's temporary directory, `<tenant>/<id>-<name>`, and the id names it there."""
-    file_id = uuid.uuid4()
-    folder = exports_dir() / str(tx.current_tenant)
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.move(path, folder / f"{file_id}-{name}")
-    del content_type  # the files feature stores it
-    return str(file_id)
+async def keep_file(tx: Tx, *, path: Path, name: str, content_type: str, file_format: str) -> str:
+    """Store the finished export at `path` (an EXPORT file: its creator, or a member with
+    `leads:export`, may download it for 7 days); its file id."""
+    row = await files.store_generated(
+        tx,
+        path=path,
+        name=name,
+        purpose=FilePurpose.EXPORT,
+        content_type=content_type,
+        file_format=file_format,
+    )
+    return str(row.id)
