@@ -9,6 +9,7 @@ from leedz.audit.endpoints import router as audit_router
 from leedz.auth.endpoints import router as auth_router
 from leedz.files.endpoints import router as files_router
 from leedz.imports import reader
+from leedz.imports.endpoints import router as imports_router
 from leedz.invites.endpoints import router as invites_router
 from leedz.jobs.endpoints import router as jobs_router
 from leedz.leads.endpoints import router as leads_router
@@ -28,6 +29,7 @@ V1_ROUTERS = (
     invites_router,
     audit_router,
     jobs_router,
+    imports_router,
     agents_router,
     leases_router,
     leads_router,

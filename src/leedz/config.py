@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     reaper_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # Leads in the trash are deleted for good once trashed longer ago than this (never within a
     # day: the purge role's policy, migration 20261201_1600); the purge looks this often.
+    # Imports (docs/imports.md): rows per batch, each batch one transaction and checkpoint.
+    import_batch_rows: int = Field(default=1000, ge=1, le=100_000)
     trash_retention_days: int = Field(default=30, ge=1, le=3650)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)

@@ -4,6 +4,7 @@ from leedz.agents.models import Agent
 from leedz.audit.models import AuditLog
 from leedz.evidence.models import Evidence
 from leedz.files.models import StoredFile
+from leedz.imports.models import ImportRow
 from leedz.invites.models import Invite
 from leedz.jobs.models import Job
 from leedz.kit.models import Base
@@ -27,6 +28,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Evidence",
+    "ImportRow",
     "Invite",
     "Job",
     "Lead",

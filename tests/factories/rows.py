@@ -149,6 +149,14 @@ async def create_tenant_with_rows(conn: asyncpg.Connection, label: str) -> Tenan
         rows.ids["evidence"],
     )
     await insert(
+        "import_rows",
+        "INSERT INTO import_rows (tenant_id, job_id, row_number, action, lead_id)"
+        " VALUES ($1, $2, 2, 'created', $3) RETURNING job_id",
+        tenant_id,
+        rows.ids["jobs"],
+        lead,
+    )
+    await insert(
         "files",
         "INSERT INTO files (tenant_id, name, size, sha256, purpose, content_type, storage_key,"
         " created_by_id, expires_at) VALUES ($1, 'leads.csv', 3, $2, 'IMPORT', 'text/csv',"
@@ -245,6 +253,11 @@ async def insert_for_tenant(conn: asyncpg.Connection, table: str, victim: Tenant
         "usage_counters": (
             "INSERT INTO usage_counters (tenant_id, period) VALUES ($1, date '2000-01-01')",
             (t,),
+        ),
+        "import_rows": (
+            "INSERT INTO import_rows (tenant_id, job_id, row_number, action, lead_id)"
+            " VALUES ($1, $2, 3, 'created', $3)",
+            (t, victim.ids["jobs"], victim.ids["leads"]),
         ),
     }
     sql, args = statements[table]

@@ -50,8 +50,9 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     # 20 tables, 12 enums, 6 functions (leedz_sign_in retired in 20261201_1000; account_tokens
     # and its enum account_token_purpose added in 20261201_1200; five lead tables, five enums
     # and leedz_sales_own_leads_only in 20261201_1400; lead_search, leedz_lead_search_sync and
-    # leedz_search_lead_ids in 20261201_1700; files and its enum file_purpose in 20261201_1820)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 40
+    # leedz_search_lead_ids in 20261201_1700; files and its enum file_purpose in 20261201_1820;
+    # import_rows in 20261201_1830)
+    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 41
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)
@@ -61,9 +62,10 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     forced = asyncio.run(
         _scalar(empty_database, "SELECT count(*) FROM pg_class WHERE relforcerowsecurity")
     )
-    # sixteen tenant tables and tenants; lead_search enables RLS without forcing it (its owner
-    # alone reads it, and must bypass it: migration 20261201_1700)
-    assert forced == 17
+    # seventeen tenant tables (files: 20261201_1820, import_rows: 20261201_1830) and tenants;
+    # lead_search enables RLS without forcing it (its owner alone reads it, and must bypass it:
+    # migration 20261201_1700)
+    assert forced == 18
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

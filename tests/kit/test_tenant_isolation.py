@@ -31,6 +31,7 @@ TENANT_TABLES = (
     "lead_evidence",
     "usage_counters",
     "files",
+    "import_rows",
 )
 APPEND_ONLY = {"audit_logs"}
 # Tenant tables the request role may not touch at all, with or without a tenant: it reads them

@@ -19,7 +19,7 @@ NOTES_FIELD = "customFields.notes"
 # the business's name before a `Name` column is). Compared in `header_key` form, so case,
 # spaces, underscores, dashes, hamza and alef forms, taa marbuta and the ال article do not
 # matter.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
+SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
         "business name", "company name", "company", "organization", "organisation",
         "business", "store name", "shop name", "place name",
@@ -82,13 +82,18 @@ _TRAILING_NUMBER = re.compile(r"\s*\d+$")
 
 def header_key(header: str) -> str:
     """The form two headers are compared in: `normalize_text` (case, hamza and alef forms,
-    taa marbuta, punctuation, digits), the article ال dropped from each word longer than
-    three letters, the spaces removed (`E-mail`, `e_mail`, `EMAIL` are `email`)."""
-    words = normalize_text(header).split()
-    return "".join(
-        word[len(_ARTICLE) :] if word.startswith(_ARTICLE) and len(word) > 3 else word
-        for word in words
-    )
+    taa marbuta, punctuation, digits), the article ال dropped from the start of each word
+    (as often as it repeats, leaving three letters at least), the spaces removed (`E-mail`,
+    `e_mail`, `EMAIL` are `email`)."""
+    return "".join(_without_article(word) for word in normalize_text(header).split())
+
+
+def _without_article(word: str) -> str:
+    # As often as it repeats: once hamza is gone, `الإلكتروني` reads `الالكتروني`, and its
+    # `إل` is as much an article as the first `ال` (`بريد إلكتروني` = `البريد الإلكتروني`).
+    while word.startswith(_ARTICLE) and len(word) > 3:
+        word = word[len(_ARTICLE) :]
+    return word
 
 
 def _importable() -> frozenset[str]:
@@ -102,7 +107,7 @@ IMPORTABLE = _importable()
 
 def _table() -> dict[str, tuple[str, int]]:
     table: dict[str, tuple[str, int]] = {}
-    for field_key, spellings in _SYNONYMS.items():
+    for field_key, spellings in SYNONYMS.items():
         if field_key not in IMPORTABLE:
             raise ValueError(f"{field_key} is not an importable lead field")
         for rank, spelling in enumerate(spellings):

@@ -14,6 +14,7 @@ the event loop; `detect` reads the whole file once to validate it and count its 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import enum
@@ -21,6 +22,7 @@ import math
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -180,7 +182,7 @@ def rows(
     path: Path, how: Detected | ReadOptions, *, sheet: str | None = None
 ) -> Iterator[list[str]]:
     """The data rows (header excluded), each as `len(header)` strings; see `numbered_rows`."""
-    for _, cells in numbered_rows(path, how, sheet=sheet):
+    for _, cells in _fitted_rows(path, how, sheet=sheet):
         yield cells
 
 
@@ -192,6 +194,16 @@ def numbered_rows(
     rows, an empty row keeps its number (and is yielded, all cells empty) unless only empty
     rows follow it. Rows are padded with "" or cut to `len(Detected.header)`. Rows numbered
     `after` or less are skipped (a resumed job). Streams: memory stays flat for a CSV."""
+    found = _fitted_rows(path, how, sheet=sheet)
+    if not after:
+        yield from found
+        return
+    for number, cells in found:
+        if number > after:
+            yield number, cells
+
+
+def _fitted_rows(path: Path, how: Detected | ReadOptions, *, sheet: str | None) -> Iterator[Record]:
     options = how.options if isinstance(how, Detected) else how
     if options.format is FileFormat.XLSX:
         records = _xlsx_records(path, sheet=sheet or options.sheet)
@@ -201,9 +213,7 @@ def numbered_rows(
         records = _csv_records(path, encoding=options.encoding, delimiter=options.delimiter)
     _, header = _header(records)
     width = options.columns if options.columns is not None else len(header)
-    for number, cells in _data_rows(records, width=width):
-        if number > after:
-            yield number, cells
+    return _data_rows(records, width=width)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,14 +305,24 @@ def _valid_utf8_prefix(sample: bytes) -> bool:
     return True
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _looks_arabic(sample: bytes) -> bool:
-    """Windows-1256 reading: most of the non-ASCII letters are Arabic ones."""
+    """Windows-1256 reading: the words with Arabic letters are Arabic through and through.
+    Latin text in a Windows-1252 code page read as 1256 turns some accented letters into
+    Arabic ones inside Latin words (`João` → `Joمo`): a mixed word is the tell."""
     text = sample.decode("cp1256", errors="replace")
-    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
-    if not letters:
-        return False
-    arabic = sum(1 for ch in letters if _ARABIC_LETTER.match(ch))
-    return arabic >= 0.6 * len(letters)
+    arabic = mixed = 0
+    for word in _WORD.findall(text):
+        letters = sum(1 for ch in word if _ARABIC_LETTER.match(ch))
+        if not letters:
+            continue
+        if letters == len(word):
+            arabic += 1
+        else:
+            mixed += 1
+    return arabic > 0 and mixed <= 0.05 * (arabic + mixed)
 
 
 def _guess_encoding(sample: bytes, *, utf8: bool = True) -> str:
@@ -318,24 +338,32 @@ def _guess_encoding(sample: bytes, *, utf8: bool = True) -> str:
     # short Arabic sample Windows-1252, -1250 or Mac-Arabic: Arabic letters decide first.
     if _looks_arabic(sample):
         return "cp1256"
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is None:
+    matches = list(charset_normalizer.from_bytes(sample))
+    if not matches:
         raise FileEncodingUnknown(
             "the text encoding cannot be recognized: save the file as CSV UTF-8"
         )
-    return codecs.lookup(best.encoding).name
+    # On a tie, Windows-1252 (Excel's "CSV" on French and English Windows, met in the Maghreb
+    # and the Levant) before the other code pages that read the sample as well.
+    best = matches[0]
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    chosen = next((m for m in tied if m.encoding == "cp1252"), best)
+    return codecs.lookup(chosen.encoding).name
 
 
 def _first_decode_error(path: Path, encoding: str) -> int | None:
-    """The byte offset of the first byte that `encoding` cannot decode, or None."""
+    """The byte offset of the first byte that `encoding` cannot decode, or None; a NUL
+    character (binary data: PostgreSQL stores no NUL) raises `FileFormatUnsupported`."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     with path.open("rb") as file:
         while chunk := file.read(_CHUNK):
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 return offset + exc.start
+            if "\x00" in text:
+                raise FileFormatUnsupported("the file holds binary data, not text")
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
@@ -443,8 +471,7 @@ def _csv_records(path: Path, *, encoding: str, delimiter: str) -> Iterator[Recor
                 file.seek(0)
         reader = csv.reader(file, delimiter=delimiter, quotechar='"', doublequote=True)
         try:
-            for record in reader:
-                number += 1
+            for number, record in enumerate(reader, start=1):
                 yield number, record
         except csv.Error as exc:
             raise FileCorrupt(
@@ -472,7 +499,8 @@ def _detect_csv(path: Path, *, name: str) -> Detected:
 
 
 def _blank(cells: list[str]) -> bool:
-    return not any(cell and not cell.isspace() for cell in cells)
+    text = "".join(cells)  # one C-level pass: a row is read per call
+    return not text or text.isspace()
 
 
 def _used_width(cells: list[str]) -> int:
@@ -521,7 +549,7 @@ def _data_rows(records: Iterable[Record], *, width: int | None) -> Iterator[Reco
         for empty in pending:
             yield empty, [""] * (width or 0)
         pending.clear()
-        yield number, cells if width is None else _fit(cells, width)
+        yield number, cells if width is None or len(cells) == width else _fit(cells, width)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -564,8 +592,11 @@ def _described(
     delimiter: str | None = None,
     sheets: tuple[str, ...] = (),
     sheet: str | None = None,
+    last_row: int | None = None,
 ) -> Detected:
-    _, header_cells = _header(records)
+    """The header, samples and row count of `records`: all of them are read, unless the last
+    row's number is known (`last_row`: a worksheet's used range), when the samples suffice."""
+    header_number, header_cells = _header(records)
     # Columns past the header's last name count when some row fills them: their cells can
     # still be mapped (as `Column F`), never silently dropped.
     width = len(header_cells)
@@ -573,9 +604,14 @@ def _described(
     count = 0
     for number, cells in _data_rows(records, width=None):
         count += 1
-        width = max(width, _checked_width(_used_width(cells), number))
+        if last_row is None:
+            width = max(width, _checked_width(_used_width(cells), number))
+        else:
+            width = max(width, len(cells))  # a worksheet's rows are as wide as its range
         if len(samples) < SAMPLE_ROWS:
             samples.append(cells)
+        elif last_row is not None:
+            break
     header = column_names(_fit(header_cells, width))
     return Detected(
         format=format,
@@ -583,7 +619,7 @@ def _described(
         delimiter=delimiter,
         header=header,
         sample_rows=tuple(tuple(_fit(cells, width)) for cells in samples),
-        row_estimate=count,
+        row_estimate=count if last_row is None else max(count, last_row - header_number),
         suggested_mapping=mapping.suggest(list(header)),
         sheets=sheets,
         sheet=sheet,
@@ -658,7 +694,14 @@ def _verify_members(archive: zipfile.ZipFile) -> None:
             with archive.open(info) as member:
                 while member.read(_CHUNK):
                     pass
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+        ) as exc:
             raise FileCorrupt(f"the XLSX file is damaged ({info.filename})") from exc
 
 
@@ -731,7 +774,12 @@ def cell_text(value: object) -> str:
     return text
 
 
-def _xlsx_records(path: Path, *, sheet: str | None) -> Iterator[Record]:
+@contextlib.contextmanager
+def _worksheet(
+    path: Path, *, sheet: str | None
+) -> Iterator[tuple[python_calamine.CalamineSheet, str, tuple[str, ...]]]:
+    """The worksheet named `sheet` (default: the first visible one), its name, and the names
+    of every worksheet, once the archive passed `check_xlsx`."""
     check_xlsx(path)
     workbook = _open_workbook(path)
     try:
@@ -741,23 +789,35 @@ def _xlsx_records(path: Path, *, sheet: str | None) -> Iterator[Record]:
             raise SheetNotFound(f"the workbook has no worksheet named {name!r}", sheets=sheets)
         try:
             worksheet = workbook.get_sheet_by_name(name)
-            # calamine yields from row 1 (empty leading rows included): the index is the number.
-            for index, values in enumerate(worksheet.iter_rows()):
-                yield index + 1, [cell_text(value) for value in values[:MAX_COLUMNS]]
-        except python_calamine.CalamineError as exc:
+        except (python_calamine.CalamineError, ValueError) as exc:
             raise FileCorrupt(f"the worksheet {name!r} cannot be read") from exc
+        yield worksheet, name, sheets
     finally:
         workbook.close()
+
+
+def _sheet_records(worksheet: python_calamine.CalamineSheet) -> Iterator[Record]:
+    # calamine yields from row 1 (leading empty rows included): the index is the row number.
+    try:
+        for index, values in enumerate(worksheet.iter_rows()):
+            yield index + 1, [cell_text(value) for value in values[:MAX_COLUMNS]]
+    except python_calamine.CalamineError as exc:
+        raise FileCorrupt(f"the worksheet {worksheet.name!r} cannot be read") from exc
+
+
+def _xlsx_records(path: Path, *, sheet: str | None) -> Iterator[Record]:
+    with _worksheet(path, sheet=sheet) as (worksheet, _, _):
+        yield from _sheet_records(worksheet)
 
 
 def _detect_xlsx(path: Path, *, sheet: str | None) -> Detected:
     check_xlsx(path, verify=True)
-    workbook = _open_workbook(path)
-    try:
-        sheets = _worksheets(workbook)
-        name = sheet or _default_sheet(workbook, sheets)
-    finally:
-        workbook.close()
-    return _described(
-        _xlsx_records(path, sheet=name), format=FileFormat.XLSX, sheets=sheets, sheet=name
-    )
+    with _worksheet(path, sheet=sheet) as (worksheet, name, sheets):
+        end = worksheet.end
+        return _described(
+            _sheet_records(worksheet),
+            format=FileFormat.XLSX,
+            sheets=sheets,
+            sheet=name,
+            last_row=end[0] + 1 if end else 0,
+        )

@@ -1,0 +1,217 @@
+"""The IMPORT job: a file's rows into leads, in batches that a killed worker resumes.
+
+`run(unit)` is the worker's handler (jobs/work.py). The rows are handled `import_batch_rows`
+(1,000) at a time, each batch one `unit.batch()` transaction that stores the leads, the
+batch's report lines (`import_rows`) and the checkpoint together:
+
+    {"nextRow": <the first row number not yet handled>, "counts": {...}}
+
+A worker killed mid-import leaves the last committed batch; the next one skips the rows before
+`nextRow` and goes on, so the leads, the counts and the report equal an uninterrupted run's
+(the report is read back from `import_rows`, where each line was stored once, by its batch).
+A dry run stores no lead and keeps what it would have created in memory: resumed, it starts
+over (its lines so far are deleted first). At the end the report CSV (`row, action, leadId,
+error`) is stored as an IMPORT_REPORT file and the checkpoint names it, so a worker killed
+after that only answers the output.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from leedz.audit import service as audit
+from leedz.config import get_settings
+from leedz.imports import service
+from leedz.imports.record import RowMapping, read_row
+from leedz.imports.repository import ImportRows, ReportLine
+from leedz.jobs.schemas import ImportInput
+from leedz.jobs.work import Cancelled, WorkUnit
+from leedz.kit.db import Tx
+from leedz.tenants import service as tenants
+
+REPORT_HEADER = ("row", "action", "leadId", "error")
+COUNTED = ("created", "updated", "joined", "skipped", "failed")
+
+Rows = Iterable[tuple[int, Sequence[str]]] | AsyncIterable[tuple[int, Sequence[str]]]
+StoreReport = Callable[[Tx, Path, str], Awaitable[UUID]]
+"""Stores the report CSV at the path (as the transaction's user) under a name; its file id."""
+
+
+@dataclass
+class Progress:
+    """The checkpoint: where the import is, and what it did so far."""
+
+    next_row: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+    report_file_id: str | None = None
+
+    @classmethod
+    def of(cls, checkpoint: dict[str, Any] | None) -> Progress:
+        if not checkpoint:
+            return cls()
+        counts = dict.fromkeys(COUNTED, 0) | {
+            k: int(v) for k, v in (checkpoint.get("counts") or {}).items() if k in COUNTED
+        }
+        return cls(
+            next_row=int(checkpoint.get("nextRow", 0)),
+            counts=counts,
+            report_file_id=checkpoint.get("reportFileId"),
+        )
+
+    def dump(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"nextRow": self.next_row, "counts": dict(self.counts),
+                               "report": "import_rows"}  # fmt: skip
+        if self.report_file_id is not None:
+            out["reportFileId"] = self.report_file_id
+        return out
+
+    def output(self) -> dict[str, Any]:
+        return {
+            "rows": sum(self.counts.values()),
+            **self.counts,
+            "reportFileId": self.report_file_id,
+        }
+
+
+async def _aiter(rows: Rows) -> AsyncIterator[tuple[int, Sequence[str]]]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+@dataclass
+class _Import:
+    """One run of an import over the file's rows (a resumed run is a new one)."""
+
+    unit: WorkUnit
+    body: ImportInput
+    mapping: RowMapping
+    progress: Progress
+    total: int | None
+    restart: bool  # a dry run resumed: its lines so far go, it starts over
+    ghosts: service.Ghosts | None
+    done: int = 0
+
+    async def batch(self, pending: Sequence[tuple[int, Sequence[str]]]) -> None:
+        """The rows of one batch, in one transaction with their lines and the checkpoint."""
+        body = self.body
+        async with self.unit.batch() as tx:
+            if self.restart:
+                await ImportRows(tx).delete(self.unit.job.id)
+                self.restart = False
+            ctx = await service.context(tx, self.unit.actor, self.unit.job.id, body)
+            default_country = (await tenants.settings(tx)).default_country
+            rows = [
+                service.RowIn(
+                    number,
+                    read_row(
+                        cells,
+                        self.mapping,
+                        tags=body.tags,
+                        country=body.country,
+                        default_country=default_country,
+                    ),
+                )
+                for number, cells in pending
+            ]
+            lines = await service.import_batch(tx, ctx, rows, ghosts=self.ghosts)
+            for line in lines:
+                self.progress.counts[line.action] += 1
+            self.progress.next_row = pending[-1][0] + 1
+            self.done += len(pending)
+            percent = min(99, self.done * 100 // self.total) if self.total else 0
+            self.unit.save(tx, checkpoint=self.progress.dump(), progress=percent)
+
+
+async def import_rows(
+    unit: WorkUnit,
+    body: ImportInput,
+    header: Sequence[str],
+    rows: Rows,
+    *,
+    store_report: StoreReport,
+    total: int | None = None,
+    batch_rows: int | None = None,
+) -> dict[str, Any] | Cancelled:
+    """Import `rows` ((spreadsheet row number, cells), in order) of a file with `header`
+    under `body`; the output, or `Cancelled` with the output so far."""
+    size = batch_rows or get_settings().import_batch_rows
+    progress = Progress.of(unit.checkpoint)
+    if progress.report_file_id is not None:
+        return progress.output()
+    restart = body.dry_run and unit.checkpoint is not None
+    run = _Import(
+        unit=unit,
+        body=body,
+        mapping=RowMapping.compile(header, body.mapping),
+        progress=Progress() if restart else progress,
+        total=total,
+        restart=restart,
+        ghosts=service.Ghosts() if body.dry_run else None,
+    )
+    pending: list[tuple[int, Sequence[str]]] = []
+    async for number, cells in _aiter(rows):
+        if number < run.progress.next_row:
+            continue
+        pending.append((number, cells))
+        if len(pending) >= size:
+            await run.batch(pending)
+            pending = []
+            if unit.cancel_requested:
+                await _finish(unit, body, run.progress, store_report)
+                return Cancelled(run.progress.output())
+    if pending:
+        await run.batch(pending)
+    await _finish(unit, body, run.progress, store_report)
+    return run.progress.output()
+
+
+async def _finish(
+    unit: WorkUnit, body: ImportInput, progress: Progress, store_report: StoreReport
+) -> None:
+    """The report, stored as a file; the checkpoint names it (a dry run's lines go)."""
+    async with unit.batch() as tx:
+        rows = ImportRows(tx)
+        with tempfile.TemporaryDirectory(prefix="leedz-import-") as directory:
+            path = Path(directory) / "report.csv"
+            await _write_report(path, rows.lines(unit.job.id))
+            file_id = await store_report(tx, path, f"import-{unit.job.id}-report.csv")
+        progress.report_file_id = str(file_id)
+        if body.dry_run:  # stores nothing: not even its lines, nor an audit row
+            await rows.delete(unit.job.id)
+        else:
+            await audit.record(
+                tx,
+                "import.completed",
+                actor=unit.actor,
+                entity_type="job",
+                entity_id=unit.job.id,
+                details={**progress.counts, "reportFileId": str(file_id)},
+            )
+        unit.save(tx, checkpoint=progress.dump(), progress=100)
+
+
+async def _write_report(path: Path, lines: AsyncIterator[ReportLine]) -> None:
+    """`row, action, leadId, error` per line, UTF-8 with a BOM (Excel shows Arabic errors)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(REPORT_HEADER)
+        async for line in lines:
+            writer.writerow(
+                (line.row_number, line.action, line.lead_id or "", _safe(line.error or ""))
+            )
+
+
+def _safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): a leading
+    `=`, `+`, `-`, `@`, tab or CR gets a `'`. Errors quote the row's own values."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
