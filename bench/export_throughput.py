@@ -140,7 +140,7 @@ async def _ceiling(db: Database, dataset: Dataset, fmt: str) -> tuple[Sample, in
         async with db.transaction(tenant_id=owner.tenant_id, user_id=owner.user_id) as tx:
             settings = await tenants.settings(tx)
             chosen = await service.selection(tx, unit.actor, body)
-            columns = wanted.expand(await ExportReads(tx).keys_in_use(chosen, wanted.families))
+            columns = wanted.expand((await ExportReads(tx).survey(chosen, wanted.families)).keys)
             sql, args = rows_sql(chosen, columns, typed=fmt == "XLSX", timezone=settings.timezone)
             began = time.perf_counter()  # the COPY alone
             status = await tx.raw.copy_from_query(sql, owner.tenant_id, *args, output=target)
@@ -161,7 +161,7 @@ async def _writer_alone(db: Database, dataset: Dataset, fmt: str, count: int = 2
         settings = await tenants.settings(tx)
         chosen = await service.selection(tx, unit.actor, body)
         reads = ExportReads(tx)
-        columns = wanted.expand(await reads.keys_in_use(chosen, wanted.families))
+        columns = wanted.expand((await reads.survey(chosen, wanted.families)).keys)
         rows = await anext(
             reads.rows(
                 chosen, columns, typed=fmt == "XLSX", timezone=settings.timezone, batch=count

@@ -76,14 +76,15 @@ async def export(
             settings = await tenants.settings(tx)
             chosen = await service.selection(tx, unit.actor, body)
             reads = ExportReads(tx)
-            total = await reads.count(chosen)
+            survey = await reads.survey(chosen, wanted.families)
+            total = survey.leads
             if body.format is ExportFormat.XLSX and total >= XLSX_MAX_ROWS:
                 raise ExportTooLarge(
                     f"{total:,} leads do not fit in an Excel sheet"
                     f" ({XLSX_MAX_ROWS - 1:,} at most): export them as CSV, or fewer",
                     rows=total,
                 )
-            columns = wanted.expand(await reads.keys_in_use(chosen, wanted.families))
+            columns = wanted.expand(survey.keys)
             sheet = open_sheet(
                 body.format.value,
                 path,

@@ -53,31 +53,41 @@ class _Params:
         return f"${len(self.values) + 1}::{cast}"
 
 
-class ExportReads(TenantRepository):
-    async def count(self, selection: Selection) -> int:
-        where, args = where_sql(selection.spec)
-        return int(await self.fetchval(f"SELECT count(*) FROM leads WHERE {where}", *args))
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """What the selection holds, read before its rows: how many leads, and the keys of each
+    object field (`customFields`…) that they use."""
 
-    async def keys_in_use(
-        self, selection: Selection, families: Sequence[str]
-    ) -> dict[str, list[str]]:
-        """{family: the keys of that object field the selected leads use}, in one read."""
-        if not families:
-            return {}
+    leads: int
+    keys: dict[str, list[str]]
+
+
+class ExportReads(TenantRepository):
+    async def survey(self, selection: Selection, families: Sequence[str]) -> Survey:
+        """The selection's count and the keys in use of `families`, in one read of it: each
+        lead gives a row of its own (family NULL: the count) and one per key it uses."""
         where, args = where_sql(selection.spec)
         parts = " UNION ALL ".join(
-            f"SELECT '{family}'::text, jsonb_object_keys(leads.{FAMILIES[family][0]})"
-            for family in families  # names from FAMILIES, never input
+            [
+                "SELECT NULL::text, NULL::text",
+                *(
+                    f"SELECT '{family}'::text, jsonb_object_keys(leads.{FAMILIES[family][0]})"
+                    for family in families  # names from FAMILIES, never input
+                ),
+            ]
         )
         rows = await self.fetch(
-            f"SELECT DISTINCT f.family, f.key FROM leads,"
-            f" LATERAL ({parts}) AS f(family, key) WHERE {where}",
+            "SELECT f.family, f.key, count(*) AS leads FROM leads,"
+            f" LATERAL ({parts}) AS f(family, key) WHERE {where} GROUP BY f.family, f.key",
             *args,
         )
-        found: dict[str, list[str]] = {}
+        leads, keys = 0, dict[str, list[str]]()
         for row in rows:
-            found.setdefault(row["family"], []).append(row["key"])
-        return found
+            if row["family"] is None:
+                leads = int(row["leads"])
+            else:
+                keys.setdefault(row["family"], []).append(row["key"])
+        return Survey(leads=leads, keys={f: sorted(k) for f, k in keys.items()})
 
     async def rows(
         self,
