@@ -94,7 +94,6 @@ def _settings() -> Settings:
         data_dir=Path(tempfile.mkdtemp(prefix="leedz-bench-export-")),
         jwt_secret=SecretStr("bench-export-" + "e" * 40),
         log_level="WARNING",
-        db_statement_timeout_ms=120_000,
     )
 
 
@@ -138,6 +137,7 @@ async def _ceiling(db: Database, dataset: Dataset, fmt: str) -> tuple[Sample, in
     with tempfile.TemporaryDirectory(prefix="leedz-bench-copy-") as scratch:
         target = Path(scratch) / "copy.txt"
         async with db.transaction(tenant_id=owner.tenant_id, user_id=owner.user_id) as tx:
+            await ExportReads(tx).allow_long_statements(job.READ_STATEMENT_TIMEOUT_MS)
             settings = await tenants.settings(tx)
             chosen = await service.selection(tx, unit.actor, body)
             columns = wanted.expand((await ExportReads(tx).survey(chosen, wanted.families)).keys)

@@ -4,6 +4,7 @@ to its field (what a re-import maps)."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from leedz.exports.columns import (
     DEFAULT_COLUMNS,
@@ -12,7 +13,8 @@ from leedz.exports.columns import (
     field_of_header,
     plan,
 )
-from leedz.leads.fields import FIELDS
+from leedz.jobs.schemas import ExportInput
+from leedz.leads.fields import FIELDS, exportable
 
 
 class TestPlan:
@@ -100,3 +102,31 @@ class TestHeaders:
     @pytest.mark.parametrize("header", ["", "Phone number", "Custom field:", "Unknown: x", "حقل"])
     def test_a_header_no_export_writes_is_none(self, header: str) -> None:
         assert field_of_header(header) is None
+
+
+KEYS = [
+    *(f.key for f in FIELDS.items),
+    "customFields.industry", "externalIds.yelp", "socialProfiles.instagram", "location",
+    "password", "tenant_id", "customFields.", "customFields.1abc", "customFields.a b",
+    "externalIds.googleMaps.extra", "NAME", "source", "source.other", "phones.0",
+]  # fmt: skip
+
+
+class TestCheckedAtCreation:
+    @pytest.mark.parametrize("key", KEYS)
+    def test_the_input_schema_and_the_plan_agree(self, key: str) -> None:
+        try:
+            plan([key])
+        except UnknownExportColumn:
+            planned = False
+        else:
+            planned = True
+        assert exportable(key) is planned
+        if planned:
+            assert ExportInput.model_validate({"columns": [key]}).columns == [key]
+        else:
+            with pytest.raises(ValidationError) as raised:
+                ExportInput.model_validate({"columns": ["name", key]})
+            (error,) = raised.value.errors()
+            assert error["loc"] == ("columns", 1)
+            assert "not an exportable column" in error["msg"]

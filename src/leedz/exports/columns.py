@@ -172,7 +172,7 @@ def plan(keys: Iterable[str] | None) -> ColumnPlan:
                 unknown.append(key)
         else:
             unknown.append(key)
-    if unknown:
+    if unknown:  # (jobs/schemas.py refuses them at creation: a job stored before a change)
         raise UnknownExportColumn(
             f"Not exportable: {', '.join(unknown)}. Columns are the keys of GET /v1/leads/fields"
             " (customFields.<key>, externalIds.<system>, socialProfiles.<network> for one key"

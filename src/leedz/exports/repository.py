@@ -63,6 +63,12 @@ class Survey:
 
 
 class ExportReads(TenantRepository):
+    async def allow_long_statements(self, milliseconds: int) -> None:
+        """For the rest of the transaction (a job's long read, not a request's)."""
+        await self.tx.raw.execute(
+            "SELECT set_config('statement_timeout', $1, true)", str(milliseconds)
+        )
+
     async def survey(self, selection: Selection, families: Sequence[str]) -> Survey:
         """The selection's count and the keys in use of `families`, in one read of it: each
         lead gives a row of its own (family NULL: the count) and one per key it uses."""
