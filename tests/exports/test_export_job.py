@@ -124,7 +124,7 @@ class TestCsv:
             city="\t=1+1",
             phones=["+1 (650) 253-0000"],
             tags=["=evil", "ok"],
-            customFields={"note": "=1+1", "delta": "-12.5"},
+            customFields={"note": "=1+1", "delta": "-12.5", "cr": "\r=1+1", "tab": "\t=1+1"},
         )
         output = await run(app, boss, {"format": "CSV"})
         assert not isinstance(output, Cancelled)
@@ -141,6 +141,8 @@ class TestCsv:
         assert by_key["tags"] == "'=evil; ok"
         assert by_key["customFields.note"] == "'=1+1"
         assert by_key["customFields.delta"] == "-12.5"
+        assert by_key["customFields.cr"] == "'\r=1+1"
+        assert by_key["customFields.tab"] == "'\t=1+1"
 
     async def test_an_empty_selection_is_a_header_only_file(
         self, client: httpx.AsyncClient, app: FastAPI, boss: Account

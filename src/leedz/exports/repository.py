@@ -42,6 +42,24 @@ def _cell_sql(column: Column, p: _Params, *, typed: bool, tz: str) -> str:
     return sql
 
 
+SEPARATOR = "\x1f"  # a control character no lead text holds (leads/schemas.py refuses them)
+SUSPECT_PATTERN = "(^|\x1f)[-=+@\t\r]"
+"""A text cell that starts with a formula trigger (cells.FORMULA_TRIGGERS), in a row's text
+cells joined by SEPARATOR."""
+
+
+def _suspect_sql(columns: Sequence[Column], p: _Params) -> str:
+    """A CSV row's first cell: whether any of its text cells starts with a formula trigger.
+    A pre-filter the database runs beside the row's other work, so that Python looks at the
+    few rows that may need it: the writer calls `cells.defuse` on every text cell of a flagged
+    row (a row flagged for nothing costs only the look) and on no other."""
+    parts = [_cell_sql(c, p, typed=False, tz="") for c in columns if c.kind is CellKind.TEXT]
+    if not parts:
+        return "false"
+    joined = f"concat_ws({p(SEPARATOR, 'text')}, {', '.join(parts)})"
+    return f"({joined} ~ {p(SUSPECT_PATTERN, 'text')})"
+
+
 class _Params:
     """Parameters numbered after the WHERE clause's."""
 
@@ -122,6 +140,8 @@ def rows_sql(
     dated = any(c.kind is CellKind.DATE_TIME for c in columns)
     tz = p(timezone, "text") if dated else ""
     cells = ", ".join(_cell_sql(c, p, typed=typed, tz=tz) for c in columns)
+    if not typed:
+        cells = f"{_suspect_sql(columns, p)}, {cells}"
     direction = "DESC" if selection.descending else "ASC"
     # NULLS LAST only where there are NULLs (rating): on the others it would keep the
     # planner from walking the (tenant_id, column, id) index.

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import xlsxwriter  # type: ignore[import-untyped]
 
 from leedz.errors import ValidationFailed
-from leedz.exports.cells import FORMULA_TRIGGERS, defuse
+from leedz.exports.cells import defuse
 from leedz.exports.columns import CellKind
 
 XLSX_MAX_ROWS = 1_048_576
@@ -41,7 +41,8 @@ class SheetWriter(Protocol):
 
 
 class CsvSheet:
-    """Cells come as text (the SQL casts them): only the text columns need defusing."""
+    """Cells come as text (the SQL casts them); only the text columns need defusing, in the
+    rows the SQL flags."""
 
     content_type = "text/csv; charset=utf-8"
     extension = "csv"
@@ -55,18 +56,19 @@ class CsvSheet:
         self._csv.writerow([defuse(label) for label in labels])
 
     def write(self, rows: Sequence[Any]) -> None:
-        text, triggers, out = self._text, FORMULA_TRIGGERS, self._csv
+        """Rows of text cells after a first one telling whether any of them may start with a
+        formula trigger (repository.rows_sql): only those rows are defused cell by cell."""
+        text, out = self._text, self._csv
         clean: list[Any] = []
         for row in rows:
-            # Most rows hold no cell starting with a trigger: they are written as read.
-            if any((v := row[i]) and v[0] in triggers for i in text):
-                cells = list(row)
+            if row[0]:
+                cells = list(row[1:])
                 for i in text:
                     if cells[i]:
                         cells[i] = defuse(cells[i])
                 clean.append(cells)
             else:
-                clean.append(row)
+                clean.append(row[1:])
         out.writerows(clean)
 
     def close(self) -> None:
