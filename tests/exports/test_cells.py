@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
+import asyncpg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leedz.exports.cells import FORMULA_TRIGGERS, defuse, joined
+from leedz.exports.repository import SEPARATOR, SUSPECT_PATTERN
 
 # What a spreadsheet may compute from a cell that starts with a trigger yet is left alone: a
 # sign, digits and the spacing of a phone — arithmetic of numbers at most, never a function,
@@ -95,3 +97,29 @@ class TestNumbersAndPhonesStay:
 
 def test_lists_are_joined_by_semicolons() -> None:
     assert joined(["+966501234567", "+966551234567"]) == "+966501234567; +966551234567"
+
+
+class TestTheDatabasesPreFilter:
+    """The CSV cursor flags the rows where a text cell starts with a trigger (only those are
+    defused): it must flag every row `defuse` would change."""
+
+    async def test_it_flags_every_cell_defuse_changes(self, owner: asyncpg.Connection) -> None:
+        values = [
+            *(t + rest for t in sorted(FORMULA_TRIGGERS) for rest in ("", "x", "1", "=1", " ")),
+            "", "a", "١٢", "مطعم", "'=x", " =x", "a=b", "+966501234567", "-12.5", "\n=1",
+            "\x1f=1", "@", "\u200f=1",
+        ]  # fmt: skip
+        rows = [[a, b] for a in values for b in values[::7]]
+        flags = await owner.fetch(
+            "SELECT concat_ws($1::text, a, b) ~ $2::text AS flagged"
+            " FROM unnest($3::text[], $4::text[]) AS r(a, b)",
+            SEPARATOR,
+            SUSPECT_PATTERN,
+            [a for a, _ in rows],
+            [b for _, b in rows],
+        )
+        for (a, b), flag in zip(rows, flags, strict=True):
+            if defuse(a) != a or defuse(b) != b:
+                assert flag["flagged"], (a, b)
+            if not any(v[:1] in FORMULA_TRIGGERS for v in (a, b)) and SEPARATOR not in a + b:
+                assert not flag["flagged"], (a, b)
