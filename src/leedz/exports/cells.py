@@ -1,4 +1,4 @@
-"""What goes into one cell of an exported sheet: formula injection defused, lists joined.
+"""What goes into one cell of an exported sheet: formula injection defused; how lists join.
 
 A spreadsheet (Excel, LibreOffice, Google Sheets) treats a cell that starts with `=`, `+`, `-`
 or `@` as a formula, and a leading tab or carriage return does not stop it (OWASP "CSV
@@ -13,7 +13,6 @@ stay as they are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 """The first characters that make a spreadsheet read a cell as a formula."""
@@ -34,8 +33,3 @@ def defuse(value: str) -> str:
     if value and value[0] in FORMULA_TRIGGERS and not _NUMBER_OR_PHONE.fullmatch(value):
         return "'" + value
     return value
-
-
-def joined(values: Iterable[str]) -> str:
-    """A multi-valued field in one cell."""
-    return LIST_SEPARATOR.join(values)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from leedz.errors import ValidationFailed
+from leedz.exports.cells import LIST_SEPARATOR
 from leedz.leads.fields import FIELDS
 
 
@@ -49,14 +50,14 @@ class Column:
         return self.header_ar if language == "ar" else self.header_en
 
 
-# The SQL of each plain column. Lists are joined in SQL (by cells.LIST_SEPARATOR's "; ").
+# The SQL of each plain column. Lists are joined in SQL, by cells.LIST_SEPARATOR.
 _PLAIN: dict[str, tuple[CellKind, str]] = {
     "id": (CellKind.TEXT, "id::text"),
     "name": (CellKind.TEXT, "name"),
     "contactName": (CellKind.TEXT, "contact_name"),
     "category": (CellKind.TEXT, "category"),
-    "phones": (CellKind.TEXT, "array_to_string(phones, '; ')"),
-    "emails": (CellKind.TEXT, "array_to_string(emails, '; ')"),
+    "phones": (CellKind.TEXT, f"array_to_string(phones, '{LIST_SEPARATOR}')"),
+    "emails": (CellKind.TEXT, f"array_to_string(emails, '{LIST_SEPARATOR}')"),
     "website": (CellKind.TEXT, "website"),
     "domain": (CellKind.TEXT, "domain"),
     "address": (CellKind.TEXT, "address"),
@@ -68,7 +69,7 @@ _PLAIN: dict[str, tuple[CellKind, str]] = {
     "reviewsCount": (CellKind.NUMBER, "reviews_count"),
     "status": (CellKind.TEXT, "status::text"),
     "ownerId": (CellKind.TEXT, "owner_id::text"),
-    "tags": (CellKind.TEXT, "array_to_string(tags, '; ')"),
+    "tags": (CellKind.TEXT, f"array_to_string(tags, '{LIST_SEPARATOR}')"),
     "doNotContact": (CellKind.BOOLEAN, "do_not_contact"),
     "confidence": (CellKind.TEXT, "confidence::text"),
     "source.type": (CellKind.TEXT, "source_type::text"),

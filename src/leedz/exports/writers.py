@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 
@@ -28,16 +28,6 @@ XLSX_MAX_ROWS = 1_048_576
 
 class ExportTooLarge(ValidationFailed):
     code, title = "export_too_large", "Too many leads for an Excel sheet"
-
-
-class SheetWriter(Protocol):
-    def header(self, labels: Sequence[str]) -> None: ...
-
-    def write(self, rows: Sequence[Any]) -> None:
-        """Rows of cells, in the columns' order (None: an empty cell)."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class CsvSheet:
