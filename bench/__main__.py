@@ -19,6 +19,7 @@ from tests.support import scratch
 from bench import (
     agents_connected,
     auth_read,
+    bulk_update,
     dispatch,
     export_throughput,
     lead_search,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[str], Result | list[Result]]] = {
 LEAD_BENCHMARKS: dict[str, Callable[[Datasets], Result | list[Result]]] = {
     "lead_search": lead_search.main,
     "lead_write": lead_write.main,
+    "bulk_update": bulk_update.main,
     "export_throughput": export_throughput.main,
 }
 

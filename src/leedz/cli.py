@@ -300,7 +300,8 @@ def leads_purge_trash(
 
 @files_app.command("purge")
 def files_purge() -> None:
-    """Delete the expired files, rows and objects (what the server does every 15 minutes)."""
+    """Delete the expired files, rows and objects, and objects no file names (what the server
+    does every 15 minutes, and daily)."""
     from leedz.files.purge import FilePurger
     from leedz.files.storage import storage_for
     from leedz.kit.db import Database
@@ -319,11 +320,15 @@ def files_purge() -> None:
                 interval=settings.file_purge_interval_seconds,
             )
             result = await purger.purge_once()
+            orphans = await purger.sweep_orphans()
         finally:
             await db.dispose()
         if result.skipped:
             typer.echo("another purge was running: what it had not reached is left to it")
-        typer.echo(f"purged {result.files} files in {result.tenants} workspaces")
+        typer.echo(
+            f"purged {result.files} files in {result.tenants} workspaces"
+            f" ({orphans} objects without a file removed)"
+        )
 
     asyncio.run(purge())
 

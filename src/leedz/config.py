@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=1000, ge=1, le=100_000)
     trash_retention_days: int = Field(default=30, ge=1, le=3650)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # Leads a bulk job (BULK_STATUS_UPDATE, BULK_DELETE) changes per transaction (docs/bulk.md).
+    bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
     socket_ping_interval: float = Field(default=20.0, gt=0, le=20)
     socket_ping_timeout: float = Field(default=20.0, gt=0, le=60)
     # Socket.IO handshakes (both namespaces), against reconnect storms: per client IP, and per

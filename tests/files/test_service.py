@@ -52,3 +52,25 @@ async def test_a_generated_file_is_stored_and_read_back(
         with pytest.raises(files.FileNotFound):
             async with files.local_copy(tx, file_id=row.id):
                 pass
+
+
+async def test_the_local_copy_outlives_its_transaction(
+    client: httpx.AsyncClient, app: FastAPI, tmp_path: Path
+) -> None:
+    """A job takes the path in one batch and reads it in the next ones."""
+    import contextlib
+
+    boss = await signup(client, tenant_name="Jobs Co")
+    content = b"name\nx\n"
+    uploaded = await client.post(
+        "/v1/files", files={"file": ("a.csv", content, "text/csv")}, headers=boss.headers
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    file_id = uuid.UUID(uploaded.json()["id"])
+    db: Database = app.state.db
+    tenant, user = uuid.UUID(boss.tenant_id), uuid.UUID(boss.user_id)
+    async with contextlib.AsyncExitStack() as stack:
+        async with db.transaction(tenant_id=tenant, user_id=user) as tx:
+            path = await stack.enter_async_context(files.local_copy(tx, file_id=file_id))
+        async with db.transaction(tenant_id=tenant, user_id=user):
+            assert path.read_bytes() == content

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -364,3 +364,37 @@ class TestWhoReads:
         )
         response = await client.get(f"/v1/files/{created.json()['id']}", headers=boss.headers)
         assert response.status_code == 404
+
+
+async def test_a_client_gone_mid_upload_leaves_no_scratch_file(tmp_path: Path) -> None:
+    """The body stops with `http.disconnect`: a 400 nobody reads, and the scratch file goes."""
+    from starlette.requests import Request
+
+    from leedz.files.receive import UploadInterrupted, receive_upload
+
+    messages: Iterator[dict[str, object]] = iter(
+        [
+            {
+                "type": "http.request",
+                "body": b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"'
+                b"\r\n\r\n" + b"a,b\n" * 1000,
+                "more_body": True,
+            },
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/files",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=xyz")],
+    }
+    scratch = tmp_path / "scratch"
+    with pytest.raises(UploadInterrupted):
+        async with receive_upload(Request(scope, receive), limit=MB, scratch_dir=scratch):
+            pass
+    assert list(scratch.iterdir()) == []

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter  # type: ignore[import-untyped]  # no stubs, no py.typed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leedz.imports import reader
 from leedz.imports.reader import (
+    DELIMITERS,
     Detected,
     FileCorrupt,
     FileEmpty,
@@ -397,7 +400,12 @@ class TestFormats:
             ("page.csv", b"<!DOCTYPE html><html><body>Name,Phone</body></html>"),
             ("data.xml", b'\xef\xbb\xbf<?xml version="1.0"?><Workbook/>'),
             ("garbage.csv", random.Random(15).randbytes(8192)),
+            ("no-nul.csv", bytes(b for b in random.Random(3).randbytes(65536) if b)),
             ("plain.zip.csv", _zip({"notes.txt": b"Name,Phone\n"})),
+            (
+                "sheet.ods",
+                _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}),
+            ),
             (
                 "letter.xlsx",
                 _zip(
@@ -505,11 +513,8 @@ class TestXlsx:
         leads = detect(path, name="multi.xlsx", sheet="Leads")
         assert leads.header == ("Name", "Mobile")
         assert read_all(path, leads) == [(4, ["A", "501"]), (5, ["", ""]), (6, ["B", "502"])]
-        assert list(numbered_rows(path, first, sheet="Leads")) == [
-            (4, ["A"]),
-            (5, [""]),
-            (6, ["B"]),
-        ]
+        # Another sheet than the detected one: as wide as its own header.
+        assert list(numbered_rows(path, first, sheet="Leads")) == read_all(path, leads)
         with pytest.raises(FileEmpty):
             detect(path, name="multi.xlsx", sheet="Empty")
         with pytest.raises(SheetNotFound) as refused:
@@ -663,3 +668,129 @@ class TestCellText:
     def test_a_csv_needs_its_encoding_and_delimiter(self, write: Write) -> None:
         with pytest.raises(ValueError, match="encoding"):
             list(rows(write("x.csv", b"a\n"), ReadOptions(FileFormat.CSV)))
+
+
+def _with_sheet_xml(tmp_path: Path, name: str, sheet_data: bytes) -> Path:
+    """A real workbook (XlsxWriter) whose first worksheet's cells are `sheet_data`."""
+    base = make_xlsx(tmp_path / "base.xlsx", {"S": [["x"]]})
+    xml = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://'
+        b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + sheet_data
+        + b"</sheetData></worksheet>"
+    )
+    with zipfile.ZipFile(base) as source:
+        members = {
+            info.filename: xml if info.filename == "xl/worksheets/sheet1.xml" else source.read(info)
+            for info in source.infolist()
+        }
+    path = tmp_path / name
+    path.write_bytes(_zip(members))
+    return path
+
+
+class TestSparseRanges:
+    """python-calamine allocates the whole rectangle up to the farthest cell: a few far-apart
+    cells in a 5 KB file would abort the process. Refused before it opens the file."""
+
+    def test_two_cells_far_apart(self, tmp_path: Path) -> None:
+        path = tmp_path / "sparse.xlsx"
+        with xlsxwriter.Workbook(str(path)) as book:
+            sheet = book.add_worksheet()
+            sheet.write(0, 0, "Name")
+            sheet.write(1_048_575, 16_383, "x")
+        assert path.stat().st_size < 10_000
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+        with pytest.raises(XlsxBomb) as refused:
+            detect(path, name="sparse.xlsx")
+        assert code_of(refused) == "xlsx_bomb"
+        with pytest.raises(XlsxBomb):
+            list(rows(path, ReadOptions(FileFormat.XLSX)))
+
+    @pytest.mark.parametrize(
+        "far",
+        [
+            b'<c r="XFD1048576"><v>1</v></c>',
+            b'<c r="xfd1048576"><v>1</v></c>',  # lower case
+            b"<c r='XFD1048576'><v>1</v></c>",  # single quotes
+            b'<c s="0"\n r = "XFD1048576"><v>1</v></c>',  # spaces, a line break, r not first
+            b'<c r="XFD0001048576"><v>1</v></c>',  # leading zeros
+            b'<x:c xmlns:x="urn:x" r="XFD1048576"><x:v>1</x:v></x:c>',  # a prefix
+        ],
+    )
+    def test_every_spelling_of_a_far_reference(self, tmp_path: Path, far: bytes) -> None:
+        path = _with_sheet_xml(
+            tmp_path, "far.xlsx", b'<row r="1"><c r="A1"><v>1</v></c>' + far + b"</row>"
+        )
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+    def test_cells_without_references_far_down(self, tmp_path: Path) -> None:
+        wide = b"<row>" + b"<c><v>1</v></c>" * 300 + b"</row>"
+        path = _with_sheet_xml(tmp_path, "implicit.xlsx", wide + b'<row r="1048576"><c/></row>')
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+    def test_cells_without_references_are_read(self, tmp_path: Path) -> None:
+        cells = (
+            b'<c t="inlineStr"><is><t>Name</t></is></c><c t="inlineStr"><is><t>Phone</t></is></c>'
+        )
+        path = _with_sheet_xml(
+            tmp_path, "implicit.xlsx", b"<row>" + cells + b"</row><row><c/><c><v>501</v></c></row>"
+        )
+        found = detect(path, name="implicit.xlsx")
+        assert found.header == ("Name", "Phone")
+        assert read_all(path, found) == [(2, ["", "501"])]
+
+    def test_a_dense_sheet_within_the_limit(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = make_xlsx(tmp_path / "d.xlsx", {"S": [["a", "b", "c"]] * 10})
+        monkeypatch.setattr(reader, "XLSX_MAX_CELLS", 30)
+        reader.check_xlsx(path)
+        monkeypatch.setattr(reader, "XLSX_MAX_CELLS", 29)
+        with pytest.raises(XlsxBomb):
+            reader.check_xlsx(path)
+
+
+class TestHostileCsv:
+    def test_a_line_of_a_million_commas(self, write: Write) -> None:
+        path = write("x.csv", b"Name,Phone\n" + b"," * (reader.MAX_LINE_CHARS + 10) + b"\n")
+        with pytest.raises(FileTooComplex):
+            detect(path, name="x.csv")
+
+    def test_a_long_first_line_is_not_read_whole_for_the_sep_hint(self, write: Write) -> None:
+        path = write("x.csv", b"sep" + b"x" * 100 + b",b\n1,2\n")
+        found = detect(path, name="x.csv")
+        assert found.header == ("sep" + "x" * 100, "b")
+
+
+_CELL_TEXT = st.text(
+    alphabet=st.sampled_from('abc xyz,;|\t"\n\r=+-@0123456789مؤسسةالأمل؛،'), max_size=12
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    delimiter=st.sampled_from(DELIMITERS),
+    body=st.lists(
+        st.tuples(st.sampled_from(["مؤسسة", "Shop", "A"]), _CELL_TEXT, _CELL_TEXT),
+        min_size=1,
+        max_size=30,
+    ),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+)
+def test_what_csv_writer_wrote_reads_back(
+    tmp_path: Path, delimiter: str, body: list[tuple[str, str, str]], encoding: str
+) -> None:
+    """Any cells, quoted as Python's csv module quotes them, in any delimiter and encoding:
+    the rows come back exactly, with their numbers."""
+    records = [["Name", "Phone", "Notes"], *[list(row) for row in body]]
+    path = tmp_path / f"p-{abs(hash((delimiter, encoding, tuple(body))))}.csv"
+    path.write_bytes(csv_text(records, delimiter).encode(encoding))
+    found = detect(path, name=path.name)
+    assert found.delimiter == delimiter
+    assert read_all(path, found) == [(i, row) for i, row in enumerate(records[1:], start=2)]

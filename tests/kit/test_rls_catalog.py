@@ -96,13 +96,14 @@ async def test_no_policy_lets_anything_through_unconditionally(owner: asyncpg.Co
             assert expression is None or expression.strip("() ").lower() != "true", dict(row)
         # Extra permissive policies only ever open reading (a user's own memberships), never
         # writing; restrictive ones (leads' sales_visibility) only narrow what isolation allows.
-        # The one exception: the trash purge deletes old trash (its role's, checked below).
+        # The exceptions: the purges delete old trash and expired files (their role's, checked
+        # in tests/leads/test_trash_purge.py and tests/files/test_purge.py).
         if row["policyname"] not in {"tenant_isolation", *RESTRICTIVE, *PURGE_WRITES}:
             assert row["cmd"] == "SELECT", dict(row)
 
 
-RESTRICTIVE = {"sales_visibility", "trash_purge_only"}
-PURGE_WRITES = {"trash_purge_delete"}
+RESTRICTIVE = {"sales_visibility", "trash_purge_only", "file_purge_only"}
+PURGE_WRITES = {"trash_purge_delete", "file_purge_delete"}
 
 
 async def test_restrictive_policies_are_restrictive(owner: asyncpg.Connection) -> None:
@@ -229,12 +230,12 @@ class TestReaperRole:
 
 
 class TestPurgerRole:
-    """The trash purge's role: weak, holds only `leads`, and sees there only old trash — even
-    with a tenant set (a restrictive policy of its own)."""
+    """The purges' role: weak, holds only `leads` and `files`, and sees there only old trash
+    and expired files — even with a tenant set (a restrictive policy of its own on each)."""
 
     ROLE = f"{APP_ROLE}_purger"
 
-    async def test_is_weak_and_holds_only_leads(self, owner: asyncpg.Connection) -> None:
+    async def test_is_weak_and_holds_only_leads_and_files(self, owner: asyncpg.Connection) -> None:
         role = await owner.fetchrow(
             "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1",
             self.ROLE,
@@ -249,6 +250,8 @@ class TestPurgerRole:
             self.ROLE,
         )
         assert [(g["table_name"], g["privilege_type"]) for g in grants] == [
+            ("files", "DELETE"),
+            ("files", "SELECT"),
             ("leads", "DELETE"),
             ("leads", "SELECT"),
         ]
@@ -260,11 +263,17 @@ class TestPurgerRole:
             self.ROLE,
         )
         assert [(p["policyname"], p["cmd"], p["permissive"]) for p in policies] == [
+            ("file_purge_delete", "DELETE", "PERMISSIVE"),
+            ("file_purge_only", "ALL", "RESTRICTIVE"),
+            ("file_purge_select", "SELECT", "PERMISSIVE"),
             ("trash_purge_delete", "DELETE", "PERMISSIVE"),
             ("trash_purge_only", "ALL", "RESTRICTIVE"),
             ("trash_purge_select", "SELECT", "PERMISSIVE"),
         ]
         for policy in policies:
+            if policy["tablename"] == "files":
+                assert policy["qual"] == "(expires_at < now())"
+                continue
             assert policy["tablename"] == "leads"
             assert "deleted_at IS NOT NULL" in policy["qual"]
             assert "deleted_at < (now() - '1 day'::interval)" in policy["qual"]

@@ -352,6 +352,9 @@ class TestPurgerRole:
             PURGER_ROLE,
         )
         assert [(g["table_name"], g["privilege_type"]) for g in grants] == [
+            # Expired files too (migration 20261201_1820, files/purge.py).
+            ("files", "DELETE"),
+            ("files", "SELECT"),
             ("leads", "DELETE"),
             ("leads", "SELECT"),
         ]

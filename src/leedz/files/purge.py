@@ -7,18 +7,28 @@ objects, then commits — an object that cannot be deleted (the store is away) r
 back, to be retried by the next pass, so no row ever outlives its object unseen and no row is
 dropped while its object stays. An advisory lock keeps a second instance from purging at the
 same time.
+
+`sweep_orphans` deletes the objects that no row names, written more than a day ago: a
+transaction that rolled back after storing a file's object (a job's batch that lost its lease)
+leaves one, and so does a deleted workspace (its rows went with it). It lists the store, then
+asks each tenant's transaction (as the request role) which of those files it still has; the
+day's margin is far beyond any transaction that could still be about to commit a row. It
+runs once a day on each instance, and with every `leedz files purge`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import structlog
 
-from leedz.files.repository import delete_expired
+from leedz.files.repository import Files, delete_expired
 from leedz.files.storage import ObjectKey, Storage
 from leedz.kit.db import Database
 
@@ -26,6 +36,8 @@ log = structlog.get_logger("leedz.files")
 
 BATCH = 200
 FIRST_PASS_WITHIN = 60.0
+ORPHAN_AGE = timedelta(days=1)
+SWEEP_EVERY_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -65,13 +77,36 @@ class FilePurger:
             log.info("files_purged", files=purged, tenants=len(tenants))
         return PurgeResult(files=purged, tenants=len(tenants), skipped=skipped)
 
+    async def sweep_orphans(self, *, older_than: timedelta = ORPHAN_AGE) -> int:
+        """Delete the objects written before `older_than` ago that no row names; how many."""
+        by_tenant: dict[UUID, list[ObjectKey]] = defaultdict(list)
+        for key in await self.storage.keys_older_than(datetime.now(UTC) - older_than):
+            by_tenant[key.tenant_id].append(key)
+        swept = 0
+        for tenant_id, keys in by_tenant.items():
+            for start in range(0, len(keys), BATCH):
+                batch = keys[start : start + BATCH]
+                async with self.database.transaction(tenant_id=tenant_id) as tx:
+                    kept = await Files(tx).existing([key.file_id for key in batch])
+                for key in batch:
+                    if key.file_id not in kept:
+                        await self.storage.delete(key)
+                        swept += 1
+        if swept:
+            log.info("file_orphans_swept", objects=swept)
+        return swept
+
     async def run(self) -> None:
         """Purge until cancelled; a failed pass (database or store away) is logged and
         retried. The first pass comes within a minute of the start."""
         await asyncio.sleep(min(self.interval, FIRST_PASS_WITHIN) * random.uniform(0.5, 1))  # noqa: S311
+        swept_at: float | None = None
         while True:
             try:
                 await self.purge_once()
+                if swept_at is None or time.monotonic() - swept_at > SWEEP_EVERY_SECONDS:
+                    swept_at = time.monotonic()
+                    await self.sweep_orphans()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the next pass retries

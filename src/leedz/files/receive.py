@@ -28,7 +28,7 @@ from typing import IO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from leedz.errors import LeedzError
 from leedz.files.service import FileFieldMissing, UploadMalformed, UploadTooLarge
@@ -40,6 +40,12 @@ FIELDS = frozenset({"purpose"})
 
 class NotMultipart(LeedzError):
     status, code, title = 415, "unsupported_media_type", "Expected multipart/form-data"
+
+
+class UploadInterrupted(LeedzError):
+    """The client went away mid-upload (nobody reads the answer; the log says what it was)."""
+
+    status, code, title = 400, "upload_interrupted", "The upload did not finish"
 
 
 @dataclass
@@ -208,6 +214,8 @@ async def _stream(
         parser.finalize()
     except FormParserError as exc:
         raise UploadMalformed(f"Not a readable multipart body: {exc}") from exc
+    except ClientDisconnect as exc:
+        raise UploadInterrupted("The client disconnected before the upload ended") from exc
     if not receiver.ended:
         raise UploadMalformed("The multipart body ends before its closing boundary")
     return receiver

@@ -102,6 +102,13 @@ class Files(TenantRepository):
         )
         return FileRow.of(row) if row is not None else None
 
+    async def existing(self, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` have a row (expired or not)."""
+        rows = await self.fetch(
+            "SELECT id FROM files WHERE tenant_id = $1 AND id = ANY($2::uuid[])", ids
+        )
+        return {row["id"] for row in rows}
+
 
 # One purge at a time across instances (a transaction-level advisory lock).
 PURGE_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('leedz.file_purge'))"

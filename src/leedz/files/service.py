@@ -10,7 +10,10 @@ The API other features call (each a tenant transaction `tx`, as a member or a jo
   -> AsyncContextManager[Path]`: `async with files.local_copy(tx, file_id=…) as path:` gives a
   local path to read (never write) the file's bytes while the block runs; it counts as a use
   (the upload's 24 h start again). A file that is not the tenant's, has expired, or is not of
-  `purpose` (None: any) raises `FileNotFound` (404 `file_not_found`).
+  `purpose` (None: any) raises `FileNotFound` (404 `file_not_found`). `tx` is used on entry
+  only (a read and an UPDATE of the row: it must be a transaction that may write); the path
+  stays valid until the block ends, also after `tx` has ended, so a job can take it in its
+  first batch and read it across the next ones (`contextlib.AsyncExitStack`).
 
 Who may read a file (`get`, `download`): its creator, or a member whose role may do what the
 file is for — `leads:import` for an upload or an import report, `leads:export` for an export;

@@ -25,6 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -49,8 +50,12 @@ class ObjectKey:
 
     @classmethod
     def parse(cls, text: str) -> ObjectKey:
+        """The key written `<tenant id>/<file id>`; ValueError for anything else."""
         tenant, _, file = text.partition("/")
-        return cls(uuid.UUID(tenant), uuid.UUID(file))
+        key = cls(uuid.UUID(tenant), uuid.UUID(file))
+        if str(key) != text:
+            raise ValueError(f"not an object key: {text!r}")
+        return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,10 @@ class Storage(ABC):
 
     @abstractmethod
     async def exists(self, key: ObjectKey) -> bool: ...
+
+    @abstractmethod
+    async def keys_older_than(self, cutoff: datetime) -> list[ObjectKey]:
+        """The keys of the objects last written before `cutoff` (the orphan sweep's list)."""
 
     @abstractmethod
     async def download(
@@ -145,12 +154,27 @@ class LocalStorage(Storage):
         return self._local_copy(key)
 
     async def delete(self, key: ObjectKey) -> None:
+        # The tenant's directory stays: removing it when empty would race a `put` between
+        # its mkdir and its temporary file.
         self.path_of(key).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # not empty: other files of the tenant
-            self.path_of(key).parent.rmdir()
 
     async def exists(self, key: ObjectKey) -> bool:
         return self.path_of(key).is_file()
+
+    async def keys_older_than(self, cutoff: datetime) -> list[ObjectKey]:
+        def scan() -> list[ObjectKey]:
+            found = []
+            for path in self.root.glob("*/*"):
+                try:
+                    key = ObjectKey(uuid.UUID(path.parent.name), uuid.UUID(path.name))
+                    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                except (ValueError, OSError):  # a write in progress (.incoming-…), or gone
+                    continue
+                if written < cutoff:
+                    found.append(key)
+            return found
+
+        return await asyncio.to_thread(scan)
 
     async def download(
         self, key: ObjectKey, *, filename: str, content_type: str, expires_in: int
@@ -274,6 +298,25 @@ class S3Storage(Storage):
                 return False
             raise
         return True
+
+    async def keys_older_than(self, cutoff: datetime) -> list[ObjectKey]:
+        def scan() -> list[ObjectKey]:
+            found = []
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=self.location.prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    name = item["Key"].removeprefix(self.location.prefix)
+                    try:
+                        key = ObjectKey.parse(name)
+                    except ValueError:  # not ours: left alone
+                        continue
+                    if item["LastModified"] < cutoff:
+                        found.append(key)
+            return found
+
+        return await asyncio.to_thread(scan)
 
     async def download(
         self, key: ObjectKey, *, filename: str, content_type: str, expires_in: int

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from leedz.agents.events import AgentRevoked
 from leedz.auth.events import SessionsEnded
+from leedz.bulk.events import LeadsChangedInBulk
 from leedz.gateway import rooms
 from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobCancelRequested, JobCreated, JobsAvailable, JobUpdated
@@ -24,6 +25,7 @@ from leedz.members.events import MemberRoleChanged, MembershipEnded
 from leedz.tenants.events import TenantSettingsChanged
 
 HIDDEN = "lead:hidden"
+BULK = "leads:bulk"
 
 
 def _hidden(event: LeadChanged) -> tuple[list[str], UUID | None] | None:
@@ -77,6 +79,29 @@ async def emit_lead_change(gateway: Gateway, event: LeadChanged) -> None:
     )
 
 
+async def emit_bulk_change(gateway: Gateway, event: LeadsChangedInBulk) -> None:
+    """One batch of a bulk job: `leads:bulk {jobId, change, ids, status?}`, each socket told of
+    the leads it may see: every id to the all-seeing sockets, the unassigned ones to every
+    own-only socket, each owner's to that owner's own-only sockets."""
+    sio, tenant = gateway.sio, event.tenant_id
+    base: dict[str, object] = {"jobId": str(event.job_id), "change": event.change.value}
+    if event.status is not None:
+        base["status"] = event.status.value
+    audiences: list[tuple[str, list[str]]] = [
+        (rooms.leads_all_room(tenant), [str(i) for ids in event.by_owner.values() for i in ids])
+    ]
+    for owner, owned in event.by_owner.items():
+        room = (
+            rooms.leads_own_room(tenant)
+            if owner is None
+            else rooms.leads_own_user_room(tenant, owner)
+        )
+        audiences.append((room, [str(i) for i in owned]))
+    for room, ids in audiences:
+        if ids:
+            await sio.emit(BULK, {**base, "ids": ids}, room=room, namespace=rooms.APP_NAMESPACE)
+
+
 def subscribe_leads(bus: EventBus, gateway: Gateway) -> None:
     """Lead changes, and what changes who hears of them."""
 
@@ -90,7 +115,11 @@ def subscribe_leads(bus: EventBus, gateway: Gateway) -> None:
         if "salesSeeAllLeads" in event.changed:
             await gateway.regroup_leads(event.tenant_id)
 
+    async def leads_changed_in_bulk(event: LeadsChangedInBulk) -> None:
+        await emit_bulk_change(gateway, event)
+
     bus.subscribe(LeadChanged, lead_changed)
+    bus.subscribe(LeadsChangedInBulk, leads_changed_in_bulk)
     bus.subscribe(MemberRoleChanged, member_role_changed)
     bus.subscribe(TenantSettingsChanged, tenant_settings_changed)
 

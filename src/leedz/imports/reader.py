@@ -18,6 +18,7 @@ import contextlib
 import csv
 import datetime as dt
 import enum
+import functools
 import math
 import re
 import unicodedata
@@ -82,6 +83,8 @@ MAX_COLUMNS = 1_000
 """Columns in the header row; a wider file is refused (`file_too_complex`)."""
 MAX_CELL_CHARS = 131_072
 """Characters in one CSV cell (Python's csv default): a longer one is an unclosed quote."""
+MAX_LINE_CHARS = 1 << 20
+"""Characters in one line of a CSV (a record may span several, in quoted cells)."""
 MAX_HEADER_CHARS = 200
 """A column's name is cut to this many characters (the import mapping's limit)."""
 SAMPLE_ROWS = 5
@@ -94,6 +97,8 @@ XLSX_MAX_TOTAL_BYTES = 500 << 20
 XLSX_MAX_RATIO = 100
 """Uncompressed : compressed, per member larger than XLSX_RATIO_FLOOR_BYTES."""
 XLSX_RATIO_FLOOR_BYTES = 1 << 20
+XLSX_MAX_CELLS = 20_000_000
+"""Cells in a worksheet's rectangle (python-calamine holds 32 bytes for each, filled or not)."""
 _CHUNK = 1 << 20
 
 
@@ -193,7 +198,8 @@ def numbered_rows(
     non-empty record (row 1 when nothing precedes it), a cell's quoted line breaks do not add
     rows, an empty row keeps its number (and is yielded, all cells empty) unless only empty
     rows follow it. Rows are padded with "" or cut to `len(Detected.header)`. Rows numbered
-    `after` or less are skipped (a resumed job). Streams: memory stays flat for a CSV."""
+    `after` or less are skipped (a resumed job). Streams: memory stays flat for a CSV. For a
+    sheet other than the detected one, `detect(path, name=…, sheet=…)` gives its header."""
     found = _fitted_rows(path, how, sheet=sheet)
     if not after:
         yield from found
@@ -212,7 +218,8 @@ def _fitted_rows(path: Path, how: Detected | ReadOptions, *, sheet: str | None) 
             raise ValueError("a CSV is read with an encoding and a delimiter")
         records = _csv_records(path, encoding=options.encoding, delimiter=options.delimiter)
     _, header = _header(records)
-    width = options.columns if options.columns is not None else len(header)
+    other_sheet = sheet is not None and sheet != options.sheet
+    width = options.columns if options.columns is not None and not other_sheet else len(header)
     return _data_rows(records, width=width)
 
 
@@ -296,6 +303,17 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
+# C0 control bytes other than tab, line feed, form feed and carriage return: text has next to
+# none (in every encoding asked here but UTF-16/32, which are told apart first).
+_CONTROL_BYTES = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+
+
+def _control_share(sample: bytes) -> float:
+    if not sample:
+        return 0.0
+    return (len(sample) - len(sample.translate(None, _CONTROL_BYTES))) / len(sample)
+
+
 def _valid_utf8_prefix(sample: bytes) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
@@ -330,7 +348,7 @@ def _guess_encoding(sample: bytes, *, utf8: bool = True) -> str:
     utf16 = _utf16_without_bom(sample)
     if utf16 is not None:
         return utf16
-    if b"\x00" in sample:
+    if b"\x00" in sample or _control_share(sample) > 0.01:
         raise FileFormatUnsupported("the file holds binary data, not text")
     if utf8 and _valid_utf8_prefix(sample):
         return "utf-8"
@@ -460,16 +478,30 @@ def _sniff_delimiter(sample: str, *, name: str) -> str:
 Record = tuple[int, list[str]]
 
 
+_SEP_LINE_CHARS = 16
+
+
+def _bounded_lines(file: Any) -> Iterator[str]:
+    """The file's lines, each at most MAX_LINE_CHARS long: csv.reader holds a whole record, so
+    a 50 MB line of commas would be a list of 50 million cells."""
+    readline = file.readline
+    while line := readline(MAX_LINE_CHARS):
+        if len(line) == MAX_LINE_CHARS and line[-1] not in "\r\n":
+            raise FileTooComplex(f"a line is longer than {MAX_LINE_CHARS} characters")
+        yield line
+
+
 def _csv_records(path: Path, *, encoding: str, delimiter: str) -> Iterator[Record]:
     """Every record with its number (blank lines included: a spreadsheet shows them)."""
     with _open_text(path, encoding) as file:
-        first = file.readline()
+        first = file.readline(_SEP_LINE_CHARS)
         number = 0
         if _excel_sep(first) is None:
             file.seek(0)
             if file.read(1) != "\ufeff":
                 file.seek(0)
-        reader = csv.reader(file, delimiter=delimiter, quotechar='"', doublequote=True)
+        lines = _bounded_lines(file)
+        reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True)
         try:
             for number, record in enumerate(reader, start=1):
                 yield number, record
@@ -635,13 +667,14 @@ _SPREADSHEET_TYPES = (
     b"application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
 )
 _CONTENT_TYPES = "[Content_Types].xml"
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
 _CONTENT_TYPES_MAX_BYTES = 1 << 20
 
 
 def _open_archive(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise FileCorrupt("the XLSX file is damaged or cut short (not a complete ZIP)") from exc
 
 
@@ -682,38 +715,138 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, limit: int)
     try:
         with archive.open(info) as member:
             return member.read(limit)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except _ZIP_ERRORS as exc:
         raise FileCorrupt("the XLSX file is damaged") from exc
 
 
-def _verify_members(archive: zipfile.ZipFile) -> None:
-    """Every member decompressed (and dropped) in chunks: its CRC checked, and no more bytes
-    than its declared size come out (zipfile stops there), so a lying header is caught."""
-    for info in archive.infolist():
-        try:
-            with archive.open(info) as member:
-                while member.read(_CHUNK):
-                    pass
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            OSError,
-            ValueError,
-            NotImplementedError,
-        ) as exc:
-            raise FileCorrupt(f"the XLSX file is damaged ({info.filename})") from exc
+# What python-calamine accepts as a cell's place: `r="AB12"` on a <c> (any case, either quote,
+# spaces or line breaks around `=`), a <row r="12"> for the cells without one, and a cell
+# without any reference right after the one before it. The XML is scanned, never parsed:
+# folded (upper case, one kind of quote and of space, `/` as `>` so `<c/>` reads `<c>>`), then
+# searched for a reference past the farthest one seen so far, which in a well-formed sheet
+# (rows in order) is found nowhere: each chunk costs a few byte searches, and only a chunk
+# holding such a reference, or cells without one, is read in full.
+_FOLD = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz'\t\n\r/", b'ABCDEFGHIJKLMNOPQRSTUVWXYZ"   >')
+_REFERENCE = re.compile(rb' R *= *"([A-Z]*)0*([0-9]+)')
+_UNREFERENCED_CELL = re.compile(rb"<(?:[A-Z_][\w.-]*:)?C(?:>| (?![^>]*?\bR *=)[^>]*>)")
+_MAX_ROW_DIGITS = 9
+_MAX_COLUMN_LETTERS = 3  # XFD, Excel's last column
 
 
-def check_xlsx(path: Path, *, verify: bool = False) -> None:
-    """Refuse what must not reach python-calamine: a damaged ZIP (`file_corrupt`), one that is
-    not a workbook, or an encrypted one (`file_format_unsupported`), a decompression bomb by
-    its declared sizes (`xlsx_bomb`). `verify` also decompresses every member once."""
+def _greater(value: str, low: str, high: str, *, first: str) -> str:
+    """A pattern for the strings of characters `low`..`high` greater than `value` when read as
+    numbers in that base (`first` the smallest leading character: `1` for digits, `A` for
+    Excel's column letters): a longer one, or one as long and greater at its first
+    difference."""
+    alternatives = [f"[{first}-{high}][{low}-{high}]{{{len(value)},}}"]
+    for i, current in enumerate(value):
+        if current < high:
+            rest = len(value) - i - 1
+            alternatives.append(
+                f"{value[:i]}[{chr(ord(current) + 1)}-{high}][{low}-{high}]{{{rest}}}"
+            )
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+@functools.lru_cache(maxsize=64)  # one pattern a chunk whose farthest reference moved
+def _beyond(last_row: int, last_column: str) -> re.Pattern[bytes]:
+    """A reference past `last_row`, or past the column named `last_column`."""
+    rows = _greater(str(last_row), "0", "9", first="1")
+    columns = _greater(last_column, "A", "Z", first="A")
+    return re.compile(f' R *= *"(?:[A-Z]*0*{rows}(?![0-9])|{columns}[0-9])'.encode())
+
+
+@dataclass(slots=True)
+class _CellExtent:
+    """How far a worksheet's cells reach: python-calamine allocates every cell of the rectangle
+    up to the farthest one (32 bytes each), so two cells, A1 and XFD1048576, in a 5 KB file
+    would ask for 17 billion cells and abort the process."""
+
+    last_row: int = 0
+    last_column: str = ""  # letters
+    unreferenced: int = 0  # <c> elements without a reference: each follows the one before
+    rows: int = 0  # <row> elements
+
+    def read(self, xml: bytes) -> None:
+        xml = xml.translate(_FOLD)
+        last = xml.rfind(b" R")
+        while last >= 0 and not (found := _REFERENCE.match(xml, last)):
+            last = xml.rfind(b" R", 0, last)
+        if last >= 0 and found:
+            self._reach(found.group(1), found.group(2))
+        if _beyond(self.last_row, self.last_column).search(xml):
+            for letters, digits in _REFERENCE.findall(xml):
+                self._reach(letters, digits)
+        self.rows += xml.count(b"<ROW")
+        self.unreferenced += xml.count(b"<C>")  # no attribute at all (`<c>`, `<c/>`)
+        prefixed = b":C" in xml
+        if prefixed:
+            self.rows += xml.count(b":ROW")
+        if prefixed or xml.count(b"<C ") != xml.count(b'<C R="'):
+            self.unreferenced += len(_UNREFERENCED_CELL.findall(xml)) - xml.count(b"<C>")
+
+    def _reach(self, letters: bytes, digits: bytes) -> None:
+        if len(digits) > _MAX_ROW_DIGITS or len(letters) > _MAX_COLUMN_LETTERS:
+            self.last_row, self.last_column = 10**_MAX_ROW_DIGITS, "ZZZ"
+            return
+        self.last_row = max(self.last_row, int(digits))
+        column = letters.decode()
+        if (len(column), column) > (len(self.last_column), self.last_column):
+            self.last_column = column
+
+    def bound(self) -> int:
+        """The most cells the rectangle can hold: exact when every cell has a reference; a
+        cell without one may add a column, and a row without a number a row."""
+        last_column = _column_number(self.last_column.encode())
+        if self.unreferenced:
+            return (self.last_row + self.rows) * (last_column + self.unreferenced)
+        return self.last_row * last_column
+
+
+def _column_number(letters: bytes) -> int:
+    if len(letters) > 3:  # past XFD, Excel's last column
+        return 10**9
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Decompress one member in chunks (its CRC checked; zipfile stops at the declared size,
+    so a lying header fails the CRC) and, for XML, bound the cells it places."""
+    extent = _CellExtent() if info.filename.endswith(".xml") else None
+    carry = b""
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_CHUNK):
+                if extent is None:
+                    continue
+                xml = carry + chunk
+                cut = xml.rfind(b"<")  # a tag never holds a "<": keep the last one whole
+                xml, carry = (xml[:cut], xml[cut:]) if cut > 0 else (xml, b"")
+                extent.read(xml)
+    except _ZIP_ERRORS as exc:
+        raise FileCorrupt(f"the XLSX file is damaged ({info.filename})") from exc
+    if extent is None:
+        return
+    extent.read(carry)
+    if extent.bound() > XLSX_MAX_CELLS:
+        raise XlsxBomb(
+            f"a worksheet's cells span more than {XLSX_MAX_CELLS} cells ({info.filename})"
+        )
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse what must not reach python-calamine: a damaged ZIP or member (`file_corrupt`),
+    one that is not a workbook, or an encrypted one (`file_format_unsupported`), a
+    decompression bomb by its declared sizes, or a worksheet whose cells span more than
+    XLSX_MAX_CELLS (`xlsx_bomb`). Every member is decompressed once, in chunks it drops."""
     with _open_archive(path) as archive:
         _check_declared_sizes(archive)
         _check_workbook_type(archive)
-        if verify:
-            _verify_members(archive)
+        for info in archive.infolist():
+            _scan_member(archive, info)
 
 
 def _open_workbook(path: Path) -> python_calamine.CalamineWorkbook:
@@ -811,7 +944,6 @@ def _xlsx_records(path: Path, *, sheet: str | None) -> Iterator[Record]:
 
 
 def _detect_xlsx(path: Path, *, sheet: str | None) -> Detected:
-    check_xlsx(path, verify=True)
     with _worksheet(path, sheet=sheet) as (worksheet, name, sheets):
         end = worksheet.end
         return _described(

@@ -553,13 +553,6 @@ def _where(spec: LeadQuerySpec, p: _Params, *, opaque: bool = True) -> str:
     return " AND ".join(parts)
 
 
-def where_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
-    """`spec`'s WHERE clause (every condition; `tenant_id = $1` first) and its parameters from
-    `$2` on: for a feature that reads every matching lead (an export's cursor, a bulk action)."""
-    p = _Params()
-    return _where(spec, p), p.values
-
-
 def _has_opaque(spec: LeadQuerySpec) -> bool:
     return any(_opaque_sql(c, _Params()) for c in spec.conditions)
 
@@ -658,6 +651,14 @@ def scan_sql(
         f" SELECT id FROM found ORDER BY {outer} LIMIT {p(limit, 'int4')}"
     )
     return sql, p.values
+
+
+def where_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:
+    """The condition of `spec` (trash or live, visibility, `among`, every filter) and its
+    parameters, numbered from `$2` (`$1` is the tenant): for a feature's own statement over a
+    search's leads (bulk actions)."""
+    p = _Params()
+    return _where(spec, p), p.values
 
 
 def count_sql(spec: LeadQuerySpec) -> tuple[str, list[Any]]:

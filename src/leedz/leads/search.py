@@ -205,8 +205,9 @@ async def _spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
 
 
 async def query_spec(tx: Tx, actor: Actor, query: LeadFilter) -> LeadQuerySpec:
-    """The SQL-ready form of `query` as the actor may see it (`repository.where_sql` makes it
-    a WHERE clause): for features that read every matching lead (exports, bulk actions)."""
+    """`query` as the search runs it for `actor` (lists resolved, visibility included), for a
+    feature that runs its own statement over the same leads (bulk actions); sort plays no
+    part."""
     return await _spec(tx, actor, query)
 
 
