@@ -22,6 +22,7 @@ from bench import (
     bulk_update,
     dispatch,
     evidence_ingest,
+    export_throughput,
     import_throughput,
     lead_search,
     lead_write,
@@ -50,6 +51,7 @@ LEAD_BENCHMARKS: dict[str, Callable[[Datasets], Result | list[Result]]] = {
     "bulk_update": bulk_update.main,
     "evidence_ingest": evidence_ingest.main,
     "import_throughput": import_throughput.main,
+    "export_throughput": export_throughput.main,
 }
 
 

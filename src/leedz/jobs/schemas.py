@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
+from leedz.leads.fields import exportable
 from leedz.leads.models import LeadStatus
 from leedz.leads.schemas import LeadFilter
 
@@ -107,9 +108,21 @@ class LeadSelection(ApiIn):
     lead_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_LEAD_IDS)
 
 
+def _exportable(key: str) -> str:
+    if not exportable(key):
+        raise ValueError(
+            "not an exportable column: a key of GET /v1/leads/fields, or customFields.<key>,"
+            " externalIds.<system>, socialProfiles.<network>"
+        )
+    return key
+
+
+ExportColumn = Annotated[FieldKey, AfterValidator(_exportable)]
+
+
 class ExportInput(LeadSelection):
     format: ExportFormat = ExportFormat.CSV
-    columns: list[FieldKey] | None = Field(default=None, min_length=1, max_length=100)
+    columns: list[ExportColumn] | None = Field(default=None, min_length=1, max_length=100)
 
 
 class BulkStatusInput(LeadSelection):

@@ -60,5 +60,13 @@ class TenantRepository:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self.tx.raw.fetchval(_checked(sql), self.tenant_id, *args)
 
+    async def cursor(self, sql: str, *args: Any) -> asyncpg.cursor.Cursor:
+        """A server-side cursor over `sql` (inside the transaction): `await c.fetch(n)` reads
+        the next `n` rows, so a long read holds one batch in memory at a time."""
+        cursor: asyncpg.cursor.Cursor = await self.tx.raw.cursor(
+            _checked(sql), self.tenant_id, *args
+        )
+        return cursor
+
     async def execute(self, sql: str, *args: Any) -> str:
         return await self.tx.raw.execute(_checked(sql), self.tenant_id, *args)

@@ -7,6 +7,8 @@ sort on the field.
 
 from __future__ import annotations
 
+import re
+
 from leedz.evidence.models import Confidence
 from leedz.leads.models import LeadSource, LeadStatus
 from leedz.leads.schemas import FieldLabel, FieldOut, FieldsOut, FieldType
@@ -99,3 +101,19 @@ FIELDS = FieldsOut(
 
 def fields() -> FieldsOut:
     return FIELDS
+
+
+OBJECT_FIELDS = ("customFields", "externalIds", "socialProfiles")
+"""Object fields an export spreads over a column per key (`customFields.<key>`)."""
+_OBJECT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # leads/schemas.py's keys
+_EXPORTABLE = frozenset(f.key for f in FIELDS.items if not f.pattern)
+
+
+def exportable(key: str) -> bool:
+    """Whether an export can hold the column `key`: a field above (but a pattern), or one key
+    of an object field (`customFields.industry`, `socialProfiles.instagram`); exports/columns.py
+    turns it into SQL, jobs/schemas.py checks an EXPORT's `columns` with it."""
+    if key in _EXPORTABLE:
+        return True
+    family, dot, inner = key.partition(".")
+    return bool(dot) and family in OBJECT_FIELDS and bool(_OBJECT_KEY.match(inner))

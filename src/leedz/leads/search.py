@@ -231,6 +231,12 @@ _CURSOR_VERSION = 1
 _MAX_NAME_KEY = 300
 
 
+def sort_column(sort: LeadSort) -> tuple[str, bool]:
+    """The column `sort` orders by (indexed with the id: (tenant_id, column, id)), and whether
+    descending."""
+    return _SORTS[sort]
+
+
 def encode_lead_cursor(sort: LeadSort, key: Any, row_id: UUID) -> str:
     """`{v, s: sort, k: the sort key (ISO time, text, number or null), i: id}`, opaque."""
     if isinstance(key, datetime):

@@ -7,6 +7,7 @@ type without a handler is never claimed: its jobs wait for a worker that has one
 from __future__ import annotations
 
 from leedz.bulk import job as bulk
+from leedz.exports import job as exports
 from leedz.imports import job as imports
 from leedz.jobs.models import JobType
 from leedz.jobs.work import Handler
@@ -15,4 +16,5 @@ HANDLERS: dict[JobType, Handler] = {
     JobType.BULK_STATUS_UPDATE: bulk.update_status,
     JobType.BULK_DELETE: bulk.delete,
     JobType.IMPORT: imports.run,
+    JobType.EXPORT: exports.run,
 }
