@@ -73,7 +73,13 @@ from leedz.resolution.repository import (
     savepoint,
 )
 from leedz.resolution.rules import LeadState, Match, decide, matches
-from leedz.resolution.service import ATTEMPTS, MAX_FINE_LOCKS, ResolutionBusy, lock_names
+from leedz.resolution.service import (
+    ATTEMPTS,
+    MAX_FINE_LOCKS,
+    ResolutionBusy,
+    lock_names,
+    name_probes,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -310,11 +316,10 @@ class _Batch:
     async def load(self, records: Sequence[Extracted], creating: bool) -> None:
         keys = sorted({k for r in records for k in r.keys}, key=lambda k: (k.kind, k.value))
         domains = {(r.identity_domain, r.city_key) for r in records if r.identity_domain}
-        names = {(r.name_key, r.city_key) for r in records if r.name_key and r.city_key}
         rows = await Candidates(self.tx).lock(
             keys=keys,
             domains=sorted(((d, c) for d, c in domains if d is not None), key=str),
-            names=sorted(((n, c) for n, c in names if n and c), key=str),
+            names=name_probes(records),
         )
         for row in rows:
             self.index.put(LeadState.of(row.lead), row.keys)

@@ -180,6 +180,20 @@ async def resolve_stored(
 # The batch
 
 
+def name_probes(records: Iterable[Extracted]) -> list[NameProbe]:
+    """The (name key, city) pairs of records that rule 5 may match, each with the phones of
+    its records and whether one of them has none (the candidates' name lookup)."""
+    names: dict[tuple[str, str], tuple[set[str], bool]] = {}
+    for r in records:
+        if r.name_key and r.city_key:
+            phones, phoneless = names.setdefault((r.name_key, r.city_key), (set(), False))
+            names[(r.name_key, r.city_key)] = (phones | set(r.phones), phoneless or not r.phones)
+    return [
+        NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
+        for (name_key, city), (phones, phoneless) in sorted(names.items())
+    ]
+
+
 def lock_names(record: Extracted) -> list[str]:
     """What a record locks: each key; its identity domain whatever its city (a record with the
     domain and no city matches the domain's leads in every city, so the domain alone is what
@@ -306,21 +320,10 @@ class _Batch:
         domains = {
             (r.identity_domain, r.city_key) for r in present if r.identity_domain is not None
         }
-        names: dict[tuple[str, str], tuple[set[str], bool]] = {}
-        for r in present:
-            if r.name_key and r.city_key:
-                phones, phoneless = names.setdefault((r.name_key, r.city_key), (set(), False))
-                names[(r.name_key, r.city_key)] = (
-                    phones | set(r.phones),
-                    phoneless or not r.phones,
-                )
         rows = await candidates.lock(
             keys=keys,
             domains=sorted(((d, c) for d, c in domains if d is not None), key=str),
-            names=[
-                NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
-                for (name_key, city), (phones, phoneless) in sorted(names.items())
-            ],
+            names=name_probes(present),
         )
         for row in rows:
             self._put(LeadState.of(row.lead))
