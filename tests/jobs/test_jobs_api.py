@@ -86,10 +86,10 @@ class TestCreate:
 SERVER_BODIES: dict[str, dict[str, Any]] = {
     "IMPORT": {
         "fileId": "0b4f5d1e-0000-4000-8000-000000000001",
-        "mapping": {"الاسم": "name", "الجوال": "phone"},
+        "mapping": {"الاسم": "name", "الجوال": "phones"},
         "country": "sa",
     },
-    "EXPORT": {"format": "XLSX", "filter": {"status": ["NEW"]}, "columns": ["name", "phone"]},
+    "EXPORT": {"format": "XLSX", "filter": {"status": ["NEW"]}, "columns": ["name", "phones"]},
     "BULK_STATUS_UPDATE": {"status": "WON", "leadIds": ["0b4f5d1e-0000-4000-8000-000000000002"]},
     "BULK_DELETE": {"filter": {"q": "مطعم"}},
 }
@@ -115,7 +115,7 @@ class TestServerRunJobs:
         assert (job["status"], job["agentId"], job["attempts"]) == ("PENDING", None, 0)
         stored = job["input"]
         if job_type == "IMPORT":
-            assert stored["mapping"] == {"الاسم": "name", "الجوال": "phone"}
+            assert stored["mapping"] == {"الاسم": "name", "الجوال": "phones"}
             assert stored["mode"] == "CREATE_OR_UPDATE"
             assert stored["country"] == "SA"
         else:
@@ -127,7 +127,9 @@ class TestServerRunJobs:
             ("IMPORT", {"mapping": {"a": "name"}}),
             ("IMPORT", {"fileId": "not-a-uuid", "mapping": {"a": "name"}}),
             ("IMPORT", {"fileId": "0b4f5d1e-0000-4000-8000-000000000001", "mapping": {}}),
+            ("IMPORT", {"fileId": "0b4f5d1e-0000-4000-8000-000000000001", "mapping": {"a": "nom"}}),
             ("EXPORT", {"format": "PDF"}),
+            ("EXPORT", {"columns": ["name", "password"]}),
             ("EXPORT", {"filter": {"status": ["NOT_A_STATUS"]}}),
             ("BULK_STATUS_UPDATE", {"leadIds": ["0b4f5d1e-0000-4000-8000-000000000002"]}),
             ("BULK_STATUS_UPDATE", {"status": "WON", "leadIds": []}),

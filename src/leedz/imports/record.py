@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from leedz.errors import ValidationFailed
 from leedz.imports.mapping import split_multi
-from leedz.leads.fields import FIELDS
+from leedz.leads.fields import importable
 from leedz.leads.models import LeadStatus
 from leedz.leads.normalize import (
     InvalidPhone,
@@ -38,12 +38,10 @@ from leedz.leads.schemas import LeadFields, LeadName
 from leedz.resolution.extract import Extracted
 
 CUSTOM_PREFIX = "customFields."
-IMPORTABLE = frozenset(f.key for f in FIELDS.items if f.importable and not f.pattern)
 LIST_FIELDS = frozenset({"phones", "emails", "tags"})
 # Separators of several tags in one cell (phones and e-mail addresses: mapping.split_multi, which
 # knows the `/` of `0501234567/8`).
 _TAG_SEPARATORS = re.compile(r"[;,|\n\r\u2028\u2029\u060c\u061b]")
-_CUSTOM_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _TRUE = frozenset({"true", "yes", "y", "1", "نعم", "صح"})
 _FALSE = frozenset({"false", "no", "n", "0", "لا", "خطأ"})
 # Single-line fields: a line break inside the cell (Excel's Alt+Enter) becomes a space.
@@ -76,9 +74,7 @@ class RowMapping:
         positions = {name.strip(): n for n, name in reversed(list(enumerate(header)))}
         columns: dict[str, list[int]] = {}
         for column, key in mapping.items():
-            if key not in IMPORTABLE and not (
-                key.startswith(CUSTOM_PREFIX) and _CUSTOM_KEY.match(key[len(CUSTOM_PREFIX) :])
-            ):
+            if not importable(key):
                 raise MappingInvalid(
                     f"{key!r} (column {column!r}) is not an importable lead field",
                     field="mapping",

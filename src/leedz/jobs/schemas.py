@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
-from leedz.leads.fields import exportable
+from leedz.leads.fields import exportable, importable
 from leedz.leads.models import LeadStatus
 from leedz.leads.schemas import LeadFilter
 
@@ -73,6 +73,17 @@ FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+def _importable(key: str) -> str:
+    if not importable(key):
+        raise ValueError(
+            "not an importable field: a key of GET /v1/leads/fields, or customFields.<key>"
+        )
+    return key
+
+
+ImportField = Annotated[FieldKey, AfterValidator(_importable)]
+
+
 class ImportMode(enum.StrEnum):
     CREATE_ONLY = "CREATE_ONLY"
     CREATE_OR_UPDATE = "CREATE_OR_UPDATE"
@@ -89,7 +100,7 @@ class ImportInput(ApiIn):
     key} (a key `importable` in GET /v1/leads/fields); unmapped columns are ignored."""
 
     file_id: UUID
-    mapping: dict[Column, FieldKey] = Field(min_length=1, max_length=200)
+    mapping: dict[Column, ImportField] = Field(min_length=1, max_length=200)
     mode: ImportMode = ImportMode.CREATE_OR_UPDATE
     dry_run: bool = False
     list_id: UUID | None = None

@@ -109,6 +109,18 @@ _OBJECT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # leads/schemas.py's 
 _EXPORTABLE = frozenset(f.key for f in FIELDS.items if not f.pattern)
 
 
+_IMPORTABLE = frozenset(f.key for f in FIELDS.items if f.importable and not f.pattern)
+
+
+def importable(key: str) -> bool:
+    """Whether an import may map a column to `key`: an importable field above, or one custom
+    field (`customFields.<key>`); jobs/schemas.py checks an IMPORT's `mapping` with it."""
+    if key in _IMPORTABLE:
+        return True
+    family, dot, inner = key.partition(".")
+    return bool(dot) and family == "customFields" and bool(_OBJECT_KEY.match(inner))
+
+
 def exportable(key: str) -> bool:
     """Whether an export can hold the column `key`: a field above (but a pattern), or one key
     of an object field (`customFields.industry`, `socialProfiles.instagram`); exports/columns.py
