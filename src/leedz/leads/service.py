@@ -28,7 +28,14 @@ from leedz.leads.record import (
     phones_e164,
     website_and_domain,
 )
-from leedz.leads.repository import Activities, KeyOwner, LeadKeys, LeadRow, Leads
+from leedz.leads.repository import (
+    Activities,
+    ActivityEntry,
+    KeyOwner,
+    LeadKeys,
+    LeadRow,
+    Leads,
+)
 from leedz.leads.schemas import (
     ActivityOut,
     DuplicateRef,
@@ -42,7 +49,7 @@ from leedz.leads.schemas import (
     NoteCreate,
 )
 from leedz.members.repository import Memberships
-from leedz.plans import repository as plans
+from leedz.plans.repository import PlanLimitsRow
 from leedz.tenants import service as tenants
 
 
@@ -225,13 +232,17 @@ async def _check_owner(tx: Tx, actor: Actor, owner_id: UUID | None, current: UUI
         raise OwnerNotMember("ownerId is not a member of this workspace", field="ownerId")
 
 
-async def _check_quota(tx: Tx, leads: Leads, adding: int = 1) -> None:
-    plan = await plans.Plans(tx).of_current_tenant()
+async def _check_quota(tx: Tx, leads: Leads, plan: PlanLimitsRow, keys: list[Key]) -> None:
+    """402 `quota_exceeded` when the lead would pass the plan's `maxLeads` (a 409 first, when a
+    key is another lead's: a duplicate is not a lead more). From here to the commit the
+    tenant's creations wait for this one: two near the limit cannot both pass."""
     if plan.max_leads is None:
         return
-    await leads.lock_quota()
-    used = await leads.count_for_quota()
-    if used + adding > plan.max_leads:
+    used = await leads.count_for_quota(serialize=True)
+    if used + 1 > plan.max_leads:
+        owners = await LeadKeys(tx).owners(keys)
+        if owners:
+            raise _duplicate_error(owners)
         raise QuotaExceeded(
             f"The {plan.name} plan allows {plan.max_leads} leads",
             quota="leads",
@@ -248,42 +259,39 @@ async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
     """A lead typed in by a person. 409 `lead_duplicate` when a key is another lead's;
     name-only look-alikes are created and named in `possibleDuplicates`."""
     fields = body.model_dump()
-    settings = await tenants.settings(tx)
+    settings, plan = await tenants.settings_and_plan(tx)
     columns = _columns(fields, default_country=settings.default_country)
     await _check_owner(tx, actor, columns.get("owner_id"), None)
     leads = Leads(tx)
     keys = _keys_of(columns)
-    owners = await LeadKeys(tx).owners(keys)
-    if owners:
-        raise _duplicate_error(owners)
-    await _check_quota(tx, leads)
+    await _check_quota(tx, leads, plan, keys)
     columns |= derived_columns(columns)
     columns |= {
         "source_type": LeadSource.MANUAL,
         "created_by_id": actor.user_id,
         "edited_fields": sorted(body.model_fields_set & set(LeadFields.model_fields)),
     }
-    row = await leads.insert(columns)
-    # A concurrent writer may have taken a key since the check: the claim decides, and the
-    # whole transaction (this lead too) rolls back with the 409.
-    lost = await LeadKeys(tx).claim(row.id, keys)
-    if lost:
-        raise _duplicate_error(await LeadKeys(tx).owners(lost, exclude=row.id))
-    await Activities(tx).add(
-        row.id, ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
+    # The lead, its keys, its timeline entry, its audit row and its look-alikes in one
+    # statement. A key another lead holds (since long, or taken by a concurrent writer an
+    # instant ago: the claim decides) rolls the whole transaction back with the 409.
+    created = await leads.create(
+        columns,
+        keys,
+        activity=ActivityEntry(
+            ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
+        ),
+        audit=audit.entry(
+            "lead.created", actor=actor, entity_type="lead", details={"source": "MANUAL"}
+        ),
     )
-    await audit.record(
-        tx, "lead.created", actor=actor, entity_type="lead", entity_id=row.id,
-        details={"source": "MANUAL"},
-    )  # fmt: skip
-    look_alikes = await leads.look_alikes(
-        name_key=columns["name_key"], city=row.city, exclude=row.id
-    ) if columns["name_key"] else []  # fmt: skip
+    row = created.row
+    if created.lost:
+        raise _duplicate_error(await LeadKeys(tx).owners(created.lost, exclude=row.id))
     _publish(tx, row, LeadChange.CREATED)
     return LeadCreatedOut(
         **lead_out(row).model_dump(),
         possible_duplicates=[
-            DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in look_alikes
+            DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in created.look_alikes
         ],
     )
 
