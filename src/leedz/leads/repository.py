@@ -187,6 +187,16 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
+def _activity_args(activity: ActivityEntry) -> list[Any]:
+    """An entry's type, actors and details, as `::lead_activity_type, ::uuid, ::uuid, ::jsonb`."""
+    return [
+        activity.type.value,
+        activity.actor_user_id,
+        activity.actor_agent_id,
+        json.dumps(dict(activity.details), ensure_ascii=False, default=str),
+    ]
+
+
 def _visibility(param: int) -> str:
     return f" AND (${param}::uuid IS NULL OR owner_id IS NULL OR owner_id = ${param}::uuid)"
 
@@ -245,10 +255,7 @@ class Leads(TenantRepository):
             *(_encode(c, columns[c]) for c in names),
             [k.kind.value for k in keys],
             [k.value for k in keys],
-            activity.type.value,
-            activity.actor_user_id,
-            activity.actor_agent_id,
-            json.dumps(dict(activity.details), ensure_ascii=False, default=str),
+            *_activity_args(activity),
             columns.get("name_key"),
             look_alikes,
             *audit.args(),
@@ -294,6 +301,29 @@ class Leads(TenantRepository):
             *(_encode(n, columns[n]) for n in names),
         )
         return LeadRow.of(row)
+
+    async def unassign(
+        self, owner_id: UUID, *, activity: ActivityEntry, audit: AuditEntry
+    ) -> list[LeadRow]:
+        """Every lead `owner_id` owns (live or in the trash; not those folded into another)
+        unassigned, each a new version with `activity` on its timeline and `audit` in the log,
+        in one statement."""
+        rows = await self.fetch(
+            "WITH unassigned AS (UPDATE leads SET owner_id = NULL, version = version + 1,"
+            " updated_at = now(), last_activity_at = now()"
+            " WHERE tenant_id = $1 AND owner_id = $2 AND merged_into_id IS NULL"
+            f" RETURNING {LEAD_COLUMNS}),"
+            " entry AS (INSERT INTO lead_activities"
+            " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details)"
+            " SELECT $1, u.id, $3::lead_activity_type, $4::uuid, $5::uuid, $6::jsonb"
+            " FROM unassigned u),"
+            f" audited AS ({audit_insert_sql(7, entity_id='u.id::text', source='unassigned u')})"
+            " SELECT * FROM unassigned ORDER BY created_at, id",
+            owner_id,
+            *_activity_args(activity),
+            *audit.args(),
+        )
+        return [LeadRow.of(r) for r in rows]
 
     async def set_deleted(self, lead_id: UUID, *, deleted: bool) -> LeadRow:
         row = await self.fetchrow_one(

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
+from leedz.access.repository import role_in_tenant
 from leedz.access.roles import Role
 from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, LeedzError, NotFound, QuotaExceeded, ValidationFailed
@@ -48,7 +49,6 @@ from leedz.leads.schemas import (
     Location,
     NoteCreate,
 )
-from leedz.members.repository import Memberships
 from leedz.plans.repository import PlanLimitsRow
 from leedz.tenants import service as tenants
 
@@ -228,7 +228,7 @@ async def _check_owner(tx: Tx, actor: Actor, owner_id: UUID | None, current: UUI
                 f" {Permission.LEADS_ASSIGN.value}: you may only take a lead for yourself",
                 permission=Permission.LEADS_ASSIGN.value,
             )
-    if owner_id is not None and await Memberships(tx).role_of(owner_id) is None:
+    if owner_id is not None and await role_in_tenant(tx, owner_id) is None:
         raise OwnerNotMember("ownerId is not a member of this workspace", field="ownerId")
 
 
@@ -433,6 +433,30 @@ async def _record_changes(
             actor_user_id=actor.user_id,
             details={"fields": plain},
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# A member leaves
+
+
+async def unassign_member(tx: Tx, actor: Actor, user_id: UUID) -> int:
+    """Unassign every lead `user_id` owns (live or in the trash) as they leave the tenant or
+    are removed, before their membership goes: each lead a new version, an OWNER_CHANGED entry
+    and an owner-change audit row with `actor` (who removes them, or who leaves), and a
+    `lead:updated` for the live ones. (The foreign key's ON DELETE SET NULL would unassign them
+    too, silently.) The number of leads unassigned."""
+    details = {"from": str(user_id), "to": None}
+    rows = await Leads(tx).unassign(
+        user_id,
+        activity=ActivityEntry(
+            ActivityType.OWNER_CHANGED, actor_user_id=actor.user_id, details=details
+        ),
+        audit=audit.entry("lead.owner_changed", actor=actor, entity_type="lead", details=details),
+    )
+    for row in rows:
+        if row.live:
+            _publish(tx, row, LeadChange.UPDATED, previous_owner_id=user_id)
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------
