@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
@@ -23,14 +23,6 @@ from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource, LeadStatus
 from leedz.leads.record import Key
-
-LEAD_COLUMNS = (
-    "id, name, contact_name, category, phones, emails, website, domain, social_profiles,"
-    " address, city, country, lat, lng, rating, reviews_count, external_ids, status, owner_id,"
-    " tags, do_not_contact, custom_fields, confidence, source_type, source_job_id,"
-    " edited_fields, version, created_by_id, created_at, updated_at, last_activity_at,"
-    " deleted_at, merged_into_id"
-)
 
 # The columns a write may set, with the SQL cast of their parameter.
 WRITABLE: dict[str, str] = {
@@ -125,6 +117,10 @@ class LeadRow:
 
     def column(self, name: str) -> Any:
         return getattr(self, name)
+
+
+# What every read of a lead selects: LeadRow's fields, in order.
+LEAD_COLUMNS = ", ".join(f.name for f in fields(LeadRow))
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,38 +107,20 @@ async def _lead(tx: Tx, actor: Actor, lead_id: UUID, *, for_update: bool = False
 # Shapes
 
 
+# LeadOut's fields that are LeadRow's as they are; `location` and `source` are composed.
+_COMPOSED = frozenset({"location", "source"})
+_AS_STORED = tuple(name for name in LeadOut.model_fields if name not in _COMPOSED)
+if missing := set(_AS_STORED) - set(LeadRow.__slots__):  # a field added to one and not the other
+    raise TypeError(f"LeadOut fields LeadRow lacks: {sorted(missing)}")
+
+
 def lead_out(row: LeadRow) -> LeadOut:
     return LeadOut(
-        id=row.id,
-        name=row.name,
-        contact_name=row.contact_name,
-        category=row.category,
-        phones=row.phones,
-        emails=row.emails,
-        website=row.website,
-        domain=row.domain,
-        social_profiles=row.social_profiles,
-        address=row.address,
-        city=row.city,
-        country=row.country,
+        **{name: getattr(row, name) for name in _AS_STORED},
         location=Location(lat=row.lat, lng=row.lng)
         if row.lat is not None and row.lng is not None
         else None,
-        rating=row.rating,
-        reviews_count=row.reviews_count,
-        external_ids=row.external_ids,
-        status=row.status,
-        owner_id=row.owner_id,
-        tags=row.tags,
-        do_not_contact=row.do_not_contact,
-        custom_fields=row.custom_fields,
-        confidence=row.confidence,
         source=LeadSourceOut(type=row.source_type, job_id=row.source_job_id),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_activity_at=row.last_activity_at,
-        deleted_at=row.deleted_at,
     )
 
 
