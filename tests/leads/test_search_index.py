@@ -63,14 +63,15 @@ async def found(client: httpx.AsyncClient, who: Account, q: str, **params: Any) 
 
 
 async def assert_in_step(owner: asyncpg.Connection) -> None:
-    """`lead_search` holds exactly one row per lead, with its tenant, owner and search text."""
+    """`lead_search` holds exactly one row per lead, with its tenant, owner, search text and
+    normalized name."""
     missing = await owner.fetch(
-        "SELECT tenant_id, id, owner_id, search_text FROM leads"
-        " EXCEPT SELECT tenant_id, lead_id, owner_id, search_text FROM lead_search"
+        "SELECT tenant_id, id, owner_id, search_text, name_sort FROM leads"
+        " EXCEPT SELECT tenant_id, lead_id, owner_id, search_text, name_sort FROM lead_search"
     )
     extra = await owner.fetch(
-        "SELECT tenant_id, lead_id, owner_id, search_text FROM lead_search"
-        " EXCEPT SELECT tenant_id, id, owner_id, search_text FROM leads"
+        "SELECT tenant_id, lead_id, owner_id, search_text, name_sort FROM lead_search"
+        " EXCEPT SELECT tenant_id, id, owner_id, search_text, name_sort FROM leads"
     )
     assert [dict(r) for r in missing] == [], "leads without their lead_search row"
     assert [dict(r) for r in extra] == [], "lead_search rows of no lead, or stale"

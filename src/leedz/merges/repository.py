@@ -528,14 +528,27 @@ class DuplicateCandidates(TenantRepository):
         limit: int,
     ) -> list[Candidate]:
         """Names at least `threshold` similar (pg_trgm) in the same (known) city, most similar
-        first. `%` (pg_trgm's default threshold, lower) lets the trigram index answer; the
-        similarity then keeps the close ones."""
+        first. The trigram index of `lead_search` names the leads whose name can be similar
+        (leedz_similar_name_lead_ids: `%` alone cannot use an index under RLS); should it name
+        too many, every lead of the tenant in the city is read as before. `%` (pg_trgm's
+        default threshold, lower) lets the index answer; the similarity keeps the close ones."""
+        rows = await self.fetch(
+            "SELECT lead_id FROM leedz_similar_name_lead_ids($2::text, $3::real, $4::int4)"
+            " WHERE tenant_id = $1",
+            name_sort,
+            threshold,
+            INDEX_MAX_IDS + 1,
+        )
+        among = [r["lead_id"] for r in rows] if len(rows) <= INDEX_MAX_IDS else None
+        if among == []:
+            return []
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, similarity(name_sort, $3) AS similarity FROM leads"
             f" WHERE tenant_id = $1 AND {LIVE} AND id <> $2"
             " AND name_sort % $3 AND similarity(name_sort, $3) >= $4"
             " AND city IS NOT NULL AND lower(city) = lower($5)"
             + _visibility(6)
+            + ("" if among is None else " AND id = ANY($8::uuid[])")
             + " ORDER BY similarity DESC, created_at, id LIMIT $7",
             lead_id,
             name_sort,
@@ -543,6 +556,7 @@ class DuplicateCandidates(TenantRepository):
             city,
             visible_to,
             limit,
+            *([] if among is None else [among]),
         )
         return [
             Candidate(
