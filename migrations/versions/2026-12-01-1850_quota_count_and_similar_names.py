@@ -4,11 +4,15 @@
 by the request role only: the number of leads of the transaction's tenant
 (`app.current_tenant_id`, as the row-level security policies read it; none set, no row) that
 count against the plan's `maxLeads` — live ones and the trash, not those merged into another.
-It runs as its owner, to whom the `sales_visibility` policy does not apply (it is the request
-role's since 20261201_1600; `tenant_isolation` still does, FORCE RLS holds for the owner too):
-so a SALES member of a tenant whose `salesSeeAllLeads` is off is counted every lead of the
-tenant, not only the ones they may see. Until now the code lifted the transaction's user for
-the length of the count, which widened what the transaction could read for that instant.
+It runs as its owner and counts `lead_search`, the owner-only copy of the leads
+(20261201_1700), which now also copies each lead's `merged_into_id`: RLS is not forced there,
+so no policy narrows the count, and a SALES member of a tenant whose `salesSeeAllLeads` is off
+is counted every lead of the tenant, not only the ones they may see. (Not `leads` itself: FORCE
+binds its owner to the policies of every role the owner is a member of, and the migrating owner
+is granted the request role and the purger's, so `sales_visibility` and `trash_purge_only`
+would narrow the owner's count too — on a managed database, where the owner is no superuser.)
+Until now the code lifted the transaction's user for the length of the count, which widened
+what the transaction could read for that instant.
 
 `serialize` first takes the tenant's lead-creation lock (an advisory lock held until the end of
 the transaction, the one `Leads.lock_quota` took before): the count is a statement of its own
@@ -23,7 +27,7 @@ the same city. The name now has the search text's way round it:
 
 - `lead_search.name_sort`: a copy of the lead's normalized name, kept by the same triggers
   (the update trigger now also fires when `name_sort` changes), behind a GIN index on
-  `(tenant_id, name_sort gin_trgm_ops)`.
+  `(tenant_id, name_sort gin_trgm_ops)`. (`lead_search.merged_into_id`, the quota's, likewise.)
 - `leedz_similar_name_lead_ids(name text, threshold real, max_rows int) -> TABLE (tenant_id,
   lead_id)`, SECURITY DEFINER, executable by the request role only: up to `max_rows` ids of
   the transaction's tenant's leads that it may see under the SALES rule whose name is `%`
@@ -74,8 +78,8 @@ BEGIN
     -- Planned with the tenant as a constant on every call (EXECUTE ... USING): a cached
     -- generic plan knows no tenant's size and may read every tenant's leads.
     RETURN QUERY EXECUTE $q$
-        SELECT $1, pg_catalog.count(*) FROM public.leads l
-        WHERE l.tenant_id = $1 AND l.merged_into_id IS NULL
+        SELECT $1, pg_catalog.count(*) FROM public.lead_search s
+        WHERE s.tenant_id = $1 AND s.merged_into_id IS NULL
     $q$ USING tenant;
 END
 $fn$"""
@@ -117,7 +121,7 @@ def _update_trigger(copied: tuple[str, ...]) -> str:
 
 
 BEFORE = ("owner_id", "search_text")
-AFTER = ("owner_id", "search_text", "name_sort")
+AFTER = ("owner_id", "search_text", "name_sort", "merged_into_id")
 
 # Planned on every call with the name as a constant, as leedz_search_lead_ids is, so that the
 # planner reads its trigrams; `%` keeps pg_trgm's own threshold (0.3) for the index, the
@@ -148,15 +152,13 @@ def _app_role() -> str:
 
 def upgrade() -> None:
     app_role = _app_role()
-    op.execute(QUOTA_FUNCTION)
-    op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {SIGNATURE} TO {app_role}")
-
     op.add_column("lead_search", sa.Column("name_sort", sa.Text(), nullable=True))
+    op.add_column("lead_search", sa.Column("merged_into_id", sa.UUID(), nullable=True))
     # Backfill, with leads locked until commit by the ALTER (nothing writes a lead meanwhile).
     op.execute("ALTER TABLE leads NO FORCE ROW LEVEL SECURITY")
     op.execute(
-        "UPDATE lead_search s SET name_sort = l.name_sort FROM leads l"
+        "UPDATE lead_search s SET name_sort = l.name_sort, merged_into_id = l.merged_into_id"
+        " FROM leads l"
         " WHERE l.tenant_id = s.tenant_id AND l.id = s.lead_id"
     )
     op.execute("ALTER TABLE leads FORCE ROW LEVEL SECURITY")
@@ -172,6 +174,9 @@ def upgrade() -> None:
         postgresql_ops={"name_sort": "gin_trgm_ops"},
     )
     op.execute("ANALYZE lead_search")
+    op.execute(QUOTA_FUNCTION)
+    op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {SIGNATURE} TO {app_role}")
     op.execute(SIMILAR_FUNCTION)
     op.execute(f"REVOKE ALL ON FUNCTION {SIMILAR_SIGNATURE} FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION {SIMILAR_SIGNATURE} TO {app_role}")
@@ -194,5 +199,6 @@ def downgrade() -> None:
     op.drop_index(
         "ix_lead_search_tenant_id_name_sort_trgm", table_name="lead_search", postgresql_using="gin"
     )
+    op.drop_column("lead_search", "merged_into_id")
     op.drop_column("lead_search", "name_sort")
     op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")

@@ -308,9 +308,10 @@ class LeadEvidence(TenantOwned, Base):
 
 
 class LeadSearchText(Base):
-    """A lead's `search_text` and `name_sort` (and owner), copied by triggers on `leads`, each
-    behind a trigram GIN index. Only its owner reads it, through `leedz_search_lead_ids()` and
-    `leedz_similar_name_lead_ids()`; the request role has no privilege on it at all (migrations
+    """A lead's `search_text` and `name_sort` (and its owner, and the lead it was merged into),
+    copied by triggers on `leads`, the first two behind trigram GIN indexes. Only its owner
+    reads it, through `leedz_search_lead_ids()`, `leedz_similar_name_lead_ids()` and
+    `leedz_quota_leads()`; the request role has no privilege on it at all (migrations
     20261201_1700 and 20261201_1850, docs/search.md)."""
 
     __tablename__ = "lead_search"
@@ -342,3 +343,4 @@ class LeadSearchText(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     search_text: Mapped[str] = mapped_column(Text)
     name_sort: Mapped[str] = mapped_column(Text)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
