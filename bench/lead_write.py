@@ -1,11 +1,11 @@
 """lead_write: POST /v1/leads into a tenant of 1,000,000 leads, against a bare insert.
 
-Subject: `leedz serve`: the body's validation, the tenant's settings, normalization (phones in
-people's spellings — `050 123 4567`, `+966 50…`, `00966…`, Arabic-Indic digits — to E.164,
-emails to their compared form, the website to its registrable domain), the key check against
-`lead_keys`, the plan (ENTERPRISE: no quota), the insert and the key claim, the timeline entry,
-the audit row, the look-alike query, the answer. Every request carries phones, emails and a
-domain no other lead has, so every answer is a 201.
+Subject: `leedz serve`: the body's validation, the tenant's settings and plan (ENTERPRISE: no
+quota) read together, normalization (phones in people's spellings — `050 123 4567`, `+966 50…`,
+`00966…`, Arabic-Indic digits — to E.164, emails to their compared form, the website to its
+registrable domain), then one statement that inserts the lead, claims its keys in `lead_keys`,
+writes the timeline entry and the audit row and finds the look-alikes; the answer. Every
+request carries phones, emails and a domain no other lead has, so every answer is a 201.
 
 Ceiling: bench/ceiling_leads.py, which receives the row already normalized (computed here
 with the app's own functions before the round) and runs the same first statement, the app's
@@ -13,7 +13,7 @@ with the app's own functions before the round) and runs the same first statement
 
 Once per run, beside it: the same POST into a tenant on a limited plan (PRO's quotas, its lead
 limit raised out of the way) holding 20,000 leads, where every creation takes the tenant's
-advisory lock and counts its leads under it — reported as a note, against the unlimited
+advisory lock and counts its leads under it (leedz_quota_leads) — reported as a note, against the unlimited
 tenant's figure measured in the same run.
 
 Load: 8 keep-alive connections, 3 rounds of 5 s per side, interleaved. Target: subject

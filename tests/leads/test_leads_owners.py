@@ -3,12 +3,16 @@ leaves the workspace."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from leedz.leads.events import LeadChange, LeadChanged
 from tests.factories.accounts import Account, member, on_plan, signup
-from tests.factories.leads import create_lead, lead_count, stored, timeline
+from tests.factories.leads import audit_rows, create_lead, lead_count, stored, timeline
 
 
 @pytest.fixture
@@ -186,33 +190,78 @@ class TestSalesVisibility:
         ).status_code == 200
 
 
+def lead_events(app: FastAPI) -> list[LeadChanged]:
+    """The LeadChanged events the app delivers from now on (after their commit)."""
+    seen: list[LeadChanged] = []
+
+    async def keep(event: LeadChanged) -> None:
+        seen.append(event)
+
+    app.state.db.bus.subscribe(LeadChanged, keep)
+    return seen
+
+
 class TestWhenTheOwnerLeaves:
-    async def test_a_removed_members_leads_become_unassigned(
-        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+    async def test_a_removed_members_leads_are_unassigned_each_with_a_version_and_an_entry(
+        self, client: httpx.AsyncClient, app: FastAPI, boss: Account, owner: asyncpg.Connection
     ) -> None:
         sales = await member(client, boss, "SALES")
         lead = await create_lead(client, boss, ownerId=sales.user_id)
         other = await create_lead(client, boss, name="Other", ownerId=boss.user_id)
+        events = lead_events(app)
         removed = await client.delete(f"/v1/members/{sales.user_id}", headers=boss.headers)
         assert removed.status_code == 204
         got = await client.get(f"/v1/leads/{lead['id']}", headers=boss.headers)
         assert got.status_code == 200
         assert got.json()["ownerId"] is None
+        assert got.json()["version"] == lead["version"] + 1
         assert (await stored(owner, other["id"]))["owner_id"] is not None
-        # The timeline keeps who did what before, by user id.
-        assert [e["type"] for e in await timeline(client, boss, lead["id"])] == ["CREATED"]
+        assert (await stored(owner, other["id"]))["version"] == other["version"]
+        # The timeline says who unassigned it (the remover), from whom.
+        entries = await timeline(client, boss, lead["id"])
+        assert [e["type"] for e in entries] == ["OWNER_CHANGED", "CREATED"]
+        assert entries[0]["actorUserId"] == boss.user_id
+        assert entries[0]["details"] == {"from": sales.user_id, "to": None}
+        changed = [r for r in await audit_rows(client, boss, lead["id"])
+                   if r["eventType"] == "lead.owner_changed"]  # fmt: skip
+        assert len(changed) == 1
+        assert changed[0]["userId"] == boss.user_id
+        assert changed[0]["details"] == {"from": sales.user_id, "to": None}
+        assert [(e.lead_id, e.change, e.owner_id, e.previous_owner_id) for e in events] == [
+            (UUID(lead["id"]), LeadChange.UPDATED, None, UUID(sales.user_id))
+        ]
+        assert events[0].payload["version"] == lead["version"] + 1
 
     async def test_a_member_who_leaves_unassigns_their_leads_even_in_the_trash(
-        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+        self, client: httpx.AsyncClient, app: FastAPI, boss: Account, owner: asyncpg.Connection
     ) -> None:
         sales = await member(client, boss, "SALES")
         live = await create_lead(client, sales, ownerId=sales.user_id)
         trashed = await create_lead(client, sales, name="Trashed", ownerId=sales.user_id)
         await client.delete(f"/v1/leads/{trashed['id']}", headers=boss.headers)
+        events = lead_events(app)
         left = await client.post("/v1/members/leave", headers=sales.headers)
         assert left.status_code == 204, left.text
-        for lead in (live, trashed):
-            assert (await stored(owner, lead["id"]))["owner_id"] is None
+        for lead, version in ((live, live["version"] + 1), (trashed, trashed["version"] + 2)):
+            row = await stored(owner, lead["id"])
+            assert row["owner_id"] is None
+            assert row["version"] == version
+            entries = await timeline(client, boss, lead["id"])
+            assert entries[0]["type"] == "OWNER_CHANGED"
+            assert entries[0]["actorUserId"] == sales.user_id  # who left
+        # Only the live lead is announced: the trashed one is on nobody's screen.
+        assert [e.lead_id for e in events] == [UUID(live["id"])]
+
+    async def test_a_refused_removal_unassigns_nothing(
+        self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+    ) -> None:
+        admin = await member(client, boss, "ADMIN")
+        lead = await create_lead(client, boss, ownerId=boss.user_id)
+        refused = await client.delete(f"/v1/members/{boss.user_id}", headers=admin.headers)
+        assert refused.status_code == 403
+        row = await stored(owner, lead["id"])
+        assert (row["owner_id"], row["version"]) == (UUID(boss.user_id), lead["version"])
+        assert [e["type"] for e in await timeline(client, boss, lead["id"])] == ["CREATED"]
 
     async def test_they_can_no_longer_be_given_leads(
         self, client: httpx.AsyncClient, boss: Account

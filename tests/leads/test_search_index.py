@@ -31,6 +31,7 @@ from tests.support.databases import APP_ROLE
 
 FUNCTION = "public.leedz_search_lead_ids(text[], integer)"
 SYNC = "public.leedz_lead_search_sync()"
+COPIED = "owner_id, search_text, name_sort, merged_into_id"  # what lead_search copies of a lead
 
 
 @pytest.fixture
@@ -63,14 +64,14 @@ async def found(client: httpx.AsyncClient, who: Account, q: str, **params: Any) 
 
 
 async def assert_in_step(owner: asyncpg.Connection) -> None:
-    """`lead_search` holds exactly one row per lead, with its tenant, owner and search text."""
+    """`lead_search` holds exactly one row per lead, with its tenant and the columns it copies."""
     missing = await owner.fetch(
-        "SELECT tenant_id, id, owner_id, search_text FROM leads"
-        " EXCEPT SELECT tenant_id, lead_id, owner_id, search_text FROM lead_search"
+        f"SELECT tenant_id, id, {COPIED} FROM leads"
+        f" EXCEPT SELECT tenant_id, lead_id, {COPIED} FROM lead_search"
     )
     extra = await owner.fetch(
-        "SELECT tenant_id, lead_id, owner_id, search_text FROM lead_search"
-        " EXCEPT SELECT tenant_id, id, owner_id, search_text FROM leads"
+        f"SELECT tenant_id, lead_id, {COPIED} FROM lead_search"
+        f" EXCEPT SELECT tenant_id, id, {COPIED} FROM leads"
     )
     assert [dict(r) for r in missing] == [], "leads without their lead_search row"
     assert [dict(r) for r in extra] == [], "lead_search rows of no lead, or stale"

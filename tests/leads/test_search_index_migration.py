@@ -1,12 +1,13 @@
-"""Migration 20261201_1700 run by an owner that is NOT a superuser, as on a managed database
-(Neon, Render, Railway): the embedded server and CI's PostgreSQL 15 run the suite's migrations
-as a superuser, who bypasses row-level security everywhere and would hide two mistakes — a
-backfill that reads no lead (FORCE RLS applies to a table's owner) and a function whose owner
-cannot read its table.
+"""Migrations 20261201_1700 and 20261201_1850 run by an owner that is NOT a superuser, as on a
+managed database (Neon, Render, Railway): the embedded server and CI's PostgreSQL 15 run the
+suite's migrations as a superuser, who bypasses row-level security everywhere and would hide
+two mistakes — a backfill that reads no lead (FORCE RLS applies to a table's owner) and a
+function whose owner cannot read its table.
 
 Here a NOSUPERUSER, NOBYPASSRLS role owns a fresh database and migrates it: the leads written
-before the migration are all in `lead_search` after it, the function answers the request role,
-the triggers keep the table in step, and downgrading removes all of it.
+before the migration are all in `lead_search` after it (their names too), the functions answer
+the request role (search, similar names, the quota's count), the triggers keep the table in
+step, and downgrading removes all of it.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ async def _tenant_with_leads(
     rows = await _as_app(
         conn,
         tenant,
-        "INSERT INTO leads (tenant_id, name, source_type, search_text)"
-        " SELECT $1, t, 'MANUAL', t FROM unnest($2::text[]) AS t RETURNING id",
+        "INSERT INTO leads (tenant_id, name, source_type, search_text, name_sort)"
+        " SELECT $1, t, 'MANUAL', t, t FROM unnest($2::text[]) AS t RETURNING id",
         tenant,
         texts,
     )
@@ -133,6 +134,22 @@ async def _check_upgraded(owned: OwnedDatabase, loaded: Loaded) -> None:
         }
         assert await admin.fetchval("SELECT relforcerowsecurity FROM pg_class"
                                     " WHERE oid = 'public.leads'::regclass")  # fmt: skip
+        # 20261201_1850 as this owner: the names copied in spite of FORCE RLS, the similar
+        # names read from lead_search, the quota counted on leads (FORCE binds the owner to
+        # its tenant, not to the SALES rule).
+        stale = await admin.fetchval(
+            "SELECT count(*) FROM lead_search s JOIN leads l"
+            " ON l.tenant_id = s.tenant_id AND l.id = s.lead_id"
+            " WHERE s.name_sort IS DISTINCT FROM l.name_sort OR s.name_sort = ''"
+        )
+        assert stale == 0
+        similar = await _as_app(
+            conn, left, "SELECT lead_id FROM leedz_similar_name_lead_ids($1, 0.9, 100)",
+            "مطعم الامل",
+        )  # fmt: skip
+        assert {r["lead_id"] for r in similar} == {left_ids[0]}
+        counted = await _as_app(conn, left, "SELECT * FROM leedz_quota_leads(true)")
+        assert [tuple(r) for r in counted] == [(left, 3)]
         # The function, owned by this owner, reads lead_search for the request role.
         assert await _search(conn, left, "%مطعم%") == set(left_ids[:2])
         assert await _search(conn, right, "%مطعم%") == {right_ids[0]}
@@ -183,8 +200,8 @@ async def _schema(owned: OwnedDatabase) -> dict[str, object]:
         return {
             "table": await admin.fetchval("SELECT to_regclass('public.lead_search')::text"),
             "functions": await admin.fetchval(
-                "SELECT count(*) FROM pg_proc WHERE proname IN"
-                " ('leedz_search_lead_ids', 'leedz_lead_search_sync')"
+                "SELECT count(*) FROM pg_proc WHERE proname IN ('leedz_search_lead_ids',"
+                " 'leedz_lead_search_sync', 'leedz_similar_name_lead_ids', 'leedz_quota_leads')"
             ),
             "triggers": await admin.fetchval(
                 "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'lead_search_%'"
@@ -205,7 +222,7 @@ def test_an_owner_that_is_not_a_superuser_migrates_backfills_and_searches(
     migrations.upgrade(owned.url, app_role=APP_ROLE)
     assert asyncio.run(_schema(owned)) == {
         "table": "lead_search",
-        "functions": 2,
+        "functions": 4,
         "triggers": 2,
         "leads index": None,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from leedz.access.roles import Role
 from leedz.kit.db import Connection, Scope, Tx
 
 # The transaction's scope, plus the caller's membership role while their session (refresh-token
@@ -30,3 +31,15 @@ async def email_verified(tx: Tx, user_id: UUID) -> bool:
         "SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1", user_id
     )
     return bool(verified)
+
+
+async def role_in_tenant(tx: Tx, user_id: UUID, *, for_update: bool = False) -> Role | None:
+    """`user_id`'s role in the transaction's tenant; None for someone who is not a member.
+    (`for_update` locks the membership row until the end of the transaction.)"""
+    role = await tx.raw.fetchval(
+        "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2"
+        + (" FOR UPDATE" if for_update else ""),
+        tx.current_tenant,
+        user_id,
+    )
+    return Role(role) if role else None

@@ -24,35 +24,52 @@ class AuditLogRow:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An audit row to write, but for its entity id (which a statement may only know as it
+    runs: a lead inserted by the same statement, leads/repository.py `Leads.create`)."""
+
+    user_id: UUID | None
+    event_type: str
+    action: str
+    entity_type: str | None
+    details: dict[str, Any] | None
+    ip_address: str | None
+    user_agent: str | None
+    request_id: str | None
+
+    def args(self) -> list[Any]:
+        """The parameters `insert_sql` numbers, in its order."""
+        return [
+            self.user_id,
+            self.event_type,
+            self.action,
+            self.entity_type,
+            json.dumps(self.details) if self.details is not None else None,
+            self.ip_address,
+            self.user_agent,
+            self.request_id,
+        ]
+
+
+def insert_sql(first: int, *, entity_id: str, source: str = "") -> str:
+    """An INSERT of one audit row of the tenant `$1`: `AuditEntry.args()` as `$first`… (eight
+    parameters), `entity_id` an SQL expression of text, `source` what it is selected from (a
+    CTE of the same statement, say)."""
+    p = [f"${first + i}" for i in range(8)]
+    return (
+        "INSERT INTO audit_logs (tenant_id, user_id, event_type, action, entity_type,"
+        " entity_id, details, ip_address, user_agent, request_id, created_at)"
+        # clock_timestamp(), not now(): events of one transaction keep their real order.
+        f" SELECT $1, {p[0]}::uuid, {p[1]}::text, {p[2]}::text, {p[3]}::text, {entity_id},"
+        f" {p[4]}::jsonb, {p[5]}::inet, {p[6]}::text, {p[7]}::text, clock_timestamp()"
+        + (f" FROM {source}" if source else "")
+    )
+
+
 class AuditLogs(TenantRepository):
-    async def insert(
-        self,
-        *,
-        user_id: UUID | None,
-        event_type: str,
-        action: str,
-        entity_type: str | None,
-        entity_id: str | None,
-        details: dict[str, Any] | None,
-        ip_address: str | None,
-        user_agent: str | None,
-        request_id: str | None,
-    ) -> None:
-        await self.execute(
-            "INSERT INTO audit_logs (tenant_id, user_id, event_type, action, entity_type,"
-            " entity_id, details, ip_address, user_agent, request_id, created_at)"
-            # clock_timestamp(), not now(): events of one transaction keep their real order.
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, clock_timestamp())",
-            user_id,
-            event_type,
-            action,
-            entity_type,
-            entity_id,
-            json.dumps(details) if details is not None else None,
-            ip_address,
-            user_agent,
-            request_id,
-        )
+    async def insert(self, entry: AuditEntry, *, entity_id: str | None) -> None:
+        await self.execute(insert_sql(3, entity_id="$2::text"), entity_id, *entry.args())
 
     async def page(
         self,

@@ -7,10 +7,34 @@ from typing import Any
 from uuid import UUID
 
 from leedz.access.context import Actor, RequestMeta
-from leedz.audit.repository import AuditLogs
+from leedz.audit.repository import AuditEntry, AuditLogs
 from leedz.audit.schemas import AuditLogOut
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
+
+
+def entry(
+    event: str,
+    *,
+    actor: Actor | None = None,
+    user_id: UUID | None = None,
+    meta: RequestMeta | None = None,
+    entity_type: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The audit row of `event` (e.g. "lead.created"), for a repository that writes it within
+    a statement of its own; `record` writes one on its own."""
+    meta = meta or (actor.meta if actor else None)
+    return AuditEntry(
+        user_id=user_id or (actor.user_id if actor else None),
+        event_type=event,
+        action=event.rsplit(".", 1)[-1],
+        entity_type=entity_type,
+        details=details,
+        ip_address=meta.ip if meta else None,
+        user_agent=meta.user_agent if meta else None,
+        request_id=meta.request_id if meta else None,
+    )
 
 
 async def record(
@@ -25,18 +49,13 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append `event` (e.g. "invite.accepted") to the current tenant's audit log."""
-    meta = meta or (actor.meta if actor else None)
     await AuditLogs(tx).insert(
-        user_id=user_id or (actor.user_id if actor else None),
-        event_type=event,
-        action=event.rsplit(".", 1)[-1],
-        entity_type=entity_type,
+        entry(
+            event, actor=actor, user_id=user_id, meta=meta, entity_type=entity_type,
+            details=details,
+        ),
         entity_id=str(entity_id) if entity_id is not None else None,
-        details=details,
-        ip_address=meta.ip if meta else None,
-        user_agent=meta.user_agent if meta else None,
-        request_id=meta.request_id if meta else None,
-    )
+    )  # fmt: skip
 
 
 async def list_logs(

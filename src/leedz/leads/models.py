@@ -135,12 +135,6 @@ class Lead(TenantOwned, Base):
         Index(None, "tenant_id", "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
         # Duplicate suggestions (merges/): names close to a lead's, leads with its domain.
-        Index(
-            "ix_leads_name_sort_trgm",
-            "name_sort",
-            postgresql_using="gin",
-            postgresql_ops={"name_sort": "gin_trgm_ops"},
-        ),
         Index(None, "tenant_id", "domain"),
     )
 
@@ -314,9 +308,11 @@ class LeadEvidence(TenantOwned, Base):
 
 
 class LeadSearchText(Base):
-    """A lead's `search_text` (and owner), copied by triggers on `leads` behind a trigram GIN
-    index. Only its owner reads it, through `leedz_search_lead_ids()`; the request role has no
-    privilege on it at all (migration 20261201_1700, docs/search.md)."""
+    """A lead's `search_text` and `name_sort` (and its owner, and the lead it was merged into),
+    copied by triggers on `leads`, the first two behind trigram GIN indexes. Only its owner
+    reads it, through `leedz_search_lead_ids()`, `leedz_similar_name_lead_ids()` and
+    `leedz_quota_leads()`; the request role has no privilege on it at all (migrations
+    20261201_1700 and 20261201_1850, docs/search.md)."""
 
     __tablename__ = "lead_search"
     __table_args__ = (
@@ -333,9 +329,18 @@ class LeadSearchText(Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
+        Index(
+            "ix_lead_search_tenant_id_name_sort_trgm",
+            "tenant_id",
+            "name_sort",
+            postgresql_using="gin",
+            postgresql_ops={"name_sort": "gin_trgm_ops"},
+        ),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
     lead_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     search_text: Mapped[str] = mapped_column(Text)
+    name_sort: Mapped[str] = mapped_column(Text)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(PG_UUID(as_uuid=True))

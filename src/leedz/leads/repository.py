@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
 
 import asyncpg
 
+from leedz.audit.repository import AuditEntry
+from leedz.audit.repository import insert_sql as audit_insert_sql
 from leedz.evidence.models import Confidence
 from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource, LeadStatus
 from leedz.leads.record import Key
-
-LEAD_COLUMNS = (
-    "id, name, contact_name, category, phones, emails, website, domain, social_profiles,"
-    " address, city, country, lat, lng, rating, reviews_count, external_ids, status, owner_id,"
-    " tags, do_not_contact, custom_fields, confidence, source_type, source_job_id,"
-    " edited_fields, version, created_by_id, created_at, updated_at, last_activity_at,"
-    " deleted_at, merged_into_id"
-)
 
 # The columns a write may set, with the SQL cast of their parameter.
 WRITABLE: dict[str, str] = {
@@ -125,6 +119,10 @@ class LeadRow:
         return getattr(self, name)
 
 
+# What every read of a lead selects: LeadRow's fields, in order.
+LEAD_COLUMNS = ", ".join(f.name for f in fields(LeadRow))
+
+
 @dataclass(frozen=True, slots=True)
 class KeyOwner:
     """A key already held, and the lead holding it."""
@@ -140,6 +138,25 @@ class KeyOwner:
 class LookAlike:
     id: UUID
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """A timeline entry to write."""
+
+    type: ActivityType
+    actor_user_id: UUID | None
+    actor_agent_id: UUID | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A lead just inserted (`Leads.create`), the keys it could not claim, its look-alikes."""
+
+    row: LeadRow
+    lost: list[Key]
+    look_alikes: list[LookAlike]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +183,16 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
+def _activity_args(activity: ActivityEntry) -> list[Any]:
+    """An entry's type, actors and details, as `::lead_activity_type, ::uuid, ::uuid, ::jsonb`."""
+    return [
+        activity.type.value,
+        activity.actor_user_id,
+        activity.actor_agent_id,
+        json.dumps(dict(activity.details), ensure_ascii=False, default=str),
+    ]
+
+
 def _visibility(param: int) -> str:
     return f" AND (${param}::uuid IS NULL OR owner_id IS NULL OR owner_id = ${param}::uuid)"
 
@@ -180,6 +207,63 @@ class Leads(TenantRepository):
             *(_encode(n, columns[n]) for n in names),
         )
         return LeadRow.of(row)
+
+    async def create(
+        self,
+        columns: Mapping[str, Any],
+        keys: Sequence[Key],
+        *,
+        activity: ActivityEntry,
+        audit: AuditEntry,
+        look_alikes: int = 10,
+    ) -> Created:
+        """Insert the lead, claim its keys, write its timeline entry and its audit row, and
+        find its look-alikes (live leads of the same name key in the same city, either city
+        unknown counting), in one statement. The keys another lead holds are returned (as
+        `claim` does): the caller then rolls the transaction back."""
+        names = [name for name in columns if name in WRITABLE]
+        n = len(names)
+        placeholders = ", ".join(f"${i + 2}::{WRITABLE[c]}" for i, c in enumerate(names))
+        p = [f"${n + 2 + i}" for i in range(8)]  # keys, timeline, look-alikes
+        sql = (
+            f"WITH lead AS (INSERT INTO leads (tenant_id, {', '.join(names)})"
+            f" VALUES ($1, {placeholders}) RETURNING {LEAD_COLUMNS}),"
+            " claimed AS (INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+            " SELECT $1, k.kind::lead_key_kind, k.value, lead.id"
+            f" FROM lead, unnest({p[0]}::text[], {p[1]}::text[]) AS k(kind, value)"
+            " ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind::text, value),"
+            " entry AS (INSERT INTO lead_activities"
+            " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details)"
+            f" SELECT $1, lead.id, {p[2]}::lead_activity_type, {p[3]}::uuid, {p[4]}::uuid,"
+            f" {p[5]}::jsonb FROM lead),"
+            f" audited AS ({audit_insert_sql(n + 10, entity_id='lead.id::text', source='lead')})"
+            " SELECT lead.*,"
+            " ARRAY(SELECT c.kind || ':' || c.value FROM claimed c) AS claimed,"
+            " ARRAY(SELECT ARRAY[l.id::text, l.name] FROM leads l"
+            f" WHERE l.tenant_id = $1 AND {p[6]}::text IS NOT NULL AND l.name_key = {p[6]}"
+            f" AND l.{LIVE.replace(' AND ', ' AND l.')}"
+            " AND (lead.city IS NULL OR l.city IS NULL OR lower(l.city) = lower(lead.city))"
+            f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
+            " FROM lead"
+        )
+        row = await self.fetchrow_one(
+            sql,
+            *(_encode(c, columns[c]) for c in names),
+            [k.kind.value for k in keys],
+            [k.value for k in keys],
+            *_activity_args(activity),
+            columns.get("name_key"),
+            look_alikes,
+            *audit.args(),
+        )
+        fields = dict(row)
+        claimed = set(fields.pop("claimed"))
+        found = fields.pop("look_alikes")
+        return Created(
+            row=LeadRow.of(fields),
+            lost=[k for k in keys if f"{k.kind.value}:{k.value}" not in claimed],
+            look_alikes=[LookAlike(id=UUID(i), name=name) for i, name in found],
+        )
 
     async def get(
         self,
@@ -214,6 +298,29 @@ class Leads(TenantRepository):
         )
         return LeadRow.of(row)
 
+    async def unassign(
+        self, owner_id: UUID, *, activity: ActivityEntry, audit: AuditEntry
+    ) -> list[LeadRow]:
+        """Every lead `owner_id` owns (live or in the trash; not those folded into another)
+        unassigned, each a new version with `activity` on its timeline and `audit` in the log,
+        in one statement."""
+        rows = await self.fetch(
+            "WITH unassigned AS (UPDATE leads SET owner_id = NULL, version = version + 1,"
+            " updated_at = now(), last_activity_at = now()"
+            " WHERE tenant_id = $1 AND owner_id = $2 AND merged_into_id IS NULL"
+            f" RETURNING {LEAD_COLUMNS}),"
+            " entry AS (INSERT INTO lead_activities"
+            " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details)"
+            " SELECT $1, u.id, $3::lead_activity_type, $4::uuid, $5::uuid, $6::jsonb"
+            " FROM unassigned u),"
+            f" audited AS ({audit_insert_sql(7, entity_id='u.id::text', source='unassigned u')})"
+            " SELECT * FROM unassigned ORDER BY created_at, id",
+            owner_id,
+            *_activity_args(activity),
+            *audit.args(),
+        )
+        return [LeadRow.of(r) for r in rows]
+
     async def set_deleted(self, lead_id: UUID, *, deleted: bool) -> LeadRow:
         row = await self.fetchrow_one(
             "UPDATE leads SET deleted_at = CASE WHEN $3 THEN now() END,"
@@ -230,28 +337,17 @@ class Leads(TenantRepository):
             "UPDATE leads SET last_activity_at = now() WHERE tenant_id = $1 AND id = $2", lead_id
         )
 
-    async def count_for_quota(self) -> int:
-        """Leads that count against `maxLeads`: live ones and the trash (until purged).
-
-        All of the tenant's, including those the SALES visibility policy hides from this
-        transaction's user: for the length of the count the transaction names no user (the
-        policy then hides nothing; tenant isolation still holds), then names its user again."""
-        raw = self.tx.raw
-        user = await raw.fetchval("SELECT current_setting('app.current_user_id', true)")
-        await raw.execute("SELECT set_config('app.current_user_id', '', true)")
-        # A failed count ends the transaction: nothing to give back then.
-        count = await self.fetchval(
-            "SELECT count(*) FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL"
+    async def count_for_quota(self, *, serialize: bool) -> int:
+        """Leads that count against `maxLeads`: live ones and the trash (until purged), all of
+        the tenant's — those the SALES rule hides from this transaction's user too
+        (leedz_quota_leads, migration 20261201_1850, counts as its owner). `serialize` first
+        takes the tenant's lead-creation lock, held to the end of the transaction, so that two
+        writers near the limit cannot both pass the count: the count, a statement of its own
+        inside the function, sees every creation committed before the lock was granted."""
+        row = await self.fetchrow_one(
+            "SELECT q.leads FROM leedz_quota_leads($2::bool) q WHERE q.tenant_id = $1", serialize
         )
-        await raw.execute("SELECT set_config('app.current_user_id', $1, true)", user or "")
-        return int(count)
-
-    async def lock_quota(self) -> None:
-        """Serialize lead creation of this tenant for the rest of the transaction, so that two
-        writers near the limit cannot both pass the count (taken only under a limited plan)."""
-        await self.tx.raw.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7013))", self.tenant_id
-        )
+        return int(row["leads"])
 
     async def look_alikes(
         self, *, name_key: str, city: str | None, exclude: UUID | None, limit: int = 10

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from leedz.access.context import Actor
 from leedz.access.permissions import Permission
+from leedz.access.repository import role_in_tenant
 from leedz.access.roles import Role
 from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, LeedzError, NotFound, QuotaExceeded, ValidationFailed
@@ -28,7 +29,14 @@ from leedz.leads.record import (
     phones_e164,
     website_and_domain,
 )
-from leedz.leads.repository import Activities, KeyOwner, LeadKeys, LeadRow, Leads
+from leedz.leads.repository import (
+    Activities,
+    ActivityEntry,
+    KeyOwner,
+    LeadKeys,
+    LeadRow,
+    Leads,
+)
 from leedz.leads.schemas import (
     ActivityOut,
     DuplicateRef,
@@ -41,8 +49,7 @@ from leedz.leads.schemas import (
     Location,
     NoteCreate,
 )
-from leedz.members.repository import Memberships
-from leedz.plans import repository as plans
+from leedz.plans.repository import PlanLimitsRow
 from leedz.tenants import service as tenants
 
 
@@ -100,38 +107,20 @@ async def _lead(tx: Tx, actor: Actor, lead_id: UUID, *, for_update: bool = False
 # Shapes
 
 
+# LeadOut's fields that are LeadRow's as they are; `location` and `source` are composed.
+_COMPOSED = frozenset({"location", "source"})
+_AS_STORED = tuple(name for name in LeadOut.model_fields if name not in _COMPOSED)
+if missing := set(_AS_STORED) - set(LeadRow.__slots__):  # a field added to one and not the other
+    raise TypeError(f"LeadOut fields LeadRow lacks: {sorted(missing)}")
+
+
 def lead_out(row: LeadRow) -> LeadOut:
     return LeadOut(
-        id=row.id,
-        name=row.name,
-        contact_name=row.contact_name,
-        category=row.category,
-        phones=row.phones,
-        emails=row.emails,
-        website=row.website,
-        domain=row.domain,
-        social_profiles=row.social_profiles,
-        address=row.address,
-        city=row.city,
-        country=row.country,
+        **{name: getattr(row, name) for name in _AS_STORED},
         location=Location(lat=row.lat, lng=row.lng)
         if row.lat is not None and row.lng is not None
         else None,
-        rating=row.rating,
-        reviews_count=row.reviews_count,
-        external_ids=row.external_ids,
-        status=row.status,
-        owner_id=row.owner_id,
-        tags=row.tags,
-        do_not_contact=row.do_not_contact,
-        custom_fields=row.custom_fields,
-        confidence=row.confidence,
         source=LeadSourceOut(type=row.source_type, job_id=row.source_job_id),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_activity_at=row.last_activity_at,
-        deleted_at=row.deleted_at,
     )
 
 
@@ -221,17 +210,21 @@ async def _check_owner(tx: Tx, actor: Actor, owner_id: UUID | None, current: UUI
                 f" {Permission.LEADS_ASSIGN.value}: you may only take a lead for yourself",
                 permission=Permission.LEADS_ASSIGN.value,
             )
-    if owner_id is not None and await Memberships(tx).role_of(owner_id) is None:
+    if owner_id is not None and await role_in_tenant(tx, owner_id) is None:
         raise OwnerNotMember("ownerId is not a member of this workspace", field="ownerId")
 
 
-async def _check_quota(tx: Tx, leads: Leads, adding: int = 1) -> None:
-    plan = await plans.Plans(tx).of_current_tenant()
+async def _check_quota(tx: Tx, leads: Leads, plan: PlanLimitsRow, keys: list[Key]) -> None:
+    """402 `quota_exceeded` when the lead would pass the plan's `maxLeads` (a 409 first, when a
+    key is another lead's: a duplicate is not a lead more). From here to the commit the
+    tenant's creations wait for this one: two near the limit cannot both pass."""
     if plan.max_leads is None:
         return
-    await leads.lock_quota()
-    used = await leads.count_for_quota()
-    if used + adding > plan.max_leads:
+    used = await leads.count_for_quota(serialize=True)
+    if used + 1 > plan.max_leads:
+        owners = await LeadKeys(tx).owners(keys)
+        if owners:
+            raise _duplicate_error(owners)
         raise QuotaExceeded(
             f"The {plan.name} plan allows {plan.max_leads} leads",
             quota="leads",
@@ -248,42 +241,39 @@ async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
     """A lead typed in by a person. 409 `lead_duplicate` when a key is another lead's;
     name-only look-alikes are created and named in `possibleDuplicates`."""
     fields = body.model_dump()
-    settings = await tenants.settings(tx)
+    settings, plan = await tenants.settings_and_plan(tx)
     columns = _columns(fields, default_country=settings.default_country)
     await _check_owner(tx, actor, columns.get("owner_id"), None)
     leads = Leads(tx)
     keys = _keys_of(columns)
-    owners = await LeadKeys(tx).owners(keys)
-    if owners:
-        raise _duplicate_error(owners)
-    await _check_quota(tx, leads)
+    await _check_quota(tx, leads, plan, keys)
     columns |= derived_columns(columns)
     columns |= {
         "source_type": LeadSource.MANUAL,
         "created_by_id": actor.user_id,
         "edited_fields": sorted(body.model_fields_set & set(LeadFields.model_fields)),
     }
-    row = await leads.insert(columns)
-    # A concurrent writer may have taken a key since the check: the claim decides, and the
-    # whole transaction (this lead too) rolls back with the 409.
-    lost = await LeadKeys(tx).claim(row.id, keys)
-    if lost:
-        raise _duplicate_error(await LeadKeys(tx).owners(lost, exclude=row.id))
-    await Activities(tx).add(
-        row.id, ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
+    # The lead, its keys, its timeline entry, its audit row and its look-alikes in one
+    # statement. A key another lead holds (since long, or taken by a concurrent writer an
+    # instant ago: the claim decides) rolls the whole transaction back with the 409.
+    created = await leads.create(
+        columns,
+        keys,
+        activity=ActivityEntry(
+            ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
+        ),
+        audit=audit.entry(
+            "lead.created", actor=actor, entity_type="lead", details={"source": "MANUAL"}
+        ),
     )
-    await audit.record(
-        tx, "lead.created", actor=actor, entity_type="lead", entity_id=row.id,
-        details={"source": "MANUAL"},
-    )  # fmt: skip
-    look_alikes = await leads.look_alikes(
-        name_key=columns["name_key"], city=row.city, exclude=row.id
-    ) if columns["name_key"] else []  # fmt: skip
+    row = created.row
+    if created.lost:
+        raise _duplicate_error(await LeadKeys(tx).owners(created.lost, exclude=row.id))
     _publish(tx, row, LeadChange.CREATED)
     return LeadCreatedOut(
         **lead_out(row).model_dump(),
         possible_duplicates=[
-            DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in look_alikes
+            DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in created.look_alikes
         ],
     )
 
@@ -425,6 +415,30 @@ async def _record_changes(
             actor_user_id=actor.user_id,
             details={"fields": plain},
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# A member leaves
+
+
+async def unassign_member(tx: Tx, actor: Actor, user_id: UUID) -> int:
+    """Unassign every lead `user_id` owns (live or in the trash) as they leave the tenant or
+    are removed, before their membership goes: each lead a new version, an OWNER_CHANGED entry
+    and an owner-change audit row with `actor` (who removes them, or who leaves), and a
+    `lead:updated` for the live ones. (The foreign key's ON DELETE SET NULL would unassign them
+    too, silently.) The number of leads unassigned."""
+    details = {"from": str(user_id), "to": None}
+    rows = await Leads(tx).unassign(
+        user_id,
+        activity=ActivityEntry(
+            ActivityType.OWNER_CHANGED, actor_user_id=actor.user_id, details=details
+        ),
+        audit=audit.entry("lead.owner_changed", actor=actor, entity_type="lead", details=details),
+    )
+    for row in rows:
+        if row.live:
+            _publish(tx, row, LeadChange.UPDATED, previous_owner_id=user_id)
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------

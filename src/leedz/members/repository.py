@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from leedz.access.repository import role_in_tenant
 from leedz.access.roles import Role
 from leedz.kit.repository import TenantRepository
 
@@ -31,12 +32,7 @@ class Memberships(TenantRepository):
         )
 
     async def role_of(self, user_id: UUID, *, for_update: bool = False) -> Role | None:
-        role = await self.fetchval(
-            "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2"
-            + (" FOR UPDATE" if for_update else ""),
-            user_id,
-        )
-        return Role(role) if role else None
+        return await role_in_tenant(self.tx, user_id, for_update=for_update)
 
     async def roles_of(self, user_ids: list[UUID]) -> dict[UUID, Role]:
         """The roles of those of `user_ids` who are members (the others are left out)."""

@@ -10,6 +10,7 @@ from leedz.access.roles import Role
 from leedz.audit import service as audit
 from leedz.errors import Conflict, Forbidden, NotFound
 from leedz.kit.db import Tx
+from leedz.leads import service as leads
 from leedz.members.events import MemberRoleChanged, MembershipEnded
 from leedz.members.repository import Memberships
 from leedz.members.schemas import MemberOut
@@ -67,7 +68,10 @@ async def change_role(tx: Tx, actor: Actor, user_id: UUID, role: Role) -> Member
     return next(m for m in await list_members(tx) if m.user.id == user_id)
 
 
-async def _leave(tx: Tx, members: Memberships, user_id: UUID) -> None:
+async def _leave(tx: Tx, actor: Actor, members: Memberships, user_id: UUID) -> None:
+    # Their leads are unassigned first, each with a new version and a timeline entry by
+    # `actor`: the foreign key would do it silently.
+    await leads.unassign_member(tx, actor, user_id)
     await members.remove(user_id)
     # Their sessions in this tenant end too; access tokens already fail the membership check.
     await RefreshTokens(tx).revoke_user(user_id, "membership_ended", except_family=None)
@@ -83,7 +87,7 @@ async def remove(tx: Tx, actor: Actor, user_id: UUID) -> None:
     if not outranks_or_equals(actor.role, current):
         raise Forbidden(f"A {actor.role.value} cannot remove a {current.value}")
     await _ensure_not_last_owner(members, current)
-    await _leave(tx, members, user_id)
+    await _leave(tx, actor, members, user_id)
     await audit.record(
         tx,
         "member.removed",
@@ -99,5 +103,5 @@ async def leave(tx: Tx, actor: Actor) -> None:
     members = Memberships(tx)
     current = await _target_role(members, actor.user_id)
     await _ensure_not_last_owner(members, current)
-    await _leave(tx, members, actor.user_id)
+    await _leave(tx, actor, members, actor.user_id)
     await audit.record(tx, "member.left", actor=actor, entity_type="user", entity_id=actor.user_id)

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from leedz.evidence.models import Confidence, EvidenceType
+from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import Lead, LeadKeyKind
 from leedz.leads.record import Key
@@ -185,21 +186,71 @@ class MergeKeys(TenantRepository):
 # List memberships and evidence links: a (container, lead) pair, unique
 
 
-class MergeMemberships(TenantRepository):
+@dataclass(frozen=True, slots=True)
+class PairTable:
+    """A table of (container, lead) rows, one per pair, that a merge re-points and its undo
+    puts back: what differs between list memberships and evidence links.
+
+    `container` is the pair's other column, `container_table` the table it references (a row
+    is put back only while its container exists); `time` is the row's own timestamp; `extra`
+    the columns an undo writes back besides the pair, each with its SQL over the snapshot row
+    `r` (and `joins`); `same_row` tells the row a merge moved (`m`) from one re-added since."""
+
+    table: str
+    container: str
+    container_table: str
+    time: str
+    extra: tuple[tuple[str, str], ...]
+    joins: str
+    same_row: str
+
+
+LIST_MEMBERSHIPS = PairTable(
+    table="list_members",
+    container="list_id",
+    container_table="lists",
+    time="added_at",
+    # Who added it, while their account exists.
+    extra=(("added_by_id", "u.id"), ("added_at", "r.added_at")),
+    joins=" LEFT JOIN users u ON u.id = r.added_by_id",
+    # Same list, same time and adder: one re-added since by a person stays.
+    same_row="m.added_at = r.added_at AND m.added_by_id IS NOT DISTINCT FROM r.added_by_id",
+)
+EVIDENCE_LINKS = PairTable(
+    table="lead_evidence",
+    container="evidence_id",
+    container_table="evidence",
+    time="created_at",
+    extra=(("fields", "r.fields"), ("created_at", "r.created_at")),
+    joins="",
+    same_row="m.created_at = r.created_at",
+)
+
+
+class MergePairs(TenantRepository):
+    """The rows of a `PairTable` (list memberships, evidence links) a merge moves."""
+
+    def __init__(self, tx: Tx, pairs: PairTable) -> None:
+        super().__init__(tx)
+        self.pairs = pairs
+
     async def of_leads(self, lead_ids: Sequence[UUID]) -> list[FullRow]:
+        t = self.pairs
         rows = await self.fetch(
-            "SELECT to_jsonb(m) AS data FROM list_members m WHERE m.tenant_id = $1"
-            " AND m.lead_id = ANY($2::uuid[]) ORDER BY m.list_id, m.added_at, m.lead_id"
+            f"SELECT to_jsonb(m) AS data FROM {t.table} m WHERE m.tenant_id = $1"
+            f" AND m.lead_id = ANY($2::uuid[]) ORDER BY m.{t.container}, m.{t.time}, m.lead_id"
             " FOR UPDATE",
             list(lead_ids),
         )
         return [FullRow(r["data"]) for r in rows]
 
     async def move(self, pairs: Sequence[tuple[UUID, UUID]], to_id: UUID) -> None:
-        """(list_id, lead_id) pairs re-pointed to `to_id` (who is on none of those lists)."""
+        """(container, lead_id) pairs re-pointed to `to_id` (which is in none of those
+        containers)."""
         if pairs:
             await self.execute(
-                "UPDATE list_members SET lead_id = $2 WHERE tenant_id = $1 AND (list_id, lead_id)"
+                f"UPDATE {self.pairs.table} SET lead_id = $2 WHERE tenant_id = $1"
+                f" AND ({self.pairs.container}, lead_id)"
                 " IN (SELECT * FROM unnest($3::uuid[], $4::uuid[]))",
                 to_id,
                 [p[0] for p in pairs],
@@ -209,87 +260,38 @@ class MergeMemberships(TenantRepository):
     async def drop(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
         if pairs:
             await self.execute(
-                "DELETE FROM list_members WHERE tenant_id = $1 AND (list_id, lead_id)"
+                f"DELETE FROM {self.pairs.table} WHERE tenant_id = $1"
+                f" AND ({self.pairs.container}, lead_id)"
                 " IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))",
                 [p[0] for p in pairs],
                 [p[1] for p in pairs],
             )
 
     async def take_back(self, moved: Sequence[Mapping[str, Any]], *, from_id: UUID) -> None:
-        """Remove from `from_id` the memberships a merge moved to it, where they are still the
-        moved rows (same list, same time and adder): one re-added since by a person stays."""
+        """Remove from `from_id` the rows a merge moved to it, where they are still the moved
+        rows (`PairTable.same_row`)."""
+        t = self.pairs
         if moved:
             await self.execute(
-                "DELETE FROM list_members m USING jsonb_populate_recordset("
-                "NULL::list_members, $3::jsonb) AS r WHERE m.tenant_id = $1 AND m.lead_id = $2"
-                " AND m.list_id = r.list_id AND m.added_at = r.added_at"
-                " AND m.added_by_id IS NOT DISTINCT FROM r.added_by_id",
+                f"DELETE FROM {t.table} m USING jsonb_populate_recordset("
+                f"NULL::{t.table}, $3::jsonb) AS r WHERE m.tenant_id = $1 AND m.lead_id = $2"
+                f" AND m.{t.container} = r.{t.container} AND {t.same_row}",
                 from_id,
                 _json(list(moved)),
             )
 
     async def put_back(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """The snapshot rows again, on the lists that still exist."""
+        """The snapshot rows again, in the containers that still exist."""
+        t = self.pairs
         if rows:
+            columns = ", ".join(name for name, _ in t.extra)
+            values = ", ".join(value for _, value in t.extra)
             await self.execute(
-                "INSERT INTO list_members (tenant_id, list_id, lead_id, added_by_id, added_at)"
-                " SELECT $1, r.list_id, r.lead_id, u.id, r.added_at"
-                " FROM jsonb_populate_recordset(NULL::list_members, $2::jsonb) AS r"
-                " JOIN lists l ON l.tenant_id = $1 AND l.id = r.list_id"
-                " LEFT JOIN users u ON u.id = r.added_by_id"
-                " ON CONFLICT (list_id, lead_id) DO NOTHING",
-                _json(list(rows)),
-            )
-
-
-class MergeEvidenceLinks(TenantRepository):
-    async def of_leads(self, lead_ids: Sequence[UUID]) -> list[FullRow]:
-        rows = await self.fetch(
-            "SELECT to_jsonb(e) AS data FROM lead_evidence e WHERE e.tenant_id = $1"
-            " AND e.lead_id = ANY($2::uuid[]) ORDER BY e.evidence_id, e.created_at, e.lead_id"
-            " FOR UPDATE",
-            list(lead_ids),
-        )
-        return [FullRow(r["data"]) for r in rows]
-
-    async def move(self, pairs: Sequence[tuple[UUID, UUID]], to_id: UUID) -> None:
-        """(evidence_id, lead_id) pairs re-pointed to `to_id` (who links none of them)."""
-        if pairs:
-            await self.execute(
-                "UPDATE lead_evidence SET lead_id = $2 WHERE tenant_id = $1"
-                " AND (evidence_id, lead_id) IN (SELECT * FROM unnest($3::uuid[], $4::uuid[]))",
-                to_id,
-                [p[0] for p in pairs],
-                [p[1] for p in pairs],
-            )
-
-    async def drop(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
-        if pairs:
-            await self.execute(
-                "DELETE FROM lead_evidence WHERE tenant_id = $1 AND (evidence_id, lead_id)"
-                " IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))",
-                [p[0] for p in pairs],
-                [p[1] for p in pairs],
-            )
-
-    async def take_back(self, moved: Sequence[Mapping[str, Any]], *, from_id: UUID) -> None:
-        if moved:
-            await self.execute(
-                "DELETE FROM lead_evidence e USING jsonb_populate_recordset("
-                "NULL::lead_evidence, $3::jsonb) AS r WHERE e.tenant_id = $1 AND e.lead_id = $2"
-                " AND e.evidence_id = r.evidence_id AND e.created_at = r.created_at",
-                from_id,
-                _json(list(moved)),
-            )
-
-    async def put_back(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            await self.execute(
-                "INSERT INTO lead_evidence (tenant_id, lead_id, evidence_id, fields, created_at)"
-                " SELECT $1, r.lead_id, r.evidence_id, r.fields, r.created_at"
-                " FROM jsonb_populate_recordset(NULL::lead_evidence, $2::jsonb) AS r"
-                " JOIN evidence v ON v.tenant_id = $1 AND v.id = r.evidence_id"
-                " ON CONFLICT (lead_id, evidence_id) DO NOTHING",
+                f"INSERT INTO {t.table} (tenant_id, {t.container}, lead_id, {columns})"
+                f" SELECT $1, r.{t.container}, r.lead_id, {values}"
+                f" FROM jsonb_populate_recordset(NULL::{t.table}, $2::jsonb) AS r"
+                f" JOIN {t.container_table} c ON c.tenant_id = $1 AND c.id = r.{t.container}"
+                f"{t.joins} ON CONFLICT ({t.container}, lead_id) DO NOTHING",
                 _json(list(rows)),
             )
 
@@ -526,14 +528,27 @@ class DuplicateCandidates(TenantRepository):
         limit: int,
     ) -> list[Candidate]:
         """Names at least `threshold` similar (pg_trgm) in the same (known) city, most similar
-        first. `%` (pg_trgm's default threshold, lower) lets the trigram index answer; the
-        similarity then keeps the close ones."""
+        first. The trigram index of `lead_search` names the leads whose name can be similar
+        (leedz_similar_name_lead_ids: `%` alone cannot use an index under RLS); should it name
+        too many, every lead of the tenant in the city is read as before. `%` (pg_trgm's
+        default threshold, lower) lets the index answer; the similarity keeps the close ones."""
+        rows = await self.fetch(
+            "SELECT lead_id FROM leedz_similar_name_lead_ids($2::text, $3::real, $4::int4)"
+            " WHERE tenant_id = $1",
+            name_sort,
+            threshold,
+            INDEX_MAX_IDS + 1,
+        )
+        among = [r["lead_id"] for r in rows] if len(rows) <= INDEX_MAX_IDS else None
+        if among == []:
+            return []
         rows = await self.fetch(
             f"SELECT {LEAD_COLUMNS}, similarity(name_sort, $3) AS similarity FROM leads"
             f" WHERE tenant_id = $1 AND {LIVE} AND id <> $2"
             " AND name_sort % $3 AND similarity(name_sort, $3) >= $4"
             " AND city IS NOT NULL AND lower(city) = lower($5)"
             + _visibility(6)
+            + ("" if among is None else " AND id = ANY($8::uuid[])")
             + " ORDER BY similarity DESC, created_at, id LIMIT $7",
             lead_id,
             name_sort,
@@ -541,6 +556,7 @@ class DuplicateCandidates(TenantRepository):
             city,
             visible_to,
             limit,
+            *([] if among is None else [among]),
         )
         return [
             Candidate(

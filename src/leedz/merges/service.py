@@ -27,14 +27,15 @@ from leedz.leads.service import lead_out, visible_to
 from leedz.merges import duplicates as scoring
 from leedz.merges import folding
 from leedz.merges.repository import (
+    EVIDENCE_LINKS,
+    LIST_MEMBERSHIPS,
     Candidate,
     DuplicateCandidates,
     LeadEvidenceRows,
     MergeActivities,
-    MergeEvidenceLinks,
     MergeKeys,
     MergeLeads,
-    MergeMemberships,
+    MergePairs,
     MergeRow,
     Merges,
 )
@@ -100,10 +101,11 @@ def _derived(row: LeadRow, columns: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _fold_pairs(
-    repo: MergeMemberships | MergeEvidenceLinks, container: str, survivor: UUID, ids: list[UUID]
+    repo: MergePairs, survivor: UUID, ids: list[UUID]
 ) -> dict[str, list[dict[str, Any]]]:
     """Move each (container, merged lead) row to the survivor, or drop it where the survivor
     (or an earlier merged lead's moved row) is already there. The rows as they were."""
+    container = repo.pairs.container
     rows = await repo.of_leads([survivor, *ids])
     taken = {r.data[container] for r in rows if r.data["lead_id"] == str(survivor)}
     moved: list[dict[str, Any]] = []
@@ -184,8 +186,8 @@ async def merge_leads(
 
     fold = folding.fold(survivor, merged)
     keys = await MergeKeys(tx).repoint(ids, survivor_id)
-    memberships = await _fold_pairs(MergeMemberships(tx), "list_id", survivor_id, ids)
-    evidence = await _fold_pairs(MergeEvidenceLinks(tx), "evidence_id", survivor_id, ids)
+    memberships = await _fold_pairs(MergePairs(tx, LIST_MEMBERSHIPS), survivor_id, ids)
+    evidence = await _fold_pairs(MergePairs(tx, EVIDENCE_LINKS), survivor_id, ids)
     activities = await MergeActivities(tx).repoint(ids, survivor_id)
     await MergeLeads(tx).mark_merged(ids, survivor_id)
 
@@ -303,8 +305,8 @@ async def undo(tx: Tx, actor: Actor, merge_id: UUID) -> UndoOut:
         raise MergeUndoConflict("A key of a lead to restore was just taken; retry")
     await MergeActivities(tx).give_back(snapshot["activities"], held_by=survivor_id)
     for repo, part in (
-        (MergeMemberships(tx), snapshot["memberships"]),
-        (MergeEvidenceLinks(tx), snapshot["evidence"]),
+        (MergePairs(tx, LIST_MEMBERSHIPS), snapshot["memberships"]),
+        (MergePairs(tx, EVIDENCE_LINKS), snapshot["evidence"]),
     ):
         await repo.take_back(part["moved"], from_id=survivor_id)
         await repo.put_back([*part["moved"], *part["dropped"]])

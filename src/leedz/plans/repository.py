@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +39,21 @@ class PlanLimitsRow:
     max_leads: int | None
     max_searches: int | None
     max_messages: int | None
+
+
+# A PlanLimitsRow's columns, of a plan `p` (plan_limits reads them back).
+PLAN_LIMIT_COLUMNS = "p.name AS plan_name, p.max_users, p.max_leads, p.max_searches, p.max_messages"
+
+
+def plan_limits(row: asyncpg.Record | Mapping[str, Any]) -> PlanLimitsRow:
+    """The PlanLimitsRow of a row that selected `PLAN_LIMIT_COLUMNS` (among others)."""
+    return PlanLimitsRow(
+        name=row["plan_name"],
+        max_users=row["max_users"],
+        max_leads=row["max_leads"],
+        max_searches=row["max_searches"],
+        max_messages=row["max_messages"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +104,13 @@ class Plans:
 
     async def of_current_tenant(self) -> PlanLimitsRow:
         row = await self.tx.raw.fetchrow(
-            "SELECT p.name, p.max_users, p.max_leads, p.max_searches, p.max_messages"
-            " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
+            f"SELECT {PLAN_LIMIT_COLUMNS} FROM tenants t JOIN plans p ON p.id = t.plan_id"
+            " WHERE t.id = $1",
             self.tx.tenant_id,
         )
         if row is None:
             raise LookupError("the current tenant has no plan")
-        return PlanLimitsRow(**row)
+        return plan_limits(row)
 
     async def features_of_current_tenant(self) -> tuple[str, dict[str, Any]]:
         """The current tenant's plan name and its features."""
@@ -123,8 +140,9 @@ class UsageQueries(TenantRepository):
         row = await self.fetchrow_one(
             "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS users,"
             # What the leads quota counts (leads/repository.py Leads.count_for_quota): live
-            # leads and the trash, not those merged into another.
-            " (SELECT count(*) FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL)"
+            # leads and the trash, not those merged into another; all of the tenant's, those
+            # the SALES rule hides from this transaction's user too.
+            " (SELECT q.leads FROM leedz_quota_leads(false) q WHERE q.tenant_id = $1)"
             " AS leads,"
             " coalesce(u.searches, 0) AS searches, coalesce(u.messages, 0) AS messages"
             " FROM (SELECT 1) one LEFT JOIN usage_counters u"

@@ -334,7 +334,7 @@ class _Batch:
             self.backers[backer.lead_id][backer.field] = backer.backer
 
     async def _quota(self, records: Records) -> None:
-        """Under a limited plan, lock the tenant's lead creation (leads.repository.lock_quota)
+        """Under a limited plan, lock the tenant's lead creation (leads.repository.count_for_quota)
         when a record may create a lead, before anything is written: a person's creation
         holding that lock then never waits for a key this batch wrote."""
         if self.limit is None:
@@ -349,8 +349,8 @@ class _Batch:
         )
         if creating:
             leads = Leads(self.tx)
-            await leads.lock_quota()
-            self.remaining = max(self.limit - await leads.count_for_quota(), 0)
+            used = await leads.count_for_quota(serialize=True)
+            self.remaining = max(self.limit - used, 0)
 
     def _put(self, state: LeadState) -> None:
         """`state` is the lead as it stands now (indexes by domain and by name and city)."""

@@ -11,6 +11,7 @@ import asyncpg
 
 from leedz.access.roles import Role
 from leedz.kit.db import Tx
+from leedz.plans.repository import PLAN_LIMIT_COLUMNS, PlanLimitsRow, plan_limits
 
 _SETTINGS_COLUMNS = "t.default_country, t.timezone, t.sales_see_all_leads, t.language"
 _TENANT_COLUMNS = f"t.id, t.name, t.slug, p.name AS plan, t.created_at, {_SETTINGS_COLUMNS}"
@@ -131,6 +132,18 @@ class Tenants:
             f"SELECT {_SETTINGS_COLUMNS} FROM tenants t WHERE t.id = $1", tenant_id
         )
         return _settings(row) if row is not None else None
+
+    async def settings_and_plan(
+        self, tenant_id: UUID
+    ) -> tuple[TenantSettings, PlanLimitsRow] | None:
+        """The settings and the plan's limits, in one round trip (a lead's creation needs
+        both)."""
+        row = await self.tx.raw.fetchrow(
+            f"SELECT {_SETTINGS_COLUMNS}, {PLAN_LIMIT_COLUMNS}"
+            " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
+            tenant_id,
+        )
+        return (_settings(row), plan_limits(row)) if row is not None else None
 
     async def lock(self, tenant_id: UUID) -> None:
         """Serialise changes to a tenant's membership and seats behind its row."""

@@ -15,6 +15,7 @@ from leedz.access.context import Actor, RequestMeta
 from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, QuotaExceeded
 from leedz.kit.db import Tx
+from leedz.plans.repository import PlanLimitsRow
 from leedz.tenants.events import TenantSettingsChanged
 from leedz.tenants.repository import TenantChanges, TenantRow, Tenants, TenantSettings
 from leedz.tenants.schemas import TenantCreate, TenantOut, TenantUpdate, TenantWithRole
@@ -105,6 +106,15 @@ async def settings(tx: Tx) -> TenantSettings:
     """The current tenant's settings, for the features that follow them (leads: the country of
     a phone without a country code, what SALES members see; exports: time zone, language)."""
     found = await Tenants(tx).settings(tx.current_tenant)
+    if found is None:
+        raise NotFound("Tenant not found")
+    return found
+
+
+async def settings_and_plan(tx: Tx) -> tuple[TenantSettings, PlanLimitsRow]:
+    """The current tenant's settings and its plan's limits, read together (a lead's creation
+    needs both: the default country of its phones, the lead quota)."""
+    found = await Tenants(tx).settings_and_plan(tx.current_tenant)
     if found is None:
         raise NotFound("Tenant not found")
     return found
