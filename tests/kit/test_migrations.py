@@ -51,8 +51,8 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     # and its enum account_token_purpose added in 20261201_1200; five lead tables, five enums
     # and leedz_sales_own_leads_only in 20261201_1400; lead_search, leedz_lead_search_sync and
     # leedz_search_lead_ids in 20261201_1700; files and its enum file_purpose in 20261201_1820;
-    # import_rows in 20261201_1830; resolution_backfills in 20261201_1840; leedz_quota_leads
-    # and leedz_similar_name_lead_ids in 20261201_1850)
+    # the table import_rows in 20261201_1830, the table resolution_backfills in 20261201_1840,
+    # the functions leedz_quota_leads and leedz_similar_name_lead_ids in 20261201_1850)
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 44
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
