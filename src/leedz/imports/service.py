@@ -331,10 +331,9 @@ class _Batch:
         if self.ctx.target_list is not None:
             self.listed |= await ImportWrites(self.tx).listed(self.ctx.target_list.id, ids)
         if self.ctx.max_leads is not None and creating:
-            leads = Leads(self.tx)
-            if not self.ctx.dry_run:
-                await leads.lock_quota()
-            used = await leads.count_for_quota() + (self.ghosts.created if self.ghosts else 0)
+            # A dry run takes no creation lock: it writes nothing another writer must wait for.
+            used = await Leads(self.tx).count_for_quota(serialize=not self.ctx.dry_run)
+            used += self.ghosts.created if self.ghosts else 0
             self.remaining = max(self.ctx.max_leads - used, 0)
 
     def _state(self, lead_id: UUID) -> LeadState:
