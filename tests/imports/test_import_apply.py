@@ -129,3 +129,25 @@ async def test_a_creator_who_lost_the_permission_imports_nothing(ws: Workspace) 
         await job.import_rows(unit, body, HEADER, numbered(ROWS), store_report=ws.reports.store)
     assert raised.value.extra["permission"] == "leads:import"
     await nothing_stored(ws)
+
+
+async def test_an_update_never_takes_custom_fields_past_their_bounds(ws: Workspace) -> None:
+    """A lead already holding 50 custom fields: a row adding a 51st fails, naming the field,
+    and the lead is left as it was (PATCH would refuse the same)."""
+    full = {f"k{n}": "v" for n in range(50)}
+    body = {"name": "Kudu", "phones": ["0501234567"], "customFields": full}
+    lead = await post(ws, "/v1/leads", body)
+    run = await ws.run(
+        [["Kudu", "0501234567", "more"]],
+        header=["Name", "Phone", "Extra"],
+        mapping={"Name": "name", "Phone": "phones", "Extra": "customFields.extra"},
+        mode="CREATE_OR_UPDATE",
+    )
+    [line] = run.lines
+    assert (line["action"], line["leadId"]) == ("failed", lead["id"])
+    assert line["error"].startswith("customFields:")
+    assert run.output["failed"] == 1
+    stored = await ws.owner.fetchval(
+        "SELECT custom_fields FROM leads WHERE id = $1", uuid.UUID(lead["id"])
+    )
+    assert json.loads(stored) == full

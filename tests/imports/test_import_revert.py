@@ -124,3 +124,18 @@ async def test_a_search_job_is_no_import(ws: Workspace) -> None:
     assert job.status_code == 201, job.text
     response = await post(ws, f"/v1/jobs/{job.json()['id']}/revert")
     assert response.status_code == 404
+
+
+async def test_a_cancelled_import_takes_back_what_it_committed(ws: Workspace) -> None:
+    """A cancel (or a failure) keeps the batches an import committed: revert takes them back."""
+    run = await ws.run(ROWS, batch_rows=1, complete=False)
+    await ws.owner.execute(
+        "UPDATE jobs SET status = 'CANCELLED', completed_at = now() WHERE id = $1", run.job_id
+    )
+    created = run.output["created"]
+    assert created >= 1
+    response = await post(ws, f"/v1/jobs/{run.job_id}/revert")
+    assert response.status_code == 200, response.text
+    assert response.json()["trashed"] == created
+    again = await post(ws, f"/v1/jobs/{run.job_id}/revert")
+    assert (again.status_code, again.json()["code"]) == (409, "import_already_reverted")

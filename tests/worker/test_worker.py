@@ -99,15 +99,19 @@ class TestRun:
             assert (await job_row(owner, job_id))["status"] == "PENDING"
         assert await make_worker({}).claim() is None
 
-    async def test_priority_then_age_across_tenants(
+    async def test_tenants_by_age_priority_within_a_tenant(
         self, owner: asyncpg.Connection, make_worker: MakeWorker
     ) -> None:
+        """A job's priority is its creator's to set, so it orders that tenant's jobs only:
+        across tenants the oldest waiting job goes first (one tenant's urgent jobs never
+        starve another's)."""
         a, b = await create_tenant(owner, "a"), await create_tenant(owner, "b")
         first = await add_job(owner, a)
-        urgent = await add_job(owner, b, priority=5)
+        urgent = await add_job(owner, b, priority=10)
+        a_urgent = await add_job(owner, a, priority=5)
         worker = make_worker({BULK: LeadWriter(rows=1, per_batch=1)})
-        claimed = [await worker.claim(), await worker.claim(), await worker.claim()]
-        assert [c[0].id if c else None for c in claimed] == [urgent, first, None]
+        claimed = [await worker.claim() for _ in range(4)]
+        assert [c[0].id if c else None for c in claimed] == [a_urgent, first, urgent, None]
 
 
 class TestFencing:

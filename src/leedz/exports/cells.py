@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import re
 
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-"""The first characters that make a spreadsheet read a cell as a formula."""
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+"""The first characters that make a spreadsheet read a cell as a formula: OWASP's, and their
+full-width forms (an input method's, which some spreadsheets fold to the ASCII ones)."""
+
+LEADING_BLANKS = " \n\u00a0\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\ufeff"
+"""What may come before a trigger and still let it through: spaces and line breaks (an importer
+that trims cells, as LibreOffice's "Trim spaces" does), and invisible marks (direction marks,
+zero-width characters, a BOM) that Arabic text carries and a reader cannot see."""
 
 # A number or a phone: an optional sign, then digits, spaces, `-`, `.` and brackets only, with
 # at least one digit (`-` alone, `+()` and the like are no numbers: defused); or several, as a
@@ -29,7 +35,9 @@ LIST_SEPARATOR = "; "
 
 def defuse(value: str) -> str:
     """`value` as a cell that no spreadsheet runs as a formula: a leading `'` when it starts
-    with `=`, `+`, `-`, `@`, tab or CR and is not only a number or a phone; else unchanged."""
-    if value and value[0] in FORMULA_TRIGGERS and not _NUMBER_OR_PHONE.fullmatch(value):
+    with `=`, `+`, `-`, `@`, tab or CR (or a full-width form; after blanks or invisible marks
+    too) and is not only a number or a phone; else unchanged."""
+    head = value.lstrip(LEADING_BLANKS)
+    if head and head[0] in FORMULA_TRIGGERS and not _NUMBER_OR_PHONE.fullmatch(head):
         return "'" + value
     return value

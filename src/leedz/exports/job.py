@@ -82,6 +82,7 @@ async def export(
         async with unit.read() as tx:
             reads = ExportReads(tx)
             await reads.allow_long_statements(READ_STATEMENT_TIMEOUT_MS)
+            await service.may_export(tx, unit.actor)
             settings = await tenants.settings(tx)
             chosen = await service.selection(tx, unit.actor, body)
             survey = await reads.survey(chosen, wanted.families)
@@ -134,6 +135,7 @@ async def export(
                         await pending
                 await asyncio.to_thread(sheet.close)
         async with unit.batch() as tx:
+            await service.may_export(tx, unit.actor)  # the role as the lease re-read it
             file_id = await service.keep_file(
                 tx,
                 path=path,

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from leedz.exports.cells import LEADING_BLANKS
 from leedz.exports.columns import FAMILIES, CellKind, Column
 from leedz.kit.repository import TenantRepository
 from leedz.leads.repository import NULLABLE_SORT_COLUMNS, LeadQuerySpec, where_sql
@@ -43,7 +44,7 @@ def _cell_sql(column: Column, p: _Params, *, typed: bool, tz: str) -> str:
 
 
 SEPARATOR = "\x1f"  # a control character no lead text holds (leads/schemas.py refuses them)
-SUSPECT_PATTERN = "(^|\x1f)[-=+@\t\r]"
+SUSPECT_PATTERN = f"(^|\x1f)[{LEADING_BLANKS}]*[-=+@\t\r\uff1d\uff0b\uff0d\uff20]"
 """A text cell that starts with a formula trigger (cells.FORMULA_TRIGGERS), in a row's text
 cells joined by SEPARATOR."""
 

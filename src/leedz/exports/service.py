@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from leedz.access.context import Actor
+from leedz.access.permissions import Permission
+from leedz.errors import Forbidden
 from leedz.exports.repository import Selection
 from leedz.files import service as files
 from leedz.files.models import FilePurpose
@@ -18,6 +20,19 @@ from leedz.jobs.schemas import ExportInput
 from leedz.kit.db import Tx
 from leedz.leads import search
 from leedz.leads.schemas import LeadFilter
+from leedz.plans.service import require_feature
+
+
+async def may_export(tx: Tx, actor: Actor) -> None:
+    """403 unless the job's creator may export now (their role read at this run, not at the
+    job's creation: a member demoted since exports nothing), 402 `feature_not_in_plan` unless
+    the tenant's plan has `bulk_export` (it may have changed plans since)."""
+    if not actor.can(Permission.LEADS_EXPORT):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) lacks the permission {Permission.LEADS_EXPORT.value}",
+            permission=Permission.LEADS_EXPORT.value,
+        )
+    await require_feature(tx, "bulk_export")
 
 
 async def selection(tx: Tx, actor: Actor, body: ExportInput) -> Selection:

@@ -38,6 +38,7 @@ from uuid import UUID
 
 from leedz.audit import service as audit
 from leedz.config import get_settings
+from leedz.exports.cells import defuse
 from leedz.files import service as files
 from leedz.files.models import FilePurpose
 from leedz.files.repository import Files
@@ -274,11 +275,5 @@ async def _write_report(path: Path, lines: AsyncIterator[ReportLine]) -> None:
         writer.writerow(REPORT_HEADER)
         async for line in lines:
             writer.writerow(
-                (line.row_number, line.action, line.lead_id or "", _safe(line.error or ""))
+                (line.row_number, line.action, line.lead_id or "", defuse(line.error or ""))
             )
-
-
-def _safe(text: str) -> str:
-    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): a leading
-    `=`, `+`, `-`, `@`, tab or CR gets a `'`. Errors quote the row's own values."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -39,6 +39,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_snake
 
 from leedz.access.context import Actor
@@ -57,7 +58,7 @@ from leedz.leads.events import LeadChange, LeadChanged
 from leedz.leads.models import ActivityType, LeadSource, ListKind
 from leedz.leads.record import Key, derived_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
-from leedz.leads.schemas import MAX_TAGS
+from leedz.leads.schemas import MAX_TAGS, CustomFields
 from leedz.leads.service import OwnerNotMember, lead_out
 from leedz.lists.repository import ListRow, Lists, Members
 from leedz.members.repository import Memberships
@@ -500,20 +501,13 @@ class _Batch:
         columns = dict(outcome.columns)
         changed = set(outcome.changed)
         overwrite = action is RowAction.UPDATED
-        if row.status is not None and overwrite and row.status != current.status:
-            columns["status"], changed = row.status, changed | {"status"}
-        if (
-            row.do_not_contact is not None
-            and overwrite
-            and (row.do_not_contact != current.do_not_contact)
-        ):
-            columns["do_not_contact"], changed = row.do_not_contact, changed | {"doNotContact"}
-        custom = {
-            k: v for k, v in row.custom_fields.items()
-            if (overwrite and current.custom_fields.get(k) != v) or k not in current.custom_fields
-        }  # fmt: skip
-        if custom:
-            columns["custom_fields"] = current.custom_fields | custom
+        if overwrite:
+            columns, changed = _overwritten_flags(current, row, columns, changed)
+        custom = _custom_fields(current.custom_fields, row.custom_fields, overwrite=overwrite)
+        if isinstance(custom, str):
+            return _line(number, RowAction.FAILED, current.id, f"customFields: {custom}")
+        if custom is not None:
+            columns["custom_fields"] = custom
             changed.add("customFields")
         if self.ctx.owner_id is not None and self.ctx.owner_id != current.owner_id:
             columns["owner_id"] = self.ctx.owner_id
@@ -600,11 +594,18 @@ class _Batch:
 # Revert
 
 
+_CUSTOM_FIELDS: TypeAdapter[dict[str, Any]] = TypeAdapter(CustomFields)
+
+# An import that ended: completed, or cancelled or failed after committing some batches.
+_ENDED = frozenset(s.value for s in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.FAILED))
+
+
 async def revert(tx: Tx, actor: Actor, job_id: UUID) -> RevertOut:
     """Take back a completed import (docs/imports.md, "Revert"): the leads it created go to
     the trash (restorable), the tags and list memberships it added come off. 404 for no
     import of the tenant, 409 `import_not_revertible` for a dry run or an import that did
-    not complete, 409 `import_already_reverted` the second time; 403 without `leads:delete`."""
+    not end (a cancelled or failed one keeps the batches it committed: those are taken back),
+    409 `import_already_reverted` the second time; 403 without `leads:delete`."""
     if not actor.can(Permission.LEADS_DELETE):
         raise Forbidden(
             f"Your role ({actor.role.value}) lacks the permission {Permission.LEADS_DELETE.value}:"
@@ -615,11 +616,11 @@ async def revert(tx: Tx, actor: Actor, job_id: UUID) -> RevertOut:
     if job is None or job.type != JobType.IMPORT.value:
         raise NotFound("No such import job")
     body = ImportInput.model_validate(job.input or {})
-    if job.status != JobStatus.COMPLETED.value or body.dry_run:
+    if job.status not in _ENDED or body.dry_run:
         raise ImportNotRevertible(
             "A dry run stored nothing to take back"
             if body.dry_run
-            else f"The import is {job.status}: only a COMPLETED import is reverted"
+            else f"The import is {job.status}: an import is reverted once it has ended"
         )
     if (job.output or {}).get("reverted"):
         raise ImportAlreadyReverted(
@@ -683,6 +684,38 @@ def _publish(tx: Tx, row: LeadRow, change: LeadChange, owner_before: UUID | None
             previous_owner_id=owner_before,
         )
     )
+
+
+def _overwritten_flags(
+    current: LeadRow, row: ImportRecord, columns: dict[str, Any], changed: set[str]
+) -> tuple[dict[str, Any], set[str]]:
+    """An updating row's status and do-not-contact flag, where it gives them and they differ."""
+    if row.status is not None and row.status != current.status:
+        columns, changed = columns | {"status": row.status}, changed | {"status"}
+    if row.do_not_contact is not None and row.do_not_contact != current.do_not_contact:
+        columns = columns | {"do_not_contact": row.do_not_contact}
+        changed = changed | {"doNotContact"}
+    return columns, changed
+
+
+def _custom_fields(
+    current: dict[str, Any], incoming: dict[str, Any], *, overwrite: bool
+) -> dict[str, Any] | str | None:
+    """The lead's custom fields with the row's (a new key always, a changed value when the row
+    overwrites), None when nothing changes, or why the result breaks the lead's own bounds (50
+    keys, 16 KB: what PATCH would refuse)."""
+    custom = {
+        k: v for k, v in incoming.items()
+        if (overwrite and current.get(k) != v) or k not in current
+    }  # fmt: skip
+    if not custom:
+        return None
+    merged = current | custom
+    try:
+        _CUSTOM_FIELDS.validate_python(merged)
+    except ValidationError as exc:
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return merged
 
 
 def _line(

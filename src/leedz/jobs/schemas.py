@@ -12,7 +12,7 @@ from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
 from leedz.leads.fields import exportable, importable
 from leedz.leads.models import LeadStatus
-from leedz.leads.schemas import LeadFilter
+from leedz.leads.schemas import LeadFilter, Tag
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 """E.164: a plus, a country code, up to 15 digits."""
@@ -70,7 +70,6 @@ MAX_LEAD_IDS = 10_000
 
 Column = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def _importable(key: str) -> str:

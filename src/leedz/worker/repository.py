@@ -228,7 +228,7 @@ class WorkerLeases(TenantRepository):
 
 DISCOVERY_SQL = (
     "SELECT tenant_id FROM jobs WHERE status = 'PENDING' AND type = ANY($1::text[]::job_type[])"
-    " GROUP BY tenant_id ORDER BY max(priority) DESC, min(created_at) LIMIT $2"
+    " GROUP BY tenant_id ORDER BY min(created_at) LIMIT $2"
 )
 _SCOPE_SQL = "SELECT set_config('role', $1, true), set_config('statement_timeout', $2, true)"
 _BROKEN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
