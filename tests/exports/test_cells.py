@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leedz.exports.cells import FORMULA_TRIGGERS, LIST_SEPARATOR, defuse
+from leedz.exports.cells import FORMULA_TRIGGERS, LEADING_BLANKS, LIST_SEPARATOR, defuse
 from leedz.exports.repository import SEPARATOR, SUSPECT_PATTERN
 
 # What a spreadsheet may compute from a cell that starts with a trigger yet is left alone: a
@@ -107,7 +107,7 @@ class TestTheDatabasesPreFilter:
         values = [
             *(t + rest for t in sorted(FORMULA_TRIGGERS) for rest in ("", "x", "1", "=1", " ")),
             "", "a", "١٢", "مطعم", "'=x", " =x", "a=b", "+966501234567", "-12.5", "\n=1",
-            "\x1f=1", "@", "\u200f=1",
+            "\x1f=1", "@", "\u200f=1", "\ufeff+x", "\u00a0@x", "\uff1dSUM(A1)", " -12.5",
         ]  # fmt: skip
         rows = [[a, b] for a in values for b in values[::7]]
         flags = await owner.fetch(
@@ -121,5 +121,29 @@ class TestTheDatabasesPreFilter:
         for (a, b), flag in zip(rows, flags, strict=True):
             if defuse(a) != a or defuse(b) != b:
                 assert flag["flagged"], (a, b)
-            if not any(v[:1] in FORMULA_TRIGGERS for v in (a, b)) and SEPARATOR not in a + b:
+            heads = (v.lstrip(LEADING_BLANKS)[:1] for v in (a, b))
+            if not any(h and h in FORMULA_TRIGGERS for h in heads) and SEPARATOR not in a + b:
                 assert not flag["flagged"], (a, b)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        " =1+1",
+        "\n=cmd|' /C calc'!A0",
+        "\u200f=1+1",
+        "\ufeff@SUM(A1)",
+        "\u00a0+x",
+        "\uff1d1+1",
+        "\uff20x",
+    ],
+)
+def test_a_trigger_behind_blanks_invisible_marks_or_full_width_is_defused(value: str) -> None:
+    """An importer that trims cells (LibreOffice's "Trim spaces") would run these; Arabic text
+    carries direction marks a reader cannot see."""
+    assert defuse(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", [" +966501234567", "\u200f-12.5"])
+def test_a_number_behind_blanks_stays_a_number(value: str) -> None:
+    assert defuse(value) == value
