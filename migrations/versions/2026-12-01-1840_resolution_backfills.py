@@ -43,10 +43,16 @@ def upgrade() -> None:
         sa.Column("joined", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("over_quota", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
-            "started_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "started_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
