@@ -65,6 +65,7 @@ from leedz.members.repository import Memberships
 from leedz.plans import repository as plans
 from leedz.resolution import policy
 from leedz.resolution.extract import Extracted
+from leedz.resolution.index import LeadIndex
 from leedz.resolution.policy import Source
 from leedz.resolution.repository import (
     ActivityIn,
@@ -193,43 +194,6 @@ async def context(tx: Tx, actor: Actor, job_id: UUID, body: ImportInput) -> Impo
 
 # ---------------------------------------------------------------------------------------------
 # Leads as the batch sees them
-
-
-@dataclass
-class LeadIndex:
-    """Leads by id, with what the rules look them up by: keys, identity domain, name in city."""
-
-    leads: dict[UUID, LeadState] = field(default_factory=dict)
-    owners: dict[Key, UUID] = field(default_factory=dict)
-    by_domain: dict[str, set[UUID]] = field(default_factory=dict)
-    by_name: dict[tuple[str, str], set[UUID]] = field(default_factory=dict)
-
-    def put(self, state: LeadState, keys: Sequence[Key] = ()) -> None:
-        self.drop(state.id)
-        self.leads[state.id] = state
-        if state.row.domain:
-            self.by_domain.setdefault(state.row.domain, set()).add(state.id)
-        if state.name_key and state.city_key:
-            self.by_name.setdefault((state.name_key, state.city_key), set()).add(state.id)
-        for key in keys:
-            self.owners[key] = state.id
-
-    def drop(self, lead_id: UUID) -> None:
-        old = self.leads.pop(lead_id, None)
-        if old is None:
-            return
-        if old.row.domain:
-            self.by_domain.get(old.row.domain, set()).discard(lead_id)
-        if old.name_key and old.city_key:
-            self.by_name.get((old.name_key, old.city_key), set()).discard(lead_id)
-
-    def ids_for(self, record: Extracted) -> set[UUID]:
-        ids = {self.owners[k] for k in record.keys if k in self.owners}
-        if record.identity_domain is not None:
-            ids |= self.by_domain.get(record.identity_domain, set())
-        if record.name_key is not None and record.city_key is not None:
-            ids |= self.by_name.get((record.name_key, record.city_key), set())
-        return ids
 
 
 @dataclass

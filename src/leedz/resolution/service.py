@@ -44,6 +44,7 @@ from leedz.merges import service as merges
 from leedz.plans import repository as plans
 from leedz.resolution import policy
 from leedz.resolution.extract import MAPS_LISTING, Extracted, extract
+from leedz.resolution.index import LeadIndex
 from leedz.resolution.policy import Backer, Source
 from leedz.resolution.repository import (
     ActivityIn,
@@ -285,11 +286,8 @@ class _Batch:
     limit: int | None  # the plan's maxLeads
     quota_first: bool  # lock the quota before resolving, whatever the batch looks like
     remaining: int | None = None  # leads it may still create, once the quota is locked
-    leads: dict[UUID, LeadState] = field(default_factory=dict)
-    by_domain: dict[str, set[UUID]] = field(default_factory=dict)
-    by_name: dict[tuple[str, str], set[UUID]] = field(default_factory=dict)
+    index: LeadIndex = field(default_factory=LeadIndex)
     backers: dict[UUID, dict[str, Backer]] = field(default_factory=dict)
-    owners: dict[Key, UUID] = field(default_factory=dict)
     linked: dict[UUID, UUID] = field(default_factory=dict)  # evidence → lead
     folded: dict[UUID, UUID] = field(default_factory=dict)  # merged lead → its survivor
     created: set[UUID] = field(default_factory=set)
@@ -352,33 +350,25 @@ class _Batch:
             used = await leads.count_for_quota(serialize=True)
             self.remaining = max(self.limit - used, 0)
 
+    @property
+    def leads(self) -> dict[UUID, LeadState]:
+        return self.index.leads
+
+    @property
+    def owners(self) -> dict[Key, UUID]:
+        return self.index.owners
+
     def _put(self, state: LeadState) -> None:
         """`state` is the lead as it stands now (indexes by domain and by name and city)."""
-        self._drop(state.id)
-        self.leads[state.id] = state
-        if state.row.domain:
-            self.by_domain.setdefault(state.row.domain, set()).add(state.id)
-        if state.name_key and state.city_key:
-            self.by_name.setdefault((state.name_key, state.city_key), set()).add(state.id)
+        self.index.put(state)
 
     def _drop(self, lead_id: UUID) -> None:
-        old = self.leads.pop(lead_id, None)
-        if old is None:
-            return
-        if old.row.domain:
-            self.by_domain.get(old.row.domain, set()).discard(lead_id)
-        if old.name_key and old.city_key:
-            self.by_name.get((old.name_key, old.city_key), set()).discard(lead_id)
+        self.index.drop(lead_id)
 
     def _matches(self, record: Extracted) -> list[Match]:
         """The leads the record is: its keys' owners, and the leads of its domain and of its
         name in its city, tested against the rules as they stand."""
-        ids = {self.owners[k] for k in record.keys if k in self.owners}
-        if record.identity_domain is not None:
-            ids |= self.by_domain.get(record.identity_domain, set())
-        if record.name_key is not None and record.city_key is not None:
-            ids |= self.by_name.get((record.name_key, record.city_key), set())
-        candidates = {i: self.leads[i] for i in ids if i in self.leads}
+        candidates = {i: self.leads[i] for i in self.index.ids_for(record) if i in self.leads}
         return matches(record, candidates, self.owners)
 
     def _current(self, lead_id: UUID) -> UUID:
