@@ -73,6 +73,10 @@ def settings(tmp_path: Path) -> Settings:
         log_json=True,
         db_pool_size=4,
         max_body_bytes=64 * 1024,
+        # No in-process worker of server-run jobs: a test's app claims nothing behind its back
+        # (and opens no worker connection per app). tests/worker and the worker's live-update
+        # tests run workers of their own; test_worker_events checks `leedz serve` starts one.
+        worker=False,
     )
 
 
