@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -217,18 +217,6 @@ class Settings(BaseSettings):
         if not value.isidentifier() or value.lower() != value:
             raise ValueError("LEEDZ_DB_APP_ROLE must be a lower-case SQL identifier")
         return value
-
-    @model_validator(mode="after")
-    def _pool_holds_the_workers_jobs(self) -> Settings:
-        # A running job can hold two pooled connections at once (an export's long read and a
-        # batch beside it): with fewer than that per job, jobs would wait on each other for a
-        # connection until their leases expired. Requests need some left too.
-        if 2 * self.worker_concurrency + 2 > self.db_pool_size + self.db_max_overflow:
-            raise ValueError(
-                "LEEDZ_WORKER_CONCURRENCY needs two database connections a job and two to spare:"
-                " raise LEEDZ_DB_POOL_SIZE/LEEDZ_DB_MAX_OVERFLOW or lower the concurrency"
-            )
-        return self
 
     @property
     def db_reaper_role(self) -> str:

@@ -94,6 +94,7 @@ class Tenant:
     lead_id: str
     list_id: str
     merge_id: str
+    file_id: str
 
     def ids_for(self, parameter: str) -> str:
         return {
@@ -104,6 +105,7 @@ class Tenant:
             "list_id": self.list_id,
             "merge_id": self.merge_id,
             "lead_id": self.lead_id,
+            "file_id": self.file_id,
         }[parameter]
 
     def headers_for(self, operation: Operation) -> dict[str, str]:
@@ -161,6 +163,14 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         headers=owner.headers,
     )
     assert merged.status_code == 200, merged.text
+    # An upload: the file routes' real id.
+    uploaded = await client.post(
+        "/v1/files",
+        files={"file": ("leads.csv", "الاسم,الجوال\nمطعم,0501234567\n".encode(), "text/csv")},
+        data={"purpose": "import"},
+        headers=owner.headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
     return Tenant(
         owner,
         sales,
@@ -170,6 +180,7 @@ async def _tenant(client: httpx.AsyncClient, conn: asyncpg.Connection, name: str
         str(lead.json()["id"]),
         str(listed.json()["id"]),
         str(merged.json()["mergeId"]),
+        str(uploaded.json()["id"]),
     )
 
 

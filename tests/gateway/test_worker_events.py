@@ -34,7 +34,7 @@ class TestInProcess:
     @pytest.fixture
     def live_settings(self, settings: Settings, test_handlers: LeadWriter) -> Settings:
         return settings.model_copy(
-            update={"reaper_interval_seconds": 300.0, "worker_poll_seconds": 60.0}
+            update={"reaper_interval_seconds": 300.0, "worker_poll_seconds": 60.0, "worker": True}
         )
 
     async def test_a_job_created_runs_at_once_and_the_app_sees_it(

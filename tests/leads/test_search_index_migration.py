@@ -27,7 +27,7 @@ from tests.support import databases
 from tests.support.databases import APP_ROLE
 
 BEFORE = "20261201_1650"
-ROLES = (APP_ROLE, f"{APP_ROLE}_reaper", f"{APP_ROLE}_purger")
+ROLES = (APP_ROLE, f"{APP_ROLE}_reaper", f"{APP_ROLE}_purger", f"{APP_ROLE}_worker")
 
 
 @dataclass

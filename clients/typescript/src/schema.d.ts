@@ -3583,6 +3583,9 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "text/csv": unknown;
+                    "text/csv; charset=utf-8": unknown;
                 };
             };
             /** @description A signed URL that expires (S3-compatible storage) */

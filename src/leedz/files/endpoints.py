@@ -119,7 +119,20 @@ async def get_file(file_id: UUID, tx: TenantTx, actor: CurrentActor) -> FileOut:
     "/{file_id}/download",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"},
+        200: {
+            # What the file was stored as: an upload's detected format, an export's or a
+            # report's own type (exports/writers.py, imports/job.py).
+            "content": {
+                media: {}
+                for media in (
+                    "text/csv",
+                    "text/csv; charset=utf-8",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "application/octet-stream",
+                )
+            },
+            "description": "The file's bytes",
+        },
         302: {"description": "A signed URL that expires (S3-compatible storage)"},
     },
 )
