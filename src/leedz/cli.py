@@ -6,14 +6,19 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from leedz.config import ConfigurationError, Settings, get_settings
 from leedz.kit import embedded, migrations
+
+if TYPE_CHECKING:
+    from leedz.kit.db import Database
 
 app = typer.Typer(help="Leedz API", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database: migrations and seed data", no_args_is_help=True)
@@ -282,6 +287,19 @@ def db_revision(
     migrations.revision(message, url=url, autogenerate=autogenerate, app_role=settings.db_app_role)
 
 
+@asynccontextmanager
+async def _database(settings: Settings, url: str) -> AsyncIterator[Database]:
+    """A started pool for one command, disposed of however the command ends."""
+    from leedz.kit.db import Database
+
+    db = Database(settings, url)
+    await db.start()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
 @leads_app.command("purge-trash")
 def leads_purge_trash(
     retention_days: Annotated[
@@ -292,16 +310,13 @@ def leads_purge_trash(
     ] = None,
 ) -> None:
     """Delete for good the leads in the trash past the retention (what the server does hourly)."""
-    from leedz.kit.db import Database
     from leedz.trash.purge import TrashPurger
 
     settings = get_settings()
     url = database_url(settings)
 
     async def purge() -> None:
-        db = Database(settings, url)
-        await db.start()
-        try:
+        async with _database(settings, url) as db:
             purger = TrashPurger(
                 db,
                 role=settings.db_purger_role,
@@ -309,8 +324,6 @@ def leads_purge_trash(
                 interval=settings.trash_purge_interval_seconds,
             )
             result = await purger.purge_once()
-        finally:
-            await db.dispose()
         if result.skipped:
             typer.echo("another purge was running: what it had not reached is left to it")
         typer.echo(
@@ -327,15 +340,12 @@ def files_purge() -> None:
     does every 15 minutes, and daily)."""
     from leedz.files.purge import FilePurger
     from leedz.files.storage import storage_for
-    from leedz.kit.db import Database
 
     settings = get_settings()
     url = database_url(settings)
 
     async def purge() -> None:
-        db = Database(settings, url)
-        await db.start()
-        try:
+        async with _database(settings, url) as db:
             purger = FilePurger(
                 db,
                 storage_for(settings),
@@ -344,8 +354,6 @@ def files_purge() -> None:
             )
             result = await purger.purge_once()
             orphans = await purger.sweep_orphans()
-        finally:
-            await db.dispose()
         if result.skipped:
             typer.echo("another purge was running: what it had not reached is left to it")
         typer.echo(
