@@ -110,7 +110,7 @@ class XlsxSheet:
         if self._rows is None:
             self._rows = _RowXml(self._kinds, self._moment)
         xml, last, first_col, last_col = self._rows.rows(rows, r)
-        sheet.fh.write(xml)
+        sheet.fh.writelines(xml)
         if last >= r:  # the sheet's dimensions, as XlsxWriter's own writes keep them
             if sheet.dim_rowmin is None:
                 sheet.dim_rowmin = r
@@ -208,9 +208,10 @@ class _RowXml:
         """XlsxWriter's Format of the times: its index is given when a first time is written,
         as XlsxWriter does it (a file without times declares no such format)."""
 
-    def rows(self, rows: Sequence[Any], first: int) -> tuple[str, int, int, int]:
-        """The XML of `rows` from sheet row `first` (0-based), the last row that holds a
-        cell (`first - 1` if none) and the first and last columns of a cell."""
+    def rows(self, rows: Sequence[Any], first: int) -> tuple[list[str], int, int, int]:
+        """The XML of `rows` from sheet row `first` (0-based), a string per row that holds a
+        cell; the last such row (`first - 1` if none), and the first and last columns of a
+        cell."""
         text, number, boolean = CellKind.TEXT, CellKind.NUMBER, CellKind.BOOLEAN
         columns = tuple(enumerate(zip(self._kinds, self._letters, strict=True)))
         time_format: int | None = None
@@ -242,7 +243,7 @@ class _RowXml:
             if cells:
                 out.append(f'<row r="{n}">{"".join(cells)}</row>')
                 last = r - 1
-        return "".join(out), last, first_col, last_col
+        return out, last, first_col, last_col
 
 
 def _column_name(col: int) -> str:
