@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
+from xlsxwriter.utility import xl_col_to_name  # type: ignore[import-untyped]
 
 from leedz.errors import ValidationFailed
 from leedz.exports.cells import defuse
@@ -203,7 +204,7 @@ class _RowXml:
 
     def __init__(self, kinds: Sequence[CellKind], time_format: Any) -> None:
         self._kinds = tuple(kinds)
-        self._letters = tuple(_column_name(c) for c in range(len(kinds)))
+        self._letters = tuple(xl_col_to_name(c) for c in range(len(kinds)))
         self._time_format = time_format
         """XlsxWriter's Format of the times: its index is given when a first time is written,
         as XlsxWriter does it (a file without times declares no such format)."""
@@ -244,16 +245,6 @@ class _RowXml:
                 out.append(f'<row r="{n}">{"".join(cells)}</row>')
                 last = r - 1
         return out, last, first_col, last_col
-
-
-def _column_name(col: int) -> str:
-    """`A`, `B`, … `Z`, `AA`… of a 0-based column."""
-    name = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        name = chr(ord("A") + rest) + name
-    return name
 
 
 def open_sheet(
