@@ -265,3 +265,29 @@ async def test_a_file_sent_with_any_part_content_type(
         response = await upload(client, boss, "leads.csv", CSV, content_type=content_type)
         assert response.status_code == 201, response.text
         assert response.json()["detected"]["format"] == "CSV"
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        # .NET's HttpClient (MultipartFormDataContent) for a non-ASCII name: an RFC 2047
+        # fallback next to the RFC 5987 name.
+        'form-data; name=file; filename="=?utf-8?B?2LnZhdmE2KfYoSDYp9mE2LHZitin2LYuY3N2?=";'
+        " filename*=utf-8''%D8%B9%D9%85%D9%84%D8%A7%D8%A1%20"
+        "%D8%A7%D9%84%D8%B1%D9%8A%D8%A7%D8%B6.csv",
+        # Only the RFC 5987 name.
+        "form-data; name=\"file\"; filename*=UTF-8''%D8%B9%D9%85%D9%84%D8%A7%D8%A1%20"
+        "%D8%A7%D9%84%D8%B1%D9%8A%D8%A7%D8%B6.csv",
+        # Raw UTF-8, as browsers send it.
+        'form-data; name="file"; filename="عملاء الرياض.csv"',
+    ],
+    ids=["dotnet", "filename-star-only", "browser"],
+)
+async def test_an_arabic_name_however_the_client_spells_it(
+    client: httpx.AsyncClient, boss: Account, disposition: str
+) -> None:
+    part_headers = f"Content-Disposition: {disposition}\r\nContent-Type: text/csv"
+    content = (f"--{BOUNDARY}\r\n{part_headers}\r\n\r\n").encode() + CSV + b"\r\n"
+    response = await raw_post(client, boss, content + f"--{BOUNDARY}--\r\n".encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "عملاء الرياض.csv"
