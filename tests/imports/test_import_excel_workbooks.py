@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, on_plan, signup
-from tests.support.jobs_http import job_done, report, uploaded
+from tests.support.jobs_http import job_done, report, upload, uploaded
 
 
 @pytest.fixture
@@ -255,3 +255,55 @@ async def test_xlsxwriter_strings_shared_or_inline(
     assert found["مطعم الأمل"]["phones"] == ["+966561234567"]
     assert found["مطعم الأمل"]["emails"] == ["a@amal.example", "b@amal.example"]
     assert found["مطعم الأمل"]["city"] == "الرياض"
+
+
+def one_sheet(rows: list[list[Any]]) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet()
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.close()
+    return out.getvalue()
+
+
+async def test_a_megabyte_in_one_cell_fails_its_row_only(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    boss: Account,
+    owner: asyncpg.Connection,
+) -> None:
+    huge = "ب" * 1_000_000
+    content = one_sheet([
+        ["Name", "Phone", "Notes"],
+        [huge, "0501234567", ""],
+        ["كودو", "0551234567", huge],
+        ["هرفي", "0561234567", "عادي"],
+    ])  # fmt: skip
+    stored = await uploaded(client, boss, "big.xlsx", content)
+    mapping = {"Name": "name", "Phone": "phones", "Notes": "customFields.notes"}
+    job = await job_done(
+        client, app, settings, boss, "IMPORT", {"fileId": stored["id"], "mapping": mapping}
+    )
+    assert job["status"] == "COMPLETED", job
+    assert job["output"]["failed"] == 2
+    assert job["output"]["created"] == 1
+    assert set(await leads(owner, boss)) == {"هرفي"}
+    lines = await report(client, boss, job["output"]["reportFileId"])
+    assert [line[:2] for line in lines[1:]] == [["2", "failed"], ["3", "failed"], ["4", "created"]]
+    assert lines[1][3].startswith("name: ")
+    assert lines[2][3].startswith("customFields")
+    # The report names what is wrong; it does not repeat the megabyte.
+    assert all(len(line[3]) < 2_000 for line in lines[1:])
+
+
+async def test_five_thousand_columns_are_refused(
+    client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+) -> None:
+    content = one_sheet([[f"c{i}" for i in range(5000)], list(range(5000))])
+    response = await upload(client, boss, "wide.xlsx", content)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "file_too_complex"
+    assert await owner.fetchval("SELECT count(*) FROM files") == 0
