@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from leedz.config import Settings
 from leedz.exports.columns import field_of_header
-from tests.factories.accounts import Account, on_plan, signup
+from tests.factories.accounts import Account, member, on_plan, signup
 from tests.factories.leads import create_lead
 from tests.support.jobs_http import create_job, download, job_done
 
@@ -183,3 +183,25 @@ async def test_formula_triggers_are_defused_numbers_stay(
         assert by_key[f"customFields.v{i}"] == shown
     assert by_key["customFields.tab"] == "'\t=1+1"
     assert by_key["customFields.cr"] == "'\r=1+1"
+
+
+async def test_sales_may_neither_export_nor_download_another_s_export(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    boss: Account,
+    owner: asyncpg.Connection,
+) -> None:
+    seller = await member(client, boss, "SALES")
+    await create_lead(client, boss, name="Boss Lead", ownerId=boss.user_id)
+    response = await create_job(client, seller, "EXPORT", {"format": "CSV"})
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "forbidden"
+    assert await owner.fetchval("SELECT count(*) FROM jobs WHERE type = 'EXPORT'") == 0
+    job = await job_done(client, app, settings, boss, "EXPORT", {"format": "CSV"})
+    for path in ("", "/download"):
+        response = await client.get(
+            f"/v1/files/{job['output']['fileId']}{path}", headers=seller.headers
+        )
+        assert response.status_code == 403, response.text
+        assert b"Boss Lead" not in response.content

@@ -12,10 +12,11 @@ from urllib.parse import quote, unquote
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, on_plan, signup
-from tests.support.jobs_http import upload, uploaded
+from tests.support.jobs_http import job_done, upload, uploaded
 
 CSV = "الاسم,الجوال\nمطعم البيك,0501234567\nكودو,0551234567\n".encode()
 BOUNDARY = "----leedz-odd-client-7MA4YWxkTrZu0gW"
@@ -181,7 +182,11 @@ async def test_an_arabic_name_downloads_as_rfc_5987(
 
 
 async def test_another_tenant_s_file_is_not_found(
-    client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    boss: Account,
+    owner: asyncpg.Connection,
 ) -> None:
     stored = await uploaded(client, boss, "leads.csv", CSV)
     stranger = await signup(client, tenant_name="Somebody Else")
@@ -191,13 +196,14 @@ async def test_another_tenant_s_file_is_not_found(
         assert response.status_code == 404, response.text
         assert response.json()["code"] == "file_not_found"
         assert "الاسم" not in response.text
-    # Nor may they import it.
-    job = await client.post(
-        "/v1/jobs",
-        json={"type": "IMPORT", "input": {"fileId": stored["id"], "mapping": {"الاسم": "name"}}},
-        headers=stranger.headers,
-    )
-    assert job.status_code in {201, 404, 422}, job.text
+    # Nor may they import it: the job fails as for a file that does not exist, reading nothing.
+    job = await job_done(
+        client, app, settings, stranger, "IMPORT",
+        {"fileId": stored["id"], "mapping": {"الاسم": "name"}},
+    )  # fmt: skip
+    assert job["status"] == "FAILED", job
+    assert job["error"]["code"] == "file_not_found"
+    assert await owner.fetchval("SELECT count(*) FROM leads") == 0
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, on_plan, signup
-from tests.support.jobs_http import job_done, report, upload, uploaded
+from tests.support.jobs_http import job_done, leads_by_name, report, upload, uploaded
 
 
 @pytest.fixture
@@ -28,13 +28,6 @@ async def boss(client: httpx.AsyncClient, owner: asyncpg.Connection) -> Account:
     account = await signup(client, tenant_name="مؤسسة الجداول")
     await on_plan(owner, account, "PRO")
     return account
-
-
-async def leads(owner: asyncpg.Connection, account: Account) -> dict[str, asyncpg.Record]:
-    rows = await owner.fetch(
-        "SELECT * FROM leads WHERE tenant_id = $1::uuid AND deleted_at IS NULL", account.tenant_id
-    )
-    return {row["name"]: row for row in rows}
 
 
 def _with_cached_values(content: bytes, cached: dict[str, str]) -> bytes:
@@ -123,7 +116,7 @@ async def test_an_openpyxl_workbook_on_its_second_sheet(
     assert {k: output[k] for k in ("rows", "created", "skipped", "failed")} == {
         "rows": 4, "created": 2, "skipped": 1, "failed": 1,
     }  # fmt: skip
-    found = await leads(owner, boss)
+    found = await leads_by_name(owner, boss)
     assert set(found) == {"مطعم البيك", "كودو"}
     albaik, kudu = found["مطعم البيك"], found["كودو"]
     # A phone Excel stored as the float 966501234567.0 is the Saudi number, not "9.66501E+11".
@@ -145,48 +138,32 @@ async def test_an_openpyxl_workbook_on_its_second_sheet(
     assert "الجوال" in lines[4][3]
 
 
-async def test_the_default_sheet_when_no_sheet_is_named(
+@pytest.mark.parametrize(
+    ("sheet", "code"),
+    [
+        # The default sheet is the cover, which has no column "الاسم".
+        ({}, "import_mapping_invalid"),
+        ({"sheet": "Sheet9"}, "sheet_not_found"),
+    ],
+    ids=["default-sheet", "no-such-sheet"],
+)
+async def test_a_sheet_without_the_columns_or_no_such_sheet(
     client: httpx.AsyncClient,
     app: FastAPI,
     settings: Settings,
     boss: Account,
     owner: asyncpg.Connection,
+    sheet: dict[str, str],
+    code: str,
 ) -> None:
     stored = await uploaded(client, boss, "book.xlsx", openpyxl_workbook())
-    job = await job_done(
-        client,
-        app,
-        settings,
-        boss,
-        "IMPORT",
-        {"fileId": stored["id"], "mapping": {"الاسم": "name"}},
-    )
-    # The cover sheet has no column "الاسم": the job says so and imports nothing.
+    job_input = {"fileId": stored["id"], "mapping": {"الاسم": "name"}, **sheet}
+    job = await job_done(client, app, settings, boss, "IMPORT", job_input)
     assert job["status"] == "FAILED", job
-    assert job["error"]["code"] == "import_mapping_invalid", job["error"]
-    assert await leads(owner, boss) == {}
-
-
-async def test_a_sheet_that_is_not_there(
-    client: httpx.AsyncClient,
-    app: FastAPI,
-    settings: Settings,
-    boss: Account,
-    owner: asyncpg.Connection,
-) -> None:
-    stored = await uploaded(client, boss, "book.xlsx", openpyxl_workbook())
-    job = await job_done(
-        client,
-        app,
-        settings,
-        boss,
-        "IMPORT",
-        {"fileId": stored["id"], "mapping": {"الاسم": "name"}, "sheet": "Sheet9"},
-    )
-    assert job["status"] == "FAILED", job
-    assert job["error"]["code"] == "sheet_not_found", job["error"]
-    assert job["error"]["sheets"] == ["ملخص", "عملاء"]
-    assert await leads(owner, boss) == {}
+    assert job["error"]["code"] == code, job["error"]
+    if code == "sheet_not_found":
+        assert job["error"]["sheets"] == ["ملخص", "عملاء"]
+    assert await leads_by_name(owner, boss) == {}
 
 
 ROWS: list[list[Any]] = [
@@ -249,7 +226,7 @@ async def test_xlsxwriter_strings_shared_or_inline(
     assert {k: job["output"][k] for k in ("created", "joined", "failed")} == {
         "created": 2, "joined": 1, "failed": 0,
     }  # fmt: skip
-    found = await leads(owner, boss)
+    found = await leads_by_name(owner, boss)
     assert found["Al Baik"]["phones"] == ["+966501234567", "+966551234567"]
     assert found["Al Baik"]["rating"] == 4.5
     assert found["مطعم الأمل"]["phones"] == ["+966561234567"]
@@ -290,7 +267,7 @@ async def test_a_megabyte_in_one_cell_fails_its_row_only(
     assert job["status"] == "COMPLETED", job
     assert job["output"]["failed"] == 2
     assert job["output"]["created"] == 1
-    assert set(await leads(owner, boss)) == {"هرفي"}
+    assert set(await leads_by_name(owner, boss)) == {"هرفي"}
     lines = await report(client, boss, job["output"]["reportFileId"])
     assert [line[:2] for line in lines[1:]] == [["2", "failed"], ["3", "failed"], ["4", "created"]]
     assert lines[1][3].startswith("name: ")

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from leedz.config import Settings
 from tests.factories.accounts import Account, on_plan, signup
-from tests.support.jobs_http import job_done, report, upload, uploaded
+from tests.support.jobs_http import job_done, leads_by_name, report, upload, uploaded
 
 HEADER = ["الاسم", "الجوال", "المدينة", "ملاحظات"]
 # A note holding the delimiter, doubled quotes, and both: written quoted by hand below.
@@ -57,11 +57,6 @@ async def boss(client: httpx.AsyncClient, owner: asyncpg.Connection) -> Account:
     return account
 
 
-async def leads(owner: asyncpg.Connection, account: Account) -> dict[str, asyncpg.Record]:
-    rows = await owner.fetch("SELECT * FROM leads WHERE tenant_id = $1::uuid", account.tenant_id)
-    return {row["name"]: row for row in rows}
-
-
 async def stored_files(owner: asyncpg.Connection, account: Account) -> int:
     count: int = await owner.fetchval(
         "SELECT count(*) FROM files WHERE tenant_id = $1::uuid", account.tenant_id
@@ -98,7 +93,7 @@ async def test_a_file_as_another_program_wrote_it(
     assert {k: job["output"][k] for k in ("rows", "created", "joined", "failed")} == {
         "rows": 3, "created": 2, "joined": 1, "failed": 0,
     }  # fmt: skip
-    found = await leads(owner, boss)
+    found = await leads_by_name(owner, boss)
     assert set(found) == {"مطعم البيك", "كودو"}
     assert found["مطعم البيك"]["city"] == "جدة"
     assert found["مطعم البيك"]["custom_fields"] == (
@@ -127,7 +122,7 @@ async def test_a_header_and_nothing_else(
     assert await report(client, boss, job["output"]["reportFileId"]) == [
         ["row", "action", "leadId", "error"]
     ]
-    assert await leads(owner, boss) == {}
+    assert await leads_by_name(owner, boss) == {}
 
 
 async def test_a_file_without_a_header_reads_its_first_row_as_one(
@@ -152,7 +147,7 @@ async def test_a_file_without_a_header_reads_its_first_row_as_one(
         {"fileId": stored["id"], "mapping": {"مطعم البيك": "name", "0501234567": "phones"}},
     )
     assert job["status"] == "COMPLETED", job
-    assert set(await leads(owner, boss)) == {"كودو", "Al Baik"}
+    assert set(await leads_by_name(owner, boss)) == {"كودو", "Al Baik"}
 
 
 REFUSED = {

@@ -8,6 +8,7 @@ import csv
 import io
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -89,3 +90,9 @@ async def report(client: httpx.AsyncClient, account: Account, file_id: str) -> l
     """An import's report CSV, header first."""
     response = await download(client, account, file_id)
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+
+
+async def leads_by_name(owner: asyncpg.Connection, account: Account) -> dict[str, asyncpg.Record]:
+    """Every leads row of the account's tenant (trash included), by name, read as the owner."""
+    rows = await owner.fetch("SELECT * FROM leads WHERE tenant_id = $1::uuid", account.tenant_id)
+    return {row["name"]: row for row in rows}
