@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
+from starlette.responses import MalformedRangeHeader
 
 from leedz.access.context import CurrentActor, TenantTx, authenticated, check_permission
 from leedz.access.permissions import Permission
@@ -42,6 +43,20 @@ class Detect(Protocol):
     stored files, so files cannot import it."""
 
     def __call__(self, path: Path, *, name: str) -> Detection: ...
+
+
+class _FileDownload(FileResponse):
+    """Starlette's FileResponse, which answers a `Range` it cannot parse with a plain-text 400
+    (`pages=1-2`, `bytes=abc`, `bytes=9-2`). RFC 9110 (14.2): a server MUST ignore a range
+    unit it does not understand and MAY ignore an invalid range; so such a Range is ignored
+    and the whole file is sent (200). Valid ranges still get 206, unsatisfiable ones 416."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            return []
 
 
 def _detector(request: Request) -> Detect:
@@ -144,7 +159,7 @@ async def download_file(
         tx, actor, file_id, url_seconds=settings_of(request).download_url_seconds
     )
     if isinstance(answer, LocalDownload):
-        return FileResponse(
+        return _FileDownload(
             answer.path,
             media_type=stored.content_type,
             headers={

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -36,6 +38,26 @@ from leedz.files.service import FileFieldMissing, UploadMalformed, UploadTooLarg
 ENVELOPE_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 1024
 FIELDS = frozenset({"purpose"})
+
+
+# `filename*=<charset>'<language>'<percent-encoded>` (RFC 5987 / RFC 8187). RFC 7578 says a
+# form should not send it, but .NET's HttpClient does for a non-ASCII name, next to an RFC 2047
+# `filename="=?utf-8?B?…?="` fallback; python-multipart's parse_options_header drops it.
+_FILENAME_STAR = re.compile(
+    rb";\s*filename\*\s*=\s*([A-Za-z0-9_-]*)'[^']*'([^;\s]*)", re.IGNORECASE
+)
+
+
+def _extended_filename(disposition: bytes) -> str | None:
+    """The part's `filename*`, decoded (None when absent or in an unknown charset)."""
+    match = _FILENAME_STAR.search(disposition)
+    if match is None:
+        return None
+    charset = match.group(1).decode("ascii").lower() or "utf-8"
+    try:
+        return unquote(match.group(2).decode("ascii"), encoding=charset, errors="replace")
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 class NotMultipart(LeedzError):
@@ -110,9 +132,11 @@ class _Receiver:
             if self.filename is not None:
                 raise UploadMalformed("The upload has more than one `file` part")
             raw = options.get(b"filename")
-            if raw is None:
+            extended = _extended_filename(self._disposition)
+            if raw is None and extended is None:
                 raise UploadMalformed("The `file` part has no filename")
-            self._part.filename = self.filename = raw.decode("utf-8", "replace")
+            filename = extended if extended is not None else (raw or b"").decode("utf-8", "replace")
+            self._part.filename = self.filename = filename
         elif self._part.name not in FIELDS:
             raise UploadMalformed(f"Unexpected part `{self._part.name}`")
         elif self._part.name in self.fields:

@@ -933,7 +933,11 @@ def _sheet_records(worksheet: python_calamine.CalamineSheet) -> Iterator[Record]
     # calamine yields from row 1 (leading empty rows included): the index is the row number.
     try:
         for index, values in enumerate(worksheet.iter_rows()):
-            yield index + 1, [cell_text(value) for value in values[:MAX_COLUMNS]]
+            cells = [cell_text(value) for value in values]
+            if len(cells) > MAX_COLUMNS:  # refused as a CSV's is, not cut: no column is lost
+                _checked_width(_used_width(cells), index + 1)
+                del cells[MAX_COLUMNS:]
+            yield index + 1, cells
     except python_calamine.CalamineError as exc:
         raise FileCorrupt(f"the worksheet {worksheet.name!r} cannot be read") from exc
 

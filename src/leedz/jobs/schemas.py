@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import phonenumbers
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from leedz.jobs.models import JobStatus, JobType
 from leedz.kit.schemas import ApiIn, ApiModel, HttpUrlText
@@ -135,11 +135,23 @@ class ExportInput(LeadSelection):
     columns: list[ExportColumn] | None = Field(default=None, min_length=1, max_length=100)
 
 
-class BulkStatusInput(LeadSelection):
+class BulkSelection(LeadSelection):
+    """A bulk job's leads: live ones only. A filter over the trash is refused when the job is
+    created (422), not left to fail on the worker (bulk/service.py checks a stored job too)."""
+
+    @field_validator("filter")
+    @classmethod
+    def _live_leads_only(cls, value: LeadFilter | None) -> LeadFilter | None:
+        if value is not None and value.deleted:
+            raise ValueError("a bulk action changes live leads: restore leads from the trash first")
+        return value
+
+
+class BulkStatusInput(BulkSelection):
     status: LeadStatus
 
 
-class BulkDeleteInput(LeadSelection):
+class BulkDeleteInput(BulkSelection):
     pass
 
 
