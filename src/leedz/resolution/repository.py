@@ -13,7 +13,7 @@ import enum
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Self, cast
 from uuid import UUID
@@ -24,7 +24,7 @@ from leedz.evidence.models import Confidence
 from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
 from leedz.kit.repository import TenantRepository
-from leedz.leads.models import ActivityType, LeadKeyKind
+from leedz.leads.models import ActivityType, LeadKeyKind, LeadStatus
 from leedz.leads.record import Key
 from leedz.leads.repository import LEAD_COLUMNS, LIVE, WRITABLE, LeadRow
 from leedz.resolution.policy import MAPS_FIELDS, RANK, Backer
@@ -254,28 +254,77 @@ def _without(row: asyncpg.Record, column: str) -> Any:
     return {k: v for k, v in row.items() if k != column}
 
 
-_JSON_COLUMNS = frozenset({"social_profiles", "external_ids", "custom_fields"})
-
-
-def _encoded(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS:
-        return _json(value)
+def _plain(value: Any) -> Any:
+    """A column's value as JSON gives it to `jsonb_populate_recordset`."""
     return value.value if isinstance(value, enum.Enum) else value
 
 
+# What a new lead holds that its creation does not set: the table's defaults.
+_NEW_LEAD_DEFAULTS: dict[str, Any] = {
+    "status": LeadStatus.NEW,
+    "owner_id": None,
+    "do_not_contact": False,
+    "custom_fields": {},
+    "edited_fields": [],
+    "version": 1,
+    "created_by_id": None,
+    "deleted_at": None,
+    "merged_into_id": None,
+}
+_ROW_FIELDS = frozenset(f.name for f in fields(LeadRow))
+# The columns `insert_leads` writes from a lead's row, and the derived ones a `LeadRow` does not
+# hold (`search_text`, `name_sort`, `name_key`: the caller keeps them beside the row).
+_INSERTED = [name for name in WRITABLE if name in _ROW_FIELDS]
+DERIVED = [name for name in WRITABLE if name not in _ROW_FIELDS]
+
+
+def new_lead_row(lead_id: UUID, columns: Mapping[str, Any], at: datetime) -> LeadRow:
+    """The lead `insert_leads` will write from `columns` (a creation's), before it is
+    written: the table's defaults for what `columns` leave out, `at` as its times (its
+    place among the batch's leads; the insert gives the clock's)."""
+    given = {name: value for name, value in columns.items() if name in _ROW_FIELDS}
+    times = {"created_at": at, "updated_at": at, "last_activity_at": at}
+    return LeadRow(**(_NEW_LEAD_DEFAULTS | given | times | {"id": lead_id}))
+
+
+def row_columns(row: LeadRow, columns: Mapping[str, Any]) -> LeadRow:
+    """`row` with the `LeadRow` fields of `columns` (a write's) set; the version as is."""
+    return replace(row, **{name: value for name, value in columns.items() if name in _ROW_FIELDS})
+
+
 class ResolutionWrites(TenantRepository):
-    async def insert_lead(self, columns: Mapping[str, Any]) -> LeadRow:
-        """A new lead whose `created_at` is the clock's, not the transaction's: leads created in
-        one batch are ordered as they were created (the oldest survives a merge)."""
-        names = [name for name in columns if name in WRITABLE]
-        values = ", ".join(f"${i + 2}::{WRITABLE[n]}" for i, n in enumerate(names))
-        row = await self.fetchrow_one(
-            f"INSERT INTO leads (tenant_id, created_at, updated_at, last_activity_at,"
-            f" {', '.join(names)}) SELECT $1, c.t, c.t, c.t, {values}"
-            f" FROM (SELECT clock_timestamp() AS t) AS c RETURNING {LEAD_COLUMNS}",
-            *(_encoded(n, columns[n]) for n in names),
+    async def insert_leads(
+        self, leads: Sequence[tuple[LeadRow, Mapping[str, Any]]]
+    ) -> list[LeadRow]:
+        """New leads, each its row (`new_lead_row`, then the batch's changes, version
+        included) and its derived columns (`search_text`, `name_sort`, `name_key`), in one
+        statement. Their times are the clock's, one microsecond apart in the given order:
+        leads created in one batch are ordered as they were created (the oldest survives a
+        merge), after every lead before them. The rows as written, in the given order."""
+        if not leads:
+            return []
+        payload = [
+            {
+                "id": row.id,
+                "version": row.version,
+                **{name: _plain(row.column(name)) for name in _INSERTED},
+                **{name: derived[name] for name in DERIVED},
+            }
+            for row, derived in leads
+        ]
+        names = ", ".join(_INSERTED + DERIVED)
+        rows = await self.fetch(
+            f"INSERT INTO leads (tenant_id, id, version, created_at, updated_at,"
+            f" last_activity_at, {names}) SELECT $1, r.id, r.version, t.at, t.at, t.at,"
+            f" {', '.join(f'r.{name}' for name in _INSERTED + DERIVED)}"
+            " FROM jsonb_populate_recordset(NULL::leads, $2::jsonb) WITH ORDINALITY AS r"
+            " CROSS JOIN (SELECT clock_timestamp() AS now) AS c"
+            " CROSS JOIN LATERAL (SELECT c.now + interval '1 microsecond' * (r.ordinality - 1)"
+            f" AS at) AS t ORDER BY r.ordinality RETURNING {LEAD_COLUMNS}",
+            _json(payload),
         )
-        return LeadRow.of(row)
+        written = {r["id"]: LeadRow.of(r) for r in rows}
+        return [written[row.id] for row, _ in leads]
 
     async def claim_keys(self, claims: Sequence[tuple[UUID, Key]]) -> int:
         """Give each key to its lead, in one statement (the keys in lock order); how many

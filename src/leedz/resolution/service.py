@@ -19,10 +19,10 @@ never two leads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -47,12 +47,15 @@ from leedz.resolution.extract import MAPS_LISTING, Extracted, extract
 from leedz.resolution.index import LeadIndex
 from leedz.resolution.policy import Backer, Source
 from leedz.resolution.repository import (
+    DERIVED,
     ActivityIn,
     Candidates,
     LinkIn,
     NameProbe,
     ResolutionLocks,
     ResolutionWrites,
+    new_lead_row,
+    row_columns,
     savepoint,
     with_bus,
 )
@@ -296,6 +299,10 @@ class _Batch:
     activities: list[ActivityIn] = field(default_factory=list)
     links: list[LinkIn] = field(default_factory=list)
     claims: list[tuple[UUID, Key]] = field(default_factory=list)  # not written yet
+    # Leads created and not written yet (their derived columns), in creation order: written
+    # in one statement before the rows that refer to them (`_write_rows`).
+    unwritten: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    newest: datetime | None = None  # the latest creation time of a lead the batch holds
     counts: dict[UUID, _Counts] = field(default_factory=dict)
     merged: int = 0
 
@@ -361,6 +368,16 @@ class _Batch:
     def _put(self, state: LeadState) -> None:
         """`state` is the lead as it stands now (indexes by domain and by name and city)."""
         self.index.put(state)
+        if self.newest is None or state.row.created_at > self.newest:
+            self.newest = state.row.created_at
+
+    def _creation_time(self) -> datetime:
+        """A new lead's place in the batch's view until it is written: after every lead the
+        batch holds (the insert gives the clock's time, in the same order)."""
+        now = datetime.now(UTC)
+        if self.newest is not None and now <= self.newest:
+            now = self.newest + timedelta(microseconds=1)
+        return now
 
     def _drop(self, lead_id: UUID) -> None:
         self.index.drop(lead_id)
@@ -425,7 +442,8 @@ class _Batch:
             job_id=item.job_id,
             source_type=RESOLVED_JOB_TYPES[item.job_type],
         )
-        row = await ResolutionWrites(self.tx).insert_lead(outcome.columns)
+        row = new_lead_row(uuid4(), outcome.columns, self._creation_time())
+        self.unwritten[row.id] = {c: v for c, v in outcome.columns.items() if c in DERIVED}
         await self._claim(row.id, outcome.claims)
         self._put(LeadState.of(row))
         self.backers[row.id] = policy.backed({}, outcome.fields, source)
@@ -456,7 +474,13 @@ class _Batch:
         await self._claim(lead.id, outcome.claims)
         if outcome.columns:
             self.changed.setdefault(lead.id, lead.row.owner_id)
-            row = await Leads(self.tx).update(lead.id, outcome.columns)
+            unwritten = self.unwritten.get(lead.id)
+            if unwritten is not None:  # a lead of this batch: changed before it is written
+                unwritten |= {c: v for c, v in outcome.columns.items() if c in DERIVED}
+                row = row_columns(lead.row, outcome.columns)
+                row = replace(row, version=row.version + 1)
+            else:
+                row = await Leads(self.tx).update(lead.id, outcome.columns)
             self._put(LeadState.of(row))
         else:
             self.touched.add(lead.id)
@@ -534,9 +558,16 @@ class _Batch:
     # -- the end -----------------------------------------------------------------------------
 
     async def _write_rows(self) -> None:
-        """What the batch holds back so far: the key claims first (a lost one ends the
-        attempt before anything else is written), then timeline entries and provenance."""
+        """What the batch holds back so far: the leads it created, then the key claims (a lost
+        one ends the attempt before anything else is written), then timeline entries and
+        provenance."""
         writes = ResolutionWrites(self.tx)
+        unwritten, self.unwritten = self.unwritten, {}
+        created = await writes.insert_leads(
+            [(self.leads[lead_id].row, derived) for lead_id, derived in unwritten.items()]
+        )
+        for row in created:
+            self._put(LeadState.of(row))
         claims, self.claims = self.claims, []
         if await writes.claim_keys(claims):
             raise _Raced
