@@ -152,7 +152,7 @@ def server_process(
             list(argv), env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
         )
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited early; see {log}")

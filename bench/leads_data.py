@@ -507,7 +507,11 @@ class Generator:
         self._texts: dict[str, str] = {}
         self._unicode: dict[str, str] = {}
         self._idn = {site: website_and_domain(site) for site in _IDN_SITES}
+        self._shared_domains = {domain for _, domain in self._idn.values()}
         self.serial = 10**9 if fresh else 0
+        # The (name key, city) of every lead `lead` gave, and those whose lead has no phone.
+        self._named: set[tuple[str, str]] = set()
+        self._phoneless: set[tuple[str, str]] = set()
 
     # -- the business ----------------------------------------------------------------------
 
@@ -643,6 +647,33 @@ class Generator:
 
     # -- rows ------------------------------------------------------------------------------
 
+    def _resolved_business(self) -> tuple[Business, tuple[str, str, str]]:
+        """The next business a tenant whose leads came through resolution holds, with its
+        derived columns. Rule 5 ties two leads of one name key in one city unless both have
+        phones and share none, so resolution leaves no lead without a phone beside another
+        of its name and city: the one that came second joined the first (rule 4 likewise ties
+        a shared website's leads). A draw that would make such a pair is drawn again: a
+        phoneless business only where its name is new in its city (and never on a shared
+        IDN site), and no business where a phoneless lead has its name and city already."""
+        while True:
+            b = self.business()
+            derived = self.derived(
+                name=b.name,
+                contact_name=b.contact_name,
+                emails=b.emails,
+                domain=b.domain,
+                phones=b.phones,
+            )
+            place = (derived[2], b.city.strip().lower())
+            if place in self._phoneless:
+                continue
+            if not b.phones:
+                if place in self._named or b.domain in self._shared_domains:
+                    continue
+                self._phoneless.add(place)
+            self._named.add(place)
+            return b, derived
+
     def lead(
         self,
         tenant_id: uuid.UUID,
@@ -653,15 +684,8 @@ class Generator:
     ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         """One `leads` row (LEAD_COLUMNS order) and its `lead_keys` rows."""
         r = self.random
-        b = self.business()
+        b, (search, name_sort, name_key) = self._resolved_business()
         lead_id = uuid.uuid4()
-        search, name_sort, name_key = self.derived(
-            name=b.name,
-            contact_name=b.contact_name,
-            emails=b.emails,
-            domain=b.domain,
-            phones=b.phones,
-        )
         updated = min(now, created_at + timedelta(days=r.expovariate(1 / 20)))
         touched = min(now, updated + timedelta(days=r.expovariate(1 / 10)))
         roll = r.random()
