@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -89,6 +90,61 @@ class TestCreateAndJoin:
         assert actions(answer) == ["created", "joined", "joined", "created"]
         ids = lead_ids(answer)
         assert ids[0] == ids[1] == ids[2] != ids[3]
+        lead, other = await ws.lead(str(ids[0])), await ws.lead(str(ids[3]))
+        assert lead is not None
+        assert other is not None
+        assert len(await ws.evidence(str(ids[0]))) == 3
+        # In the order they were created.
+        assert datetime.fromisoformat(lead["createdAt"]) < datetime.fromisoformat(
+            other["createdAt"]
+        )
+
+    async def test_a_lead_changed_in_the_batch_that_created_it(self, ws: Workspace) -> None:
+        job = await ws.job()
+        answer = await ws.upload(
+            job,
+            [
+                item({"name": "مخبز السلام", "phone": "0126543210", "city": "جدة"}),
+                item({"name": "مخبز السلام", "phone": "+966126543210", "email": "info@salam.sa"},
+                     kind="CONTACT_INFO", confidence="MEDIUM", title="contact", collected=60),
+            ],
+        )  # fmt: skip
+        assert actions(answer) == ["created", "joined"]
+        lead_id = str(lead_ids(answer)[0])
+        lead = await ws.lead(lead_id)
+        assert lead is not None
+        # Written once, at the batch's end: the change still counts as a version.
+        assert lead["version"] == 2
+        assert lead["emails"] == ["info@salam.sa"]
+        assert lead["city"] == "جدة"
+        timeline = await ws.activities(lead_id)
+        assert [a["type"] for a in timeline] == ["EVIDENCE_JOINED", "CREATED"]
+        assert timeline[0]["details"]["fields"] == ["emails"]
+
+    async def test_a_batch_merges_leads_it_created_into_the_oldest(self, ws: Workspace) -> None:
+        job = await ws.job()
+        answer = await ws.upload(
+            job,
+            [
+                item({"name": "صالون لمسة", "phone": "0501234567", "city": "جدة"}, title="A"),
+                item({"name": "Lamsa Salon", "email": "hello@lamsa.sa", "city": "Jeddah"},
+                     kind="SOCIAL_PROFILE", confidence="LOW", title="B", collected=30),
+                item({"name": "صالون لمسة", "phones": ["+966501234567"],
+                      "emails": ["HELLO@lamsa.sa"]},
+                     kind="CONTACT_INFO", confidence="MEDIUM", title="C", collected=60),
+                item({"name": "Lamsa Salon", "email": "hello@lamsa.sa"}, title="D", collected=90),
+            ],
+        )  # fmt: skip
+        assert actions(answer) == ["created", "created", "joined", "joined"]
+        a_id, b_id, c_id, d_id = (str(i) for i in lead_ids(answer))
+        assert a_id == c_id == d_id != b_id
+        assert await ws.lead(b_id) is None
+        survivor = await ws.lead(a_id)
+        assert survivor is not None
+        assert survivor["emails"] == ["hello@lamsa.sa"]
+        assert {e["title"] for e in await ws.evidence(a_id)} == {"A", "B", "C", "D"}
+        merged = next(a for a in await ws.activities(a_id) if a["type"] == "MERGED")
+        assert merged["details"]["rules"] == {a_id: ["phone"], b_id: ["email"]}
 
     async def test_what_makes_no_lead_is_skipped(self, ws: Workspace) -> None:
         job = await ws.job()
