@@ -38,10 +38,10 @@ from leedz.errors import LeedzError, ValidationFailed
 from leedz.jobs.events import JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import wake_workers
-from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob
+from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob, creator_actor
 from leedz.kit.db import Database, Tx
 from leedz.worker.repository import ClaimedJobRow, Discovery, EndedRow, WorkerLeases
-from leedz.worker.unit import LeasedUnit, WorkerStopping, creator_actor
+from leedz.worker.unit import LeasedUnit, WorkerStopping
 
 log = structlog.get_logger("leedz.worker")
 
