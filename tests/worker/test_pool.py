@@ -84,12 +84,17 @@ def pool_of(settings: Settings, size: int, **more: Any) -> Settings:
     )
 
 
-async def run_all(settings: Settings, database_url: str, handler: Any) -> list[dict[str, Any]]:
-    """Run the jobs with a worker over a pool of its own; what it warned of while running."""
+async def run_all(
+    settings: Settings, database_url: str, handler: Any, *, force_concurrency: int | None = None
+) -> list[dict[str, Any]]:
+    """Run the jobs with a worker over a pool of its own; what it warned of while running.
+    `force_concurrency` overrides the worker's own choice (to show what its cap prevents)."""
     database = Database(settings, database_url)
     await database.start()
     try:
         worker = Worker(database, settings, {JobType.EXPORT: handler})
+        if force_concurrency is not None:
+            worker.concurrency = force_concurrency
         if isinstance(handler, ReadersAllAtOnce):
             handler.worker = worker
         with structlog.testing.capture_logs() as logs:
@@ -163,19 +168,8 @@ async def test_the_breaking_case_itself_without_the_cap(
         await add_job(owner, m, job_type="EXPORT", job_input={}, max_attempts=1) for m in members
     ]
     handler = ReadersAllAtOnce()
-    database = Database(settings, database_url)
-    await database.start()
-    try:
-        worker = Worker(database, settings, {JobType.EXPORT: handler})
-        worker.concurrency = 4
-        handler.worker = worker
-        try:
-            async with asyncio.timeout(60):
-                await worker.run_until_idle()
-        finally:
-            await worker.close()
-    finally:
-        await database.dispose()
+    warnings = await run_all(settings, database_url, handler, force_concurrency=4)
+    assert "worker_handler_crashed" in [e["event"] for e in warnings]
     rows = [await job_row(owner, job_id) for job_id in jobs]
     # The first batches to give up free their reads' connections for the others' batches.
     failed = [r for r in rows if r["status"] == "FAILED"]
