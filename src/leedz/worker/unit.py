@@ -127,11 +127,17 @@ class LeasedUnit(UnitBase):
             raise RuntimeError("save() belongs inside its own unit's batch()")
         if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
             raise ValueError("progress is an integer from 0 to 100")
-        try:
-            size = len(orjson.dumps(checkpoint))
-        except orjson.JSONEncodeError as exc:
-            raise ValidationFailed("The checkpoint is not representable as JSON") from exc
-        if size > CHECKPOINT_MAX_BYTES:
-            raise ValidationFailed(f"A checkpoint is at most {CHECKPOINT_MAX_BYTES} bytes of JSON")
+        stored = json_within(checkpoint, CHECKPOINT_MAX_BYTES, "checkpoint")
         # A copy through JSON: what is stored is what the next worker gets back.
-        self._pending = (orjson.loads(orjson.dumps(checkpoint)), progress)
+        self._pending = (orjson.loads(stored), progress)
+
+
+def json_within(value: object, limit: int, what: str) -> bytes:
+    """`value` as JSON of at most `limit` bytes, else `validation_error` naming `what`."""
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValidationFailed(f"The {what} is not representable as JSON") from exc
+    if len(encoded) > limit:
+        raise ValidationFailed(f"A {what} is at most {limit} bytes of JSON")
+    return encoded

@@ -29,7 +29,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
 import structlog
 
 from leedz.access.roles import Role
@@ -41,7 +40,7 @@ from leedz.jobs.repository import wake_workers
 from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob, creator_actor
 from leedz.kit.db import Database, Tx
 from leedz.worker.repository import ClaimedJobRow, Discovery, EndedRow, WorkerLeases
-from leedz.worker.unit import LeasedUnit, WorkerStopping
+from leedz.worker.unit import LeasedUnit, WorkerStopping, json_within
 
 log = structlog.get_logger("leedz.worker")
 
@@ -82,12 +81,7 @@ def _problem(error: LeedzError, attempts: int) -> dict[str, Any]:
 def _checked_output(output: object) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise ValidationFailed("A job's output is a JSON object")
-    try:
-        size = len(orjson.dumps(output))
-    except orjson.JSONEncodeError as exc:
-        raise ValidationFailed("The job's output is not representable as JSON") from exc
-    if size > OUTPUT_MAX_BYTES:
-        raise ValidationFailed(f"A job's output is at most {OUTPUT_MAX_BYTES} bytes of JSON")
+    json_within(output, OUTPUT_MAX_BYTES, "job's output")
     return output
 
 
