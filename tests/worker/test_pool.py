@@ -10,6 +10,8 @@ than the pool holds pairs of connections, each storing progress inside its read.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,19 @@ async def tenant_with_leads(owner: asyncpg.Connection, label: str) -> Member:
     return member
 
 
+async def export_jobs(
+    owner: asyncpg.Connection, label: str, *, leads: bool = False, max_attempts: int = 3
+) -> list[uuid.UUID]:
+    """Four EXPORT jobs, each of a tenant of its own (with `LEADS` leads, or none)."""
+    jobs = []
+    for i in range(4):
+        member = await (tenant_with_leads if leads else create_tenant)(owner, f"{label}{i}")
+        jobs.append(
+            await add_job(owner, member, job_type="EXPORT", job_input={}, max_attempts=max_attempts)
+        )
+    return jobs
+
+
 @pytest.fixture(autouse=True)
 def storage(tmp_path: Path) -> None:
     use_storage(LocalStorage(tmp_path / "files"))
@@ -86,7 +101,7 @@ def pool_of(settings: Settings, size: int, **more: Any) -> Settings:
 
 async def run_all(
     settings: Settings, database_url: str, handler: Any, *, force_concurrency: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[MutableMapping[str, Any]]:
     """Run the jobs with a worker over a pool of its own; what it warned of while running.
     `force_concurrency` overrides the worker's own choice (to show what its cap prevents)."""
     database = Database(settings, database_url)
@@ -133,8 +148,7 @@ class TestAPoolShortOfTwiceTheConcurrency:
         self, owner: asyncpg.Connection, worker_settings: Settings, database_url: str
     ) -> None:
         settings = pool_of(worker_settings, 4, worker_concurrency=4)
-        members = [await create_tenant(owner, f"p{i}") for i in range(4)]
-        jobs = [await add_job(owner, m, job_type="EXPORT", job_input={}) for m in members]
+        jobs = await export_jobs(owner, "p")
         handler = ReadersAllAtOnce()
         warnings = await run_all(settings, database_url, handler)
         assert handler.reading == 4
@@ -148,8 +162,7 @@ class TestAPoolShortOfTwiceTheConcurrency:
         self, owner: asyncpg.Connection, worker_settings: Settings, database_url: str
     ) -> None:
         settings = pool_of(worker_settings, 4, worker_concurrency=4)
-        members = [await tenant_with_leads(owner, f"e{i}") for i in range(4)]
-        jobs = [await add_job(owner, m, job_type="EXPORT", job_input={}) for m in members]
+        jobs = await export_jobs(owner, "e", leads=True)
         assert await run_all(settings, database_url, small_batches) == []
         for job_id in jobs:
             row = await job_row(owner, job_id)
@@ -163,10 +176,7 @@ async def test_the_breaking_case_itself_without_the_cap(
     """What the cap prevents, shown: four jobs at once over four connections (the worker's
     concurrency forced past its cap), each holding its read, starve each other's batches."""
     settings = pool_of(worker_settings, 4, worker_concurrency=4)
-    members = [await create_tenant(owner, f"s{i}") for i in range(4)]
-    jobs = [
-        await add_job(owner, m, job_type="EXPORT", job_input={}, max_attempts=1) for m in members
-    ]
+    jobs = await export_jobs(owner, "s", max_attempts=1)
     handler = ReadersAllAtOnce()
     warnings = await run_all(settings, database_url, handler, force_concurrency=4)
     assert "worker_handler_crashed" in [e["event"] for e in warnings]
@@ -181,8 +191,7 @@ async def test_the_same_jobs_with_the_pool_they_need_run_all_at_once(
     owner: asyncpg.Connection, worker_settings: Settings, database_url: str
 ) -> None:
     settings = pool_of(worker_settings, 8, worker_concurrency=4)
-    members = [await create_tenant(owner, f"q{i}") for i in range(4)]
-    jobs = [await add_job(owner, m, job_type="EXPORT", job_input={}) for m in members]
+    jobs = await export_jobs(owner, "q")
     handler = ReadersAllAtOnce()
     assert await run_all(settings, database_url, handler) == []
     assert handler.worker is not None
