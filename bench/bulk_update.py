@@ -37,12 +37,11 @@ from tests.support.scratch import asyncpg_dsn
 
 from bench.harness import Result, Sample
 from bench.leads_data import Datasets, Owner, TenantLoad, bench_size, load, signup
-from leedz.access.context import Actor, RequestMeta
 from leedz.access.roles import Role
 from leedz.bulk import service as bulk
 from leedz.config import Environment, Settings
 from leedz.jobs.models import JobType
-from leedz.jobs.work import ServerJob
+from leedz.jobs.work import ServerJob, UnitBase, creator_actor
 from leedz.kit.db import Database, Tx
 
 LEADS = 120_000
@@ -52,13 +51,12 @@ BATCH = Settings.model_fields["bulk_batch_size"].default
 JOB_INPUT = {"status": "CONTACTED", "filter": {"status": ["NEW"]}}
 
 
-class BenchUnit:
+class BenchUnit(UnitBase):
     """A WorkUnit with the worker's per-batch statements around the handler's: the job's row
     locked first, its checkpoint and progress stored last, both in the batch's transaction."""
 
     def __init__(self, database: Database, owner: Owner, job_id: uuid.UUID) -> None:
-        self.database = database
-        self._job = ServerJob(
+        job = ServerJob(
             id=job_id,
             tenant_id=owner.tenant_id,
             type=JobType.BULK_STATUS_UPDATE,
@@ -66,28 +64,9 @@ class BenchUnit:
             created_by_id=owner.user_id,
             attempts=1,
         )
-        self._actor = Actor(
-            user_id=owner.user_id,
-            tenant_id=owner.tenant_id,
-            role=Role.OWNER,
-            token_id=job_id,
-            meta=RequestMeta(ip=None, user_agent="leedz-worker", request_id=None),
-        )
-        self._checkpoint: dict[str, Any] | None = None
+        super().__init__(database, job=job, actor=creator_actor(job, Role.OWNER), checkpoint=None)
         self._pending: tuple[dict[str, Any], int] | None = None
         self.batch_seconds: list[float] = []
-
-    @property
-    def job(self) -> ServerJob:
-        return self._job
-
-    @property
-    def actor(self) -> Actor:
-        return self._actor
-
-    @property
-    def checkpoint(self) -> dict[str, Any] | None:
-        return self._checkpoint
 
     @property
     def cancel_requested(self) -> bool:
@@ -97,9 +76,7 @@ class BenchUnit:
     async def batch(self) -> AsyncIterator[Tx]:
         started = time.perf_counter()
         self._pending = None
-        async with self.database.transaction(
-            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
-        ) as tx:
+        async with self._tx() as tx:
             await tx.raw.execute(
                 "SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
                 self._job.tenant_id,
@@ -127,13 +104,6 @@ class BenchUnit:
 
     def save(self, tx: Tx, *, checkpoint: dict[str, Any], progress: int) -> None:
         self._pending = (checkpoint, progress)
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        async with self.database.transaction(
-            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
-        ) as tx:
-            yield tx
 
 
 async def _tenant(url: str, result: Result) -> tuple[Owner, list[uuid.UUID]]:

@@ -384,7 +384,6 @@ def leads_resolve(
 
     import asyncpg
 
-    from leedz.kit.db import Database
     from leedz.kit.urls import driver_dsn
     from leedz.resolution.backfill import TenantBackfill, backfill_tenant
     from leedz.resolution.repository import visible_tenant_ids
@@ -418,11 +417,9 @@ def leads_resolve(
                     err=True,
                 )
                 return 1
-        db = Database(settings, url)
-        await db.start()
         busy = 0
         totals = [0, 0, 0, 0]
-        try:
+        async with _database(settings, url) as db:
             for tenant_id in tenants:
                 typer.echo(f"workspace {tenant_id}")
                 state = await backfill_tenant(
@@ -440,8 +437,6 @@ def leads_resolve(
                     f" checkpoint's start {state.total.resolved} items, {state.total.created}"
                     f" leads created, {state.total.joined} joined"
                 )
-        finally:
-            await db.dispose()
         typer.echo(
             f"resolved {totals[0]} evidence items in {len(tenants) - busy} workspaces:"
             f" {totals[1]} leads created, {totals[2]} joins, {totals[3]} over quota"

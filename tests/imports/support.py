@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,3 +169,25 @@ async def workspace(
     account = await signup(client)
     await on_plan(owner, account, plan)
     return Workspace(client=client, database=app.state.db, owner=owner, account=account)
+
+
+async def snapshot(
+    owner: asyncpg.Connection, tenant_id: object, *, skip: Collection[str] = ()
+) -> dict[str, str]:
+    """Every tenant table's rows of the tenant but those in `skip`, hashed (byte-identical or
+    not)."""
+    tables = await owner.fetch(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+        " AND column_name = 'tenant_id' ORDER BY table_name"
+    )
+    out: dict[str, str] = {}
+    for t in tables:
+        name = t["table_name"]
+        if name in skip:
+            continue
+        out[name] = await owner.fetchval(
+            f"SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)),"
+            f" '') FROM {name} AS x WHERE tenant_id = $1",
+            tenant_id,
+        )
+    return out

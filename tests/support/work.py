@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from leedz.access.context import Actor, RequestMeta
 from leedz.access.roles import Role
 from leedz.jobs.models import JobType
-from leedz.jobs.work import Cancelled, Handler, ServerJob
+from leedz.jobs.work import Cancelled, Handler, ServerJob, UnitBase, creator_actor
 from leedz.kit.db import Database, Tx
 
 
-class InlineUnit:
+class InlineUnit(UnitBase):
     """A `WorkUnit` over a database; `cancel_after` batches, it reports a cancel request."""
 
     def __init__(
@@ -35,8 +34,7 @@ class InlineUnit:
         cancel_after: int | None = None,
         job_id: uuid.UUID | None = None,
     ) -> None:
-        self.database = database
-        self._job = ServerJob(
+        job = ServerJob(
             id=job_id or uuid.uuid4(),
             tenant_id=tenant_id,
             type=job_type,
@@ -44,30 +42,11 @@ class InlineUnit:
             created_by_id=user_id,
             attempts=1,
         )
-        self._actor = Actor(
-            user_id=user_id,
-            tenant_id=tenant_id,
-            role=role,
-            token_id=self._job.id,
-            meta=RequestMeta(ip=None, user_agent="leedz-worker", request_id=None),
-        )
-        self._checkpoint = checkpoint
+        super().__init__(database, job=job, actor=creator_actor(job, role), checkpoint=checkpoint)
         self._pending: dict[str, Any] | None = None
         self.cancel_after = cancel_after
         self.batches = 0
         self.progress: list[int] = []
-
-    @property
-    def job(self) -> ServerJob:
-        return self._job
-
-    @property
-    def actor(self) -> Actor:
-        return self._actor
-
-    @property
-    def checkpoint(self) -> dict[str, Any] | None:
-        return self._checkpoint
 
     @property
     def cancel_requested(self) -> bool:
@@ -76,9 +55,7 @@ class InlineUnit:
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[Tx]:
         self._pending = None
-        async with self.database.transaction(
-            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
-        ) as tx:
+        async with self._tx() as tx:
             yield tx
         self.batches += 1
         self._checkpoint = self._pending or self._checkpoint
@@ -87,13 +64,6 @@ class InlineUnit:
         assert 0 <= progress <= 100
         self._pending = checkpoint
         self.progress.append(progress)
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        async with self.database.transaction(
-            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
-        ) as tx:
-            yield tx
 
 
 async def run_inline(handler: Handler, unit: InlineUnit) -> dict[str, Any] | Cancelled:

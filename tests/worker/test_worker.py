@@ -15,10 +15,10 @@ from leedz.errors import ValidationFailed
 from leedz.jobs import service as jobs_service
 from leedz.jobs.events import JobUpdated
 from leedz.jobs.models import JobStatus, JobType
-from leedz.jobs.work import Cancelled, LeaseLost, WorkUnit
+from leedz.jobs.work import Cancelled, LeaseLost, WorkUnit, creator_actor
 from leedz.kit.db import Database
 from leedz.leases.reaper import LeaseReaper
-from leedz.worker.unit import LeasedUnit, creator_actor
+from leedz.worker.unit import LeasedUnit
 from tests.support.databases import APP_ROLE
 from tests.worker.conftest import MakeWorker
 from tests.worker.support import (

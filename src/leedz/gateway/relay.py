@@ -79,6 +79,16 @@ async def emit_lead_change(gateway: Gateway, event: LeadChanged) -> None:
     )
 
 
+async def emit_job_updated(gateway: Gateway, event: JobUpdated) -> None:
+    """`job:updated {id, status, progress}` to the job's tenant's app sockets."""
+    await gateway.sio.emit(
+        "job:updated",
+        {"id": str(event.job_id), "status": event.status.value, "progress": event.progress},
+        room=rooms.tenant_room(event.tenant_id),
+        namespace=rooms.APP_NAMESPACE,
+    )
+
+
 async def emit_bulk_change(gateway: Gateway, event: LeadsChangedInBulk) -> None:
     """One batch of a bulk job: `leads:bulk {jobId, change, ids, status?}`, each socket told of
     the leads it may see: every id to the all-seeing sockets, the unassigned ones to every
@@ -153,12 +163,7 @@ def subscribe(bus: EventBus, gateway: Gateway) -> None:
         )
 
     async def job_updated(event: JobUpdated) -> None:
-        await sio.emit(
-            "job:updated",
-            {"id": str(event.job_id), "status": event.status.value, "progress": event.progress},
-            room=rooms.tenant_room(event.tenant_id),
-            namespace=rooms.APP_NAMESPACE,
-        )
+        await emit_job_updated(gateway, event)
 
     async def cancel_requested(event: JobCancelRequested) -> None:
         await sio.emit(

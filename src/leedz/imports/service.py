@@ -54,12 +54,12 @@ from leedz.imports.schemas import RevertOut
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.schemas import ImportInput, ImportMode
 from leedz.kit.db import Tx
-from leedz.leads.events import LeadChange, LeadChanged
+from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource, ListKind
 from leedz.leads.record import Key, derived_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
 from leedz.leads.schemas import MAX_TAGS, CustomFields
-from leedz.leads.service import OwnerNotMember, lead_out
+from leedz.leads.service import OwnerNotMember, publish_change
 from leedz.lists.repository import ListRow, Lists, Members
 from leedz.members.repository import Memberships
 from leedz.plans import repository as plans
@@ -546,12 +546,14 @@ class _Batch:
 
     def publish(self) -> None:
         for lead_id in self.created:
-            self._event(self.index.leads[lead_id].row, LeadChange.CREATED, None)
+            publish_change(self.tx, self.index.leads[lead_id].row, LeadChange.CREATED)
         for lead_id, before in self.before.items():
-            self._event(self.index.leads[lead_id].row, LeadChange.UPDATED, before.owner_id)
-
-    def _event(self, row: LeadRow, change: LeadChange, owner_before: UUID | None) -> None:
-        _publish(self.tx, row, change, owner_before)
+            publish_change(
+                self.tx,
+                self.index.leads[lead_id].row,
+                LeadChange.UPDATED,
+                previous_owner_id=before.owner_id,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,23 +633,10 @@ async def revert(tx: Tx, actor: Actor, job_id: UUID) -> RevertOut:
         tx, "import.reverted", actor=actor, entity_type="job", entity_id=job_id, details=summary
     )
     for row in trashed:
-        _publish(tx, row, LeadChange.DELETED, row.owner_id)
+        publish_change(tx, row, LeadChange.DELETED, previous_owner_id=row.owner_id)
     for row in untagged:
-        _publish(tx, row, LeadChange.UPDATED, row.owner_id)
+        publish_change(tx, row, LeadChange.UPDATED, previous_owner_id=row.owner_id)
     return out
-
-
-def _publish(tx: Tx, row: LeadRow, change: LeadChange, owner_before: UUID | None) -> None:
-    tx.publish(
-        LeadChanged(
-            tenant_id=tx.current_tenant,
-            lead_id=row.id,
-            change=change,
-            owner_id=row.owner_id,
-            payload=lead_out(row).model_dump(mode="json", by_alias=True),
-            previous_owner_id=owner_before,
-        )
-    )
 
 
 def _overwritten_flags(

@@ -17,16 +17,17 @@ and message; anything else is a bug, logged, and the job is retried until its at
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from leedz.access.context import Actor
+from leedz.access.context import Actor, RequestMeta
+from leedz.access.roles import Role
 from leedz.errors import Conflict
 from leedz.jobs.models import JobType
-from leedz.kit.db import Tx
+from leedz.kit.db import Database, Tx
 
 
 class LeaseLost(Conflict):
@@ -92,3 +93,60 @@ class WorkUnit(Protocol):
 
 Handler = Callable[[WorkUnit], Awaitable[dict[str, Any] | Cancelled]]
 """Runs one server-type job to its end: the output, or `Cancelled`."""
+
+
+def creator_actor(job: ServerJob, role: Role, worker_id: str | None = None) -> Actor:
+    """The job's creator as the actor of its handler, with their role now."""
+    return Actor(
+        user_id=job.created_by_id,
+        tenant_id=job.tenant_id,
+        role=role,
+        token_id=job.id,
+        meta=RequestMeta(
+            ip=None,
+            user_agent=f"leedz-worker/{worker_id}" if worker_id else "leedz-worker",
+            request_id=None,
+        ),
+    )
+
+
+class UnitBase:
+    """What every `WorkUnit` does alike: it holds the job, its creator as the actor and the
+    last committed checkpoint, and opens its transactions in the job's tenant as its creator
+    (`read()` is one). A unit adds `batch()`, `save()` and `cancel_requested`."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        job: ServerJob,
+        actor: Actor,
+        checkpoint: dict[str, Any] | None,
+    ) -> None:
+        self.database = database
+        self._job = job
+        self._actor = actor
+        self._checkpoint = checkpoint
+
+    @property
+    def job(self) -> ServerJob:
+        return self._job
+
+    @property
+    def actor(self) -> Actor:
+        return self._actor
+
+    @property
+    def checkpoint(self) -> dict[str, Any] | None:
+        return self._checkpoint
+
+    def _tx(self) -> AbstractAsyncContextManager[Tx]:
+        """A transaction in the job's tenant as its creator."""
+        return self.database.transaction(
+            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        async with self._tx() as tx:
+            yield tx

@@ -170,6 +170,11 @@ class Database:
         )
 
     @property
+    def max_size(self) -> int:
+        """The most connections the pool opens (LEEDZ_DB_POOL_SIZE + LEEDZ_DB_MAX_OVERFLOW)."""
+        return self._max_size
+
+    @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise RuntimeError("Database.start() has not run (the app lifespan starts it)")

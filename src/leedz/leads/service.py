@@ -5,7 +5,7 @@ owner and status changes, deletions and restorations an audit row, in the same t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -128,9 +128,16 @@ def _payload(row: LeadRow) -> dict[str, Any]:
     return lead_out(row).model_dump(mode="json", by_alias=True)
 
 
-def _publish(
-    tx: Tx, row: LeadRow, change: LeadChange, *, previous_owner_id: UUID | None = None
+def publish_change(
+    tx: Tx,
+    row: LeadRow,
+    change: LeadChange,
+    *,
+    previous_owner_id: UUID | None = None,
+    merged_ids: Sequence[UUID] = (),
 ) -> None:
+    """`LeadChanged` for the lead as `row` now is, published when `tx` commits (every writer of
+    leads tells the sockets through this: the payload is the API's lead)."""
     tx.publish(
         LeadChanged(
             tenant_id=tx.current_tenant,
@@ -139,6 +146,7 @@ def _publish(
             owner_id=row.owner_id,
             payload=_payload(row),
             previous_owner_id=previous_owner_id,
+            merged_ids=tuple(merged_ids),
         )
     )
 
@@ -269,7 +277,7 @@ async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
     row = created.row
     if created.lost:
         raise _duplicate_error(await LeadKeys(tx).owners(created.lost, exclude=row.id))
-    _publish(tx, row, LeadChange.CREATED)
+    publish_change(tx, row, LeadChange.CREATED)
     return LeadCreatedOut(
         **lead_out(row).model_dump(),
         possible_duplicates=[
@@ -362,7 +370,7 @@ async def update(
     columns["edited_fields"] = sorted(edited)
     updated = await Leads(tx).update(row.id, {k: columns[k] for k in columns})
     await _record_changes(tx, actor, updated, changes)
-    _publish(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
+    publish_change(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
     return lead_out(updated)
 
 
@@ -437,7 +445,7 @@ async def unassign_member(tx: Tx, actor: Actor, user_id: UUID) -> int:
     )
     for row in rows:
         if row.live:
-            _publish(tx, row, LeadChange.UPDATED, previous_owner_id=user_id)
+            publish_change(tx, row, LeadChange.UPDATED, previous_owner_id=user_id)
     return len(rows)
 
 
@@ -453,7 +461,7 @@ async def delete(tx: Tx, actor: Actor, lead_id: UUID) -> None:
     deleted = await Leads(tx).set_deleted(row.id, deleted=True)
     await Activities(tx).add(row.id, ActivityType.DELETED, actor_user_id=actor.user_id)
     await audit.record(tx, "lead.deleted", actor=actor, entity_type="lead", entity_id=row.id)
-    _publish(tx, deleted, LeadChange.DELETED)
+    publish_change(tx, deleted, LeadChange.DELETED)
 
 
 async def restore(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
@@ -464,7 +472,7 @@ async def restore(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
     restored = await Leads(tx).set_deleted(row.id, deleted=False)
     await Activities(tx).add(row.id, ActivityType.RESTORED, actor_user_id=actor.user_id)
     await audit.record(tx, "lead.restored", actor=actor, entity_type="lead", entity_id=row.id)
-    _publish(tx, restored, LeadChange.UPDATED, previous_owner_id=restored.owner_id)
+    publish_change(tx, restored, LeadChange.UPDATED, previous_owner_id=restored.owner_id)
     return lead_out(restored)
 
 

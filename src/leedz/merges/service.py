@@ -19,11 +19,11 @@ from leedz.audit import service as audit
 from leedz.errors import Conflict, NotFound, ValidationFailed
 from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
-from leedz.leads.events import LeadChange, LeadChanged
+from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadKeyKind
 from leedz.leads.record import Key, derived_columns, name_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
-from leedz.leads.service import lead_out, visible_to
+from leedz.leads.service import lead_out, publish_change, visible_to
 from leedz.merges import duplicates as scoring
 from leedz.merges import folding
 from leedz.merges.repository import (
@@ -65,27 +65,6 @@ class MergeAlreadyUndone(Conflict):
 
 class MergeUndoConflict(Conflict):
     code, title = "merge_undo_conflict", "The merge cannot be undone as things stand"
-
-
-def _publish(
-    tx: Tx,
-    row: LeadRow,
-    change: LeadChange,
-    *,
-    previous_owner_id: UUID | None = None,
-    merged_ids: Sequence[UUID] = (),
-) -> None:
-    tx.publish(
-        LeadChanged(
-            tenant_id=tx.current_tenant,
-            lead_id=row.id,
-            change=change,
-            owner_id=row.owner_id,
-            payload=lead_out(row).model_dump(mode="json", by_alias=True),
-            previous_owner_id=previous_owner_id,
-            merged_ids=tuple(merged_ids),
-        )
-    )
 
 
 def _derived(row: LeadRow, columns: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,7 +207,9 @@ async def merge_leads(
         entity_id=survivor_id,
         details={"mergeId": str(record.id), "mergedIds": [str(i) for i in ids], **agent},
     )  # fmt: skip
-    _publish(tx, updated, LeadChange.MERGED, previous_owner_id=survivor.owner_id, merged_ids=ids)
+    publish_change(
+        tx, updated, LeadChange.MERGED, previous_owner_id=survivor.owner_id, merged_ids=ids
+    )
     return MergeOut(lead=lead_out(updated), merge_id=record.id)
 
 
@@ -343,9 +324,9 @@ async def undo(tx: Tx, actor: Actor, merge_id: UUID) -> UndoOut:
         tx, "lead.unmerged", actor=actor, entity_type="lead", entity_id=survivor_id,
         details={"mergeId": str(record.id), "restoredIds": [str(r.id) for r in restored]},
     )  # fmt: skip
-    _publish(tx, updated, LeadChange.UPDATED, previous_owner_id=current.owner_id)
+    publish_change(tx, updated, LeadChange.UPDATED, previous_owner_id=current.owner_id)
     for row in restored:
-        _publish(tx, row, LeadChange.CREATED)
+        publish_change(tx, row, LeadChange.CREATED)
     return UndoOut(leads=[lead_out(r) for r in restored])
 
 

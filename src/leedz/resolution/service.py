@@ -35,11 +35,11 @@ from leedz.jobs.models import JobType
 from leedz.jobs.repository import JobRow
 from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
-from leedz.leads.events import LeadChange, LeadChanged
+from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource
 from leedz.leads.record import Key
 from leedz.leads.repository import Leads
-from leedz.leads.service import lead_out
+from leedz.leads.service import publish_change
 from leedz.merges import service as merges
 from leedz.plans import repository as plans
 from leedz.resolution import policy
@@ -607,17 +607,7 @@ class _Batch:
                 self._event(lead_id, LeadChange.UPDATED, owner_before)
 
     def _event(self, lead_id: UUID, change: LeadChange, owner_before: UUID | None) -> None:
-        row = self.leads[lead_id].row
-        self.tx.publish(
-            LeadChanged(
-                tenant_id=self.tx.current_tenant,
-                lead_id=row.id,
-                change=change,
-                owner_id=row.owner_id,
-                payload=lead_out(row).model_dump(mode="json", by_alias=True),
-                previous_owner_id=owner_before,
-            )
-        )
+        publish_change(self.tx, self.leads[lead_id].row, change, previous_owner_id=owner_before)
 
 
 def _rules_by_lead(found: Iterable[Match]) -> dict[str, list[str]]:

@@ -12,7 +12,6 @@ import socketio
 
 from leedz.bulk.events import LeadsChangedInBulk
 from leedz.gateway import relay as gateway_relay
-from leedz.gateway import rooms
 from leedz.gateway.server import Gateway
 from leedz.jobs.events import JobUpdated
 from leedz.kit.events import EventBus
@@ -30,17 +29,13 @@ class _Emitter:
 def subscribe(bus: EventBus, redis_url: str) -> socketio.AsyncRedisManager:
     """Relay this process's `JobUpdated` events to the app sockets of every instance."""
     manager = socketio.AsyncRedisManager(redis_url, channel=CHANNEL, write_only=True)
+    emitter = cast(Gateway, _Emitter(manager))
 
     async def job_updated(event: JobUpdated) -> None:
-        await manager.emit(
-            "job:updated",
-            {"id": str(event.job_id), "status": event.status.value, "progress": event.progress},
-            room=rooms.tenant_room(event.tenant_id),
-            namespace=rooms.APP_NAMESPACE,
-        )
+        await gateway_relay.emit_job_updated(emitter, event)
 
     async def leads_changed_in_bulk(event: LeadsChangedInBulk) -> None:
-        await gateway_relay.emit_bulk_change(cast(Gateway, _Emitter(manager)), event)
+        await gateway_relay.emit_bulk_change(emitter, event)
 
     bus.subscribe(JobUpdated, job_updated)
     bus.subscribe(LeadsChangedInBulk, leads_changed_in_bulk)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
 import orjson
 
-from leedz.access.context import Actor, RequestMeta
-from leedz.access.roles import Role
+from leedz.access.context import Actor
 from leedz.errors import Forbidden, ValidationFailed
 from leedz.jobs.events import JobUpdated
 from leedz.jobs.models import JobStatus
-from leedz.jobs.work import LeaseLost, ServerJob
+from leedz.jobs.work import LeaseLost, ServerJob, UnitBase, creator_actor
 from leedz.kit.db import Database, Tx
 from leedz.worker.repository import WorkerLeases
 
@@ -31,18 +30,7 @@ class WorkerStopping(Exception):
     """The worker is shutting down: no new batch starts (the job goes back to PENDING)."""
 
 
-def creator_actor(job: ServerJob, role: Role, worker_id: str) -> Actor:
-    """The job's creator as the actor of its handler, with their role now."""
-    return Actor(
-        user_id=job.created_by_id,
-        tenant_id=job.tenant_id,
-        role=role,
-        token_id=job.id,
-        meta=RequestMeta(ip=None, user_agent=f"leedz-worker/{worker_id}", request_id=None),
-    )
-
-
-class LeasedUnit:
+class LeasedUnit(UnitBase):
     """One run of a server-run job under the lease `lease_id`.
 
     `batch()` opens a transaction in the job's tenant as its creator, whose first statement
@@ -64,30 +52,15 @@ class LeasedUnit:
         cancel_requested: bool,
         lease_seconds: int,
     ) -> None:
-        self.database = database
+        super().__init__(database, job=job, actor=actor, checkpoint=checkpoint)
         self.lease_id = lease_id
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
-        self._job = job
-        self._actor = actor
-        self._checkpoint = checkpoint
         self._cancel_requested = cancel_requested
         self._batch: Tx | None = None
         self._pending: tuple[dict[str, Any], int] | None = None
         self.stopping = False  # set by the worker on shutdown: no new batch starts
         self.batches = 0
-
-    @property
-    def job(self) -> ServerJob:
-        return self._job
-
-    @property
-    def actor(self) -> Actor:
-        return self._actor
-
-    @property
-    def checkpoint(self) -> dict[str, Any] | None:
-        return self._checkpoint
 
     @property
     def cancel_requested(self) -> bool:
@@ -96,11 +69,6 @@ class LeasedUnit:
     def cancel_seen(self, requested: bool) -> None:
         """What the lease extension read (a cancel request is never taken back)."""
         self._cancel_requested = self._cancel_requested or requested
-
-    def _tx(self) -> AbstractAsyncContextManager[Tx]:
-        return self.database.transaction(
-            tenant_id=self._job.tenant_id, user_id=self._job.created_by_id
-        )
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[Tx]:
@@ -159,16 +127,17 @@ class LeasedUnit:
             raise RuntimeError("save() belongs inside its own unit's batch()")
         if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
             raise ValueError("progress is an integer from 0 to 100")
-        try:
-            size = len(orjson.dumps(checkpoint))
-        except orjson.JSONEncodeError as exc:
-            raise ValidationFailed("The checkpoint is not representable as JSON") from exc
-        if size > CHECKPOINT_MAX_BYTES:
-            raise ValidationFailed(f"A checkpoint is at most {CHECKPOINT_MAX_BYTES} bytes of JSON")
+        stored = json_within(checkpoint, CHECKPOINT_MAX_BYTES, "checkpoint")
         # A copy through JSON: what is stored is what the next worker gets back.
-        self._pending = (orjson.loads(orjson.dumps(checkpoint)), progress)
+        self._pending = (orjson.loads(stored), progress)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        async with self._tx() as tx:
-            yield tx
+
+def json_within(value: object, limit: int, what: str) -> bytes:
+    """`value` as JSON of at most `limit` bytes, else `validation_error` naming `what`."""
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValidationFailed(f"The {what} is not representable as JSON") from exc
+    if len(encoded) > limit:
+        raise ValidationFailed(f"A {what} is at most {limit} bytes of JSON")
+    return encoded

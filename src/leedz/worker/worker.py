@@ -29,19 +29,18 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
 import structlog
 
 from leedz.access.roles import Role
-from leedz.config import Settings
+from leedz.config import ConfigurationError, Settings
 from leedz.errors import LeedzError, ValidationFailed
 from leedz.jobs.events import JobsAvailable, JobUpdated
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.repository import wake_workers
-from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob
+from leedz.jobs.work import Cancelled, Handler, LeaseLost, ServerJob, creator_actor
 from leedz.kit.db import Database, Tx
 from leedz.worker.repository import ClaimedJobRow, Discovery, EndedRow, WorkerLeases
-from leedz.worker.unit import LeasedUnit, WorkerStopping, creator_actor
+from leedz.worker.unit import LeasedUnit, WorkerStopping, json_within
 
 log = structlog.get_logger("leedz.worker")
 
@@ -50,6 +49,9 @@ ENDING_TRIES = 3
 # What a write may meet that another try can get past: the connection, not the statement.
 TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 TENANTS_PER_LOOK = 50
+CONNECTIONS_PER_JOB = 2
+"""Pooled connections a running job may hold at once: an export's long read, and a batch beside
+it storing its progress."""
 
 
 def default_worker_id() -> str:
@@ -79,12 +81,7 @@ def _problem(error: LeedzError, attempts: int) -> dict[str, Any]:
 def _checked_output(output: object) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise ValidationFailed("A job's output is a JSON object")
-    try:
-        size = len(orjson.dumps(output))
-    except orjson.JSONEncodeError as exc:
-        raise ValidationFailed("The job's output is not representable as JSON") from exc
-    if size > OUTPUT_MAX_BYTES:
-        raise ValidationFailed(f"A job's output is at most {OUTPUT_MAX_BYTES} bytes of JSON")
+    json_within(output, OUTPUT_MAX_BYTES, "job's output")
     return output
 
 
@@ -100,7 +97,7 @@ class Worker:
         self.handlers = dict(handlers)
         self.worker_id = worker_id or default_worker_id()
         self.role = settings.db_worker_role
-        self.concurrency = settings.worker_concurrency
+        self.concurrency = _slots(settings.worker_concurrency, database.max_size, self.worker_id)
         self.lease_seconds = settings.worker_lease_seconds
         self.poll_seconds = settings.worker_poll_seconds
         self.grace_seconds = settings.worker_shutdown_grace_seconds
@@ -440,6 +437,28 @@ class Worker:
         )
         if ended.status is JobStatus.PENDING:
             tx.publish(JobsAvailable(tenant_id=tenant_id, job_types=(ended.type,)))
+
+
+def _slots(concurrency: int, pool: int, worker_id: str) -> int:
+    """How many jobs the worker runs at once: the concurrency asked for, but never more than
+    the pool holds `CONNECTIONS_PER_JOB` for. With fewer, every job could take its long read and
+    then wait for its batch's connection, each behind the others, until the pool's acquire
+    timeout failed them all; a pool too small for one job refuses the worker."""
+    fits = pool // CONNECTIONS_PER_JOB
+    if fits < 1:
+        raise ConfigurationError(
+            f"A worker needs two pooled database connections per job, and the pool holds {pool}"
+            " (LEEDZ_DB_POOL_SIZE + LEEDZ_DB_MAX_OVERFLOW): raise them"
+        )
+    if fits < concurrency:
+        log.warning(
+            "worker_concurrency_capped",
+            worker=worker_id,
+            concurrency=concurrency,
+            running=fits,
+            pool=pool,
+        )
+    return min(concurrency, fits)
 
 
 def _outcome(
