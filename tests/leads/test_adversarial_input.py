@@ -463,7 +463,14 @@ class TestWrongTypes:
             ("{'name': 'x'}", 422),
             ("", 422),
         ],
-        ids=["int-of-5000-digits", "nested-30000-deep", "nested-past-the-body-limit", "trailing-garbage", "quotes", "empty"],
+        ids=[
+            "int-of-5000-digits",
+            "nested-30000-deep",
+            "nested-past-the-body-limit",
+            "trailing-garbage",
+            "quotes",
+            "empty",
+        ],
     )
     async def test_bodies_that_are_no_json_of_ours(
         self,
