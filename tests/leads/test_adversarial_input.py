@@ -13,7 +13,7 @@ field, and a refusal stores nothing.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
@@ -97,7 +97,7 @@ class TestPhones:
     async def test_gulf_spellings_are_stored_as_e164(
         self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
     ) -> None:
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for n, (spelling, country, expected) in enumerate(PHONES):
             body: dict[str, Any] = {"name": f"Phone {n}", "phones": [spelling]}
             if country:
@@ -143,7 +143,7 @@ class TestPhones:
 
 class TestNames:
     # (stored, typed) pairs that are one name: a look-alike, and each finds the other.
-    SAME = [
+    SAME: ClassVar[list[tuple[str, str]]] = [
         ("مطعم لافندر", "مطعم ﻻفندر"),  # lam-alef ligature
         ("مطعم الأمل", "ﻣﻄﻌﻢ ﺍﻷﻣﻞ"),  # presentation forms (U+FE70-U+FEFF)
         ("مطعم الأمل", "مطعــــم الأمــل"),  # kashida
@@ -159,7 +159,7 @@ class TestNames:
     async def test_spelling_variants_are_look_alikes_and_find_each_other(
         self, client: httpx.AsyncClient, boss: Account, owner: asyncpg.Connection
     ) -> None:
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for first, second in self.SAME:
             one = await create_lead(client, boss, name=first, city="Jeddah")
             two = await create_lead(client, boss, name=second, city=" JEDDAH ")
@@ -303,10 +303,11 @@ class TestEmails:
 class TestWebsites:
     # (typed, stored website, domain)
     # fmt: off
-    CASES = [
+    CASES: ClassVar[list[tuple[str, str, str | None]]] = [
         ("HTTP://WWW.Shop.Example.COM.SA/path?x", "http://www.shop.example.com.sa/path?x",
          "example.com.sa"),
-        ("مثال.السعودية", "https://xn--mgbh0fb.xn--mgberp4a5d4ar/", "xn--mgbh0fb.xn--mgberp4a5d4ar"),
+        ("مثال.السعودية", "https://xn--mgbh0fb.xn--mgberp4a5d4ar/",
+         "xn--mgbh0fb.xn--mgberp4a5d4ar"),
         ("https://ＥＸＡＭＰＬＥ.com", "https://example.com/", "example.com"),
         ("https://ex\u200bample.com", "https://example.com/", "example.com"),
         ("http://192.168.1.1/admin", "http://192.168.1.1/admin", None),
@@ -320,7 +321,7 @@ class TestWebsites:
     async def test_websites_and_their_domains(
         self, client: httpx.AsyncClient, boss: Account
     ) -> None:
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for typed, website, domain in self.CASES:
             response = await client.post(
                 "/v1/leads", json={"name": typed, "website": typed}, headers=boss.headers
@@ -356,7 +357,7 @@ class TestWebsites:
             ("https://heylink.me/alamal", "https://heylink.me/alnoor"),
             ("https://alamal.bio.site", "https://alnoor.bio.site"),
         ]
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for one, two in pairs:
             first = await create_lead(client, boss, city="Dubai", website=one)
             await create_lead(client, boss, city="Dubai", website=two)
@@ -373,7 +374,7 @@ class TestWebsites:
 class TestWrongTypes:
     # Bodies a client with other habits sends; each a 422 naming the field, nothing changed.
     # fmt: off
-    REFUSED = {
+    REFUSED: ClassVar[dict[str, list[str | int]]] = {
         '{"rating": true}': ["body", "rating"],
         '{"rating": false}': ["body", "rating"],
         '{"reviewsCount": true}': ["body", "reviewsCount"],
@@ -421,7 +422,7 @@ class TestWrongTypes:
     ) -> None:
         lead = await create_lead(client, boss, name="Target", rating=4.0, phones=["0501112222"])
         before = await stored(owner, lead["id"])
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for body, loc in self.REFUSED.items():
             response = await patch_raw(client, boss, lead["id"], body)
             if response.status_code != 422 or response.json()["errors"][0]["loc"] != loc:
@@ -501,9 +502,8 @@ class TestIfMatch:
             assert response.json()["code"] == "version_conflict"
         assert await stored(owner, lead["id"]) == before
         for if_match, version in (('"1"', 2), ('W/"2"', 3), ("3", 4), (' "4" ', 5)):
-            response = await patch_raw(
-                client, boss, lead["id"], json.dumps({"category": if_match}), **{"if-match": if_match}
-            )  # fmt: skip
+            body = json.dumps({"category": if_match})
+            response = await patch_raw(client, boss, lead["id"], body, **{"if-match": if_match})
             assert response.status_code == 200, (if_match, response.text)
             assert response.headers["etag"] == f'"{version}"'
 

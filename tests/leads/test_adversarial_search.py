@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
@@ -38,7 +38,7 @@ async def ids(client: httpx.AsyncClient, account: Account, **params: Any) -> lis
 
 
 class TestQ:
-    LEADS: dict[str, dict[str, Any]] = {
+    LEADS: ClassVar[dict[str, dict[str, Any]]] = {
         "uae": {"name": "Dubai Mobile", "phones": ["+971 50 123 4567"]},
         "kw": {"name": "Kuwait Mobile", "phones": ["+965 9911 2233"]},
         "eg": {"name": "Cairo Mobile", "phones": ["+20 10 1234 5678"]},
@@ -60,7 +60,7 @@ class TestQ:
         "latin": {"name": "Zoë’s Crème Café", "contactName": "José Núñez"},
     }
     # fmt: off
-    QUERIES = [
+    QUERIES: ClassVar[list[tuple[str, str]]] = [
         ("uae", "+٩٧١ ٥٠ ١٢٣ ٤٥٦٧"), ("uae", "00971501234567"), ("uae", "971-50-123-4567"),
         ("uae", "050 123 4567"), ("kw", "(+965) 9911-2233"), ("kw", "٩٩١١ ٢٢٣٣"),
         ("eg", "0020 10 1234 5678"), ("eg", "٠١٠١٢٣٤٥٦٧٨"), ("om", "96891234567"),
@@ -100,14 +100,16 @@ class TestQ:
 
 class TestParameters:
     # fmt: off
-    REFUSED: list[tuple[dict[str, Any] | str, str]] = [
+    REFUSED: ClassVar[list[tuple[dict[str, Any] | str, str]]] = [
         ({"status": "ARCHIVED"}, "status"), ({"status": "new"}, "status"),
         ({"status": ["NEW"] * 6}, "status"), ({"sort": "phones"}, "sort"), ({"sort": ""}, "sort"),
         ({"sort": "-id"}, "sort"), ({"unassigned": "maybe"}, "unassigned"),
         ({"deleted": "both"}, "deleted"), ({"ownerId": "me"}, "ownerId"),
-        ({"createdFrom": "yesterday"}, "createdFrom"), ({"createdFrom": "2026-13-01"}, "createdFrom"),
-        ({"country": "ZZ"}, "country"), ({"country": "KSA"}, "country"), ({"source": "AGENT"}, "source"),
-        ({"q": "x" * 201}, "q"), ({"q": "a\x00b"}, "q"), ({"city": "\x07"}, "city"), ({"tag": ""}, "tag"),
+        ({"createdFrom": "yesterday"}, "createdFrom"),
+        ({"createdFrom": "2026-13-01"}, "createdFrom"),
+        ({"country": "ZZ"}, "country"), ({"country": "KSA"}, "country"),
+        ({"source": "AGENT"}, "source"), ({"q": "x" * 201}, "q"), ({"q": "a\x00b"}, "q"),
+        ({"city": "\x07"}, "city"), ({"tag": ""}, "tag"),
         ({"tag": ["t"] * 21}, "tag"), ({"owner": "x"}, "owner"), ("ownerId=", "ownerId"),
         ("status=", "status"),
     ]
@@ -116,7 +118,7 @@ class TestParameters:
     async def test_a_bad_filter_is_422_naming_it_on_pages_and_counts(
         self, client: httpx.AsyncClient, boss: Account
     ) -> None:
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for params, name in self.REFUSED:
             for path in ("/v1/leads", "/v1/leads/count"):
                 if isinstance(params, str):
@@ -192,7 +194,7 @@ class TestCursors:
             assert "another sort" in response.json()["detail"]
 
     # fmt: off
-    FORGED = [
+    FORGED: ClassVar[list[tuple[str, Any]]] = [
         ("rating", {"v": 1, "s": "rating", "k": True, "i": NIL}),
         ("rating", {"v": 1, "s": "rating", "k": "NaN", "i": NIL}),
         ("rating", {"v": 1, "s": "rating", "k": 1e308, "i": NIL}),
@@ -201,7 +203,8 @@ class TestCursors:
         ("-createdAt", {"v": 1, "s": "-createdAt", "k": "0001-01-01T00:00:00+14:00", "i": NIL}),
         ("-createdAt", {"v": 1, "s": "-createdAt", "k": "2026-01-01T00:00:00", "i": NIL}),
         ("-createdAt", {"v": 1, "s": "-createdAt", "k": 5, "i": NIL}),
-        ("-createdAt", {"v": 1, "s": "-createdAt", "k": "2026-01-01T00:00:00+00:00", "i": NIL, "x": 1}),
+        ("-createdAt",
+         {"v": 1, "s": "-createdAt", "k": "2026-01-01T00:00:00+00:00", "i": NIL, "x": 1}),
         ("name", {"v": 1, "s": "name", "k": "\u0000", "i": NIL}),
         ("name", {"v": 1, "s": "name", "k": "\ud800", "i": NIL}),
         ("name", {"v": 1, "s": "name", "k": "n" * 301, "i": NIL}),
@@ -214,7 +217,7 @@ class TestCursors:
         self, client: httpx.AsyncClient, boss: Account
     ) -> None:
         await create_lead(client, boss, name="Anyone", rating=3)
-        wrong = []
+        wrong: list[tuple[object, ...]] = []
         for sort, payload in self.FORGED:
             response = await client.get(
                 "/v1/leads",

@@ -64,7 +64,7 @@ async def test_every_route_hides_another_reps_lead(
     assert dynamic.status_code == 201, dynamic.text
 
     h = rep.headers
-    # (method, path, body, status, code)
+    # Each route: method, path, body, and the status and code it answers.
     routes = [
         ("GET", f"/v1/leads/{x}", None, 404, "not_found"),
         ("PATCH", f"/v1/leads/{x}", {"category": "x"}, 404, "not_found"),
@@ -81,7 +81,7 @@ async def test_every_route_hides_another_reps_lead(
         ("DELETE", f"/v1/lists/{rep_list['id']}/leads", {"leadIds": [x]}, 422, "unknown_leads"),
         ("DELETE", f"/v1/lists/{boss_list['id']}/leads", {"leadIds": [x]}, 403, "forbidden"),
     ]
-    wrong = []
+    wrong: list[tuple[object, ...]] = []
     for method, path, body, status, code in routes:
         response = await client.request(method, path, json=body, headers=h)
         if response.status_code != status or response.json()["code"] != code:
@@ -116,11 +116,11 @@ async def test_every_route_hides_another_reps_lead(
     assert duplicates.json()["items"] == []
 
     # Its keys still conflict, without its name; nothing of the refused write is stored.
-    for body in (
+    for steal in (
         {"name": "steal", "phones": ["٠٥٥ ١٢٣ ٤٥٦٧"]},
         {"name": "steal", "emails": ["SECRET@SIRR.COM.SA"]},
     ):
-        taken = await client.post("/v1/leads", json=body, headers=h)
+        taken = await client.post("/v1/leads", json=steal, headers=h)
         assert taken.status_code == 409, taken.text
         assert taken.json()["duplicates"] == [
             {

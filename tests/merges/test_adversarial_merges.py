@@ -81,7 +81,8 @@ class TestRefusals:
             assert response.json()["code"] == code
         into_theirs = await merge(client, boss, theirs, a)
         assert into_theirs.status_code == 404
-        for body in ({"leadIds": None}, [], {"leadIds": b}, {"leadIds": [b], "extra": 1}):
+        bodies: list[object] = [{"leadIds": None}, [], {"leadIds": b}, {"leadIds": [b], "x": 1}]
+        for body in bodies:
             response = await client.post(f"/v1/leads/{a}/merge", json=body, headers=boss.headers)
             assert response.status_code == 422, (body, response.text)
         survivor = await client.get(f"/v1/leads/{a}", headers=boss.headers)

@@ -8,7 +8,7 @@ nothing of the batch kept."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
@@ -60,7 +60,8 @@ class TestSameBusiness:
             "bh": ["+973 3612 3456", "0097336123456", "973-3612-3456", "+۹۷۳ ۳۶۱۲ ۳۴۵۶"],
             "qa": ["+974 5512 3456", "97455123456", "٠٠٩٧٤٥٥١٢٣٤٥٦"],
             "ae": ["+٩٧١ ٥٠ ١٢٣ ٤٥٦٧", "971501234567", "00971-50-123-4567"],
-            "ruh": ["011 456 7890", "+966 11 456 7890 ext. 12", "٠١١٤٥٦٧٨٩٠ تحويلة ٣", "(011) 456-7890"],
+            "ruh": ["011 456 7890", "+966 11 456 7890 ext. 12", "٠١١٤٥٦٧٨٩٠ تحويلة ٣",
+                    "(011) 456-7890"],
         }  # fmt: skip
         for label, phones in spellings.items():
             # Names differ (an English and an Arabic listing): only the phone ties them.
@@ -85,7 +86,8 @@ class TestSameBusiness:
         assert saudi[0] != emirati[0]
         assert by_field == emirati
         lead = await ws.lead(emirati[0])
-        assert lead is not None and lead["phones"] == ["+971501234567"]
+        assert lead is not None
+        assert lead["phones"] == ["+971501234567"]
 
     async def test_an_e_mail_domain_in_punycode_is_its_unicode_address(self, ws: Workspace) -> None:
         leads = await one_by_one(
@@ -97,13 +99,15 @@ class TestSameBusiness:
         )
         assert len(set(leads)) == 1, leads
         lead = await ws.lead(leads[0])
-        assert lead is not None and lead["emails"] == ["info@مثال.السعودية"]
+        assert lead is not None
+        assert lead["emails"] == ["info@مثال.السعودية"]
 
     async def test_one_website_spelled_two_ways_in_one_city_joins(self, ws: Workspace) -> None:
         leads = await one_by_one(
             ws,
             [
-                {"name": "Shop Example", "website": "HTTP://WWW.Shop.Example.COM.SA/path?x", "city": "Riyadh"},
+                {"name": "Shop Example", "city": "Riyadh",
+                 "website": "HTTP://WWW.Shop.Example.COM.SA/path?x"},
                 {"name": "متجر المثال", "website": "shop.example.com.sa", "city": "RIYADH "},
             ],
         )  # fmt: skip
@@ -111,7 +115,7 @@ class TestSameBusiness:
 
 
 class TestNotTheSameBusiness:
-    SHARED = [
+    SHARED: ClassVar[list[str]] = [
         "https://wa.link/{n}",
         "https://wa.me/96650000000{n}",
         "https://api.whatsapp.com/send?phone=96650000000{n}",
@@ -229,7 +233,8 @@ class TestValues:
         held = await ws.job()
         answer = await ws.upload(held, [item({"name": "G", "reviewsCount": grouped})])
         lead = await ws.lead(answer["leads"][0]["leadId"])
-        assert lead is not None and lead["reviewsCount"] is None
+        assert lead is not None
+        assert lead["reviewsCount"] is None
 
 
 class TestRefused:
@@ -258,7 +263,7 @@ class TestRefused:
         shell = item(None)
         del shell["rawData"]
         bad = json.dumps(shell)[:-1] + ', "rawData": ' + raw + "}"
-        body = '{"leaseId": "%s", "items": [%s, %s]}' % (held.lease, good, bad)
+        body = f'{{"leaseId": "{held.lease}", "items": [{good}, {bad}]}}'
         response = await ws.client.post(
             f"/v1/agent/jobs/{held.job_id}/evidence",
             content=body.encode(),
