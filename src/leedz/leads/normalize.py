@@ -39,6 +39,24 @@ def _without_format_characters(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Cf"
+
+
+def trim_text(text: str) -> str:
+    """`text` without the whitespace and format characters (direction marks, embeddings,
+    zero-width spaces, the BOM) at its ends: what a person sees of it. Text copied from an
+    Arabic page often comes wrapped in U+200F or U+202B…U+202C, and a city or a name compared
+    with them would differ from the same text without. Inner ones (a ZWNJ inside a Persian
+    word) stay; a text of nothing else becomes empty."""
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 def _ascii_digits(text: str) -> str:
     """Every decimal digit (Arabic-Indic U+0660–0669, Persian U+06F0–06F9, fullwidth, any
     other script's) as its ASCII digit."""
@@ -283,7 +301,8 @@ def normalize_email(raw: str) -> str:
     prefix with its `?query` dropped, then the accounts' form (`kit.schemas.normalize_email`:
     NFKC, trimmed, lower-cased), validated by email-validator (syntax only, no DNS). Invalid
     raises `InvalidEmail`. Lower-casing the local part is a product decision shared with
-    sign-in: `Info@` and `info@` are one mailbox for every provider our customers meet."""
+    sign-in: `Info@` and `info@` are one mailbox for every provider our customers meet. An
+    internationalized domain is stored in Unicode, also when given in punycode."""
     text = _without_format_characters(raw).strip()
     if _MAILTO.match(text):
         text = unquote(_MAILTO.sub("", text).split("?", 1)[0])
@@ -293,9 +312,14 @@ def normalize_email(raw: str) -> str:
     if len(address) > _EMAIL_MAX_CHARS:
         raise InvalidEmail(f"an e-mail address has at most {_EMAIL_MAX_CHARS} characters")
     try:
-        validate_email(address, check_deliverability=False)
+        valid = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
+    local, domain = address.rsplit("@", 1)
+    if "xn--" in domain:
+        # A domain in punycode (as a `mailto:` link may carry it) is the same mailbox as its
+        # Unicode spelling, which is the stored form: one address, one key.
+        return f"{local}@{valid.domain}"
     return address
 
 

@@ -252,7 +252,7 @@ class Leads(TenantRepository):
             [k.kind.value for k in keys],
             [k.value for k in keys],
             *_activity_args(activity),
-            columns.get("name_key"),
+            columns.get("name_key") or None,  # a name of punctuation alone looks like no other
             look_alikes,
             *audit.args(),
         )

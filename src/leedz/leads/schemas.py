@@ -28,7 +28,7 @@ from leedz.evidence.models import Confidence
 from leedz.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from leedz.kit.schemas import ApiIn, ApiModel
 from leedz.leads.models import ActivityType, LeadSource, LeadStatus
-from leedz.leads.normalize import InvalidEmail, normalize_email
+from leedz.leads.normalize import InvalidEmail, normalize_email, trim_text
 
 MAX_PHONES = 20
 MAX_EMAILS = 20
@@ -54,7 +54,9 @@ def _printable(value: str) -> str:
 
 
 def _trimmed(value: str) -> str:
-    return value.strip()
+    """Whitespace and invisible format characters (direction marks, zero-width spaces) at the
+    ends removed: a name of nothing else is blank."""
+    return trim_text(value)
 
 
 def _non_blank(value: str) -> str:
@@ -64,8 +66,8 @@ def _non_blank(value: str) -> str:
 
 
 def _blank_is_none(value: str | None) -> str | None:
-    """Trimmed; blank becomes None (a cleared field)."""
-    return (value.strip() or None) if isinstance(value, str) else value
+    """Trimmed (format characters too); blank becomes None (a cleared field)."""
+    return (trim_text(value) or None) if isinstance(value, str) else value
 
 
 LeadName = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_trimmed),
@@ -103,7 +105,7 @@ Country = Annotated[str | None, Field(default=None, max_length=2), AfterValidato
 
 
 def _tag(value: str) -> str:
-    value = " ".join(_printable(value).split())
+    value = " ".join(trim_text(_printable(value)).split())
     if not value:
         raise ValueError("a tag must not be blank")
     return value
@@ -185,6 +187,16 @@ def _website(value: object) -> object:
 Website = Annotated[str | None, Field(default=None, max_length=2048), BeforeValidator(_website)]
 
 
+def _not_boolean(value: object) -> object:
+    """`true` is no rating, count or coordinate (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+NotBoolean = BeforeValidator(_not_boolean)
+
+
 class SocialProfiles(ApiIn):
     """A handle or a profile URL per network."""
 
@@ -197,8 +209,8 @@ class SocialProfiles(ApiIn):
 
 
 class Location(ApiIn):
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: Annotated[float, NotBoolean] = Field(ge=-90, le=90)
+    lng: Annotated[float, NotBoolean] = Field(ge=-180, le=180)
 
 
 # Lists and objects: `null` is the empty one (a PATCH clears them with it).
@@ -238,8 +250,8 @@ class LeadFields(ApiIn):
     city: City = None
     country: Country = None
     location: Location | None = None
-    rating: float | None = Field(default=None, ge=0, le=5)
-    reviews_count: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    rating: Annotated[float | None, NotBoolean] = Field(default=None, ge=0, le=5)
+    reviews_count: Annotated[int | None, NotBoolean] = Field(default=None, ge=0, le=1_000_000_000)
     external_ids: ExternalIds = Field(default_factory=dict)
     status: LeadStatus = LeadStatus.NEW
     owner_id: UUID | None = None

@@ -76,6 +76,10 @@ def _phone_forms(q: str, default_country: str) -> list[str]:
     q parses as one in the tenant's country (`+966 (0)50 123 4567` → `966501234567`)."""
     text = "".join(ch for ch in q if unicodedata.category(ch) != "Cf").strip()
     if not _PHONE_LIKE.match(text):
+        # A whole number as a page shows it, with an extension or a `tel:` prefix
+        # (`+966 11 456 7890 ext. 12`): its E.164 digits, as normalize_phone reads it.
+        with contextlib.suppress(InvalidPhone, UnknownCountry):
+            return [normalize_phone(text, country=None, default_country=default_country)[1:]]
         return []
     digits = "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
     if len(digits) < _MIN_PHONE_DIGITS:

@@ -5,6 +5,7 @@ owner and status changes, deletions and restorations an audit row, in the same t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -294,6 +295,11 @@ async def get(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:
 # Update
 
 
+# An ETag of ours: `"3"`, weak `W/"3"`, or the bare `3`; ASCII digits without a leading zero,
+# balanced quotes (int() alone would also read `"3`, `+3`, `03`, `1_0` or `٣` as a version).
+_ETAG = re.compile(r'(?:W/)?"([1-9][0-9]{0,17})"|([1-9][0-9]{0,17})')
+
+
 def _expected_version(if_match: str | None) -> int | None:
     """The version an `If-Match` header names (`"3"`, `W/"3"`, `3`), None for absent or `*`."""
     if if_match is None:
@@ -301,11 +307,10 @@ def _expected_version(if_match: str | None) -> int | None:
     value = if_match.strip()
     if value == "*":
         return None
-    value = value.removeprefix("W/").strip('"')
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise VersionConflict("If-Match must be the lead's ETag, as GET answered it") from exc
+    match = _ETAG.fullmatch(value)
+    if match is None:
+        raise VersionConflict("If-Match must be the lead's ETag, as GET answered it")
+    return int(match.group(1) or match.group(2))
 
 
 def _changes(row: LeadRow, columns: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -66,9 +66,15 @@ _LINK_IN_BIO = (
     "allmylinks.com",
     "msha.ke",
     "hoo.be",
+    "heylink.me",
+    "bio.site",
+    "linkr.bio",
+    "instabio.cc",
+    "about.me",
 )
 _MESSAGING = (
     "wa.me",
+    "wa.link",
     "whatsapp.com",
     "t.me",
     "telegram.me",

@@ -15,6 +15,7 @@ article names no business of its own.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from leedz.leads.normalize import (
     normalize_email,
     normalize_phone,
     split_phones,
+    trim_text,
 )
 from leedz.leads.record import Key, website_and_domain
 from leedz.leads.schemas import MAX_EMAILS, MAX_PHONES, MAX_TAGS
@@ -51,6 +53,8 @@ PHONE_FLOAT_MAX = 1e15
 # The Arabic decimal and thousands separators (U+066B, U+066C), as numbers typed in Arabic
 # carry them.
 _SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": None})
+# A whole number with its thousands grouped by commas (1,234), as a review count is shown.
+_GROUPED = re.compile(r"^\s*\d{1,3}(?:,\d{3})+\s*$")
 
 # Column bounds (leads/models.py), in characters.
 NAME_MAX = 300
@@ -69,14 +73,22 @@ _SOCIAL_ALIASES = {"twitter": "x"}
 
 def _clean(value: Any, limit: int) -> str | None:
     """A text as a lead stores it: control characters as spaces, whitespace collapsed, cut to
-    `limit` characters; None for anything else than a non-blank string."""
+    `limit` characters, invisible format characters at the ends removed (`trim_text`); None
+    for anything else than a string with something visible in it."""
     if not isinstance(value, str):
         return None
     if len(value) > limit * 4:  # whatever follows is cut anyway; bound the work
         value = value[: limit * 4]
     text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
-    text = " ".join(text.split())[:limit].strip()
+    text = trim_text(" ".join(text.split())[:limit])
     return text or None
+
+
+def _identifier(value: Any, limit: int) -> str | None:
+    """An id, cleaned like a text; None when longer than `limit`: cut, it would be another id
+    (two long ids sharing their first characters would become one key)."""
+    text = _clean(value, limit + 1)
+    return text if text is not None and len(text) <= limit else None
 
 
 def _number(value: Any) -> float | None:
@@ -182,6 +194,8 @@ def _rating(value: Any) -> float | None:
 
 
 def _reviews(value: Any) -> int | None:
+    if isinstance(value, str) and _GROUPED.match(value):  # "1,234" as Maps shows it in English
+        value = value.replace(",", "")
     count = _number(value)
     if count is None or not count.is_integer() or not 0 <= count <= REVIEWS_MAX:
         return None
@@ -300,7 +314,7 @@ def extract(
         location=_location(raw),
         rating=_rating(raw.get("rating")),
         reviews_count=_reviews(raw.get("reviewsCount")),
-        place_id=_clean(place_id, EXTERNAL_ID_MAX),
+        place_id=_identifier(place_id, EXTERNAL_ID_MAX),
         social_profiles=_social(raw.get("socialProfiles")),
         tags=_tags(raw.get("tags")),
     )
