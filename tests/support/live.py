@@ -35,9 +35,10 @@ def clean_env(data_dir: Path) -> dict[str, str]:
 
 
 def wait_until_up(
-    base: str, process: subprocess.Popen[bytes], timeout: float = 60, log_path: Path | None = None
+    base: str, process: subprocess.Popen[bytes], timeout: float = 150, log_path: Path | None = None
 ) -> None:
-    """Until `base`/healthz answers; fails with the server's output if it exits first."""
+    """Until `base`/healthz answers; fails with the server's output if it exits first. The
+    wait is long because importing the app alone took 22-34 s on a machine at load 10-15."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
