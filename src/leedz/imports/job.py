@@ -43,7 +43,7 @@ from leedz.files import service as files
 from leedz.files.models import FilePurpose
 from leedz.files.repository import Files
 from leedz.imports import reader, service
-from leedz.imports.record import RowMapping, read_row
+from leedz.imports.record import Phones, RowMapping, read_row
 from leedz.imports.repository import ImportRows, ReportLine
 from leedz.jobs.schemas import ImportInput
 from leedz.jobs.work import Cancelled, WorkUnit
@@ -168,6 +168,7 @@ class _Import:
     restart: bool  # a dry run resumed: its lines so far go, it starts over
     ghosts: service.Ghosts | None
     done: int = 0
+    phones: Phones = field(default_factory=Phones)  # the job's phone spellings, normalized
 
     async def batch(self, pending: Sequence[tuple[int, Sequence[str]]]) -> None:
         """The rows of one batch, in one transaction with their lines and the checkpoint."""
@@ -187,6 +188,7 @@ class _Import:
                         tags=body.tags,
                         country=body.country,
                         default_country=default_country,
+                        phones=self.phones,
                     ),
                 )
                 for number, cells in pending
