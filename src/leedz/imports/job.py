@@ -43,7 +43,7 @@ from leedz.files import service as files
 from leedz.files.models import FilePurpose
 from leedz.files.repository import Files
 from leedz.imports import reader, service
-from leedz.imports.record import RowMapping, read_row
+from leedz.imports.record import Phones, RowMapping, read_row
 from leedz.imports.repository import ImportRows, ReportLine
 from leedz.jobs.schemas import ImportInput
 from leedz.jobs.work import Cancelled, WorkUnit
@@ -157,6 +157,19 @@ async def _aiter(rows: Rows) -> AsyncIterator[tuple[int, Sequence[str]]]:
 
 
 @dataclass
+class _ReadAhead:
+    """A batch's rows, being read (`read_row`) in a thread while the batch before it is at the
+    database, with the tenant's default country as it was known then."""
+
+    pending: Sequence[tuple[int, Sequence[str]]]
+    default_country: str
+    task: asyncio.Task[list[service.RowIn]]
+
+    def discard(self) -> None:
+        self.task.cancel()  # the thread finishes on its own: reading is pure
+
+
+@dataclass
 class _Import:
     """One run of an import over the file's rows (a resumed run is a new one)."""
 
@@ -167,37 +180,87 @@ class _Import:
     total: int | None
     restart: bool  # a dry run resumed: its lines so far go, it starts over
     ghosts: service.Ghosts | None
+    default_country: str  # the tenant's, as the last batch read it
     done: int = 0
+    phones: Phones = field(default_factory=Phones)  # the job's phone spellings, normalized
 
-    async def batch(self, pending: Sequence[tuple[int, Sequence[str]]]) -> None:
-        """The rows of one batch, in one transaction with their lines and the checkpoint."""
+    def read(
+        self, pending: Sequence[tuple[int, Sequence[str]]], default_country: str
+    ) -> list[service.RowIn]:
         body = self.body
+        return [
+            service.RowIn(
+                number,
+                read_row(
+                    cells,
+                    self.mapping,
+                    tags=body.tags,
+                    country=body.country,
+                    default_country=default_country,
+                    phones=self.phones,
+                ),
+            )
+            for number, cells in pending
+        ]
+
+    def read_ahead(self, pending: Sequence[tuple[int, Sequence[str]]]) -> _ReadAhead:
+        country = self.default_country
+        task = asyncio.ensure_future(asyncio.to_thread(self.read, pending, country))
+        return _ReadAhead(pending, country, task)
+
+    async def batch(self, ahead: _ReadAhead) -> None:
+        """The rows of one batch, in one transaction with their lines and the checkpoint. The
+        rows were read ahead; read again when the tenant's default country changed since."""
+        body, pending = self.body, ahead.pending
+        read = await ahead.task
         async with self.unit.batch() as tx:
             if self.restart:
                 await ImportRows(tx).delete(self.unit.job.id)
                 self.restart = False
             ctx = await service.context(tx, self.unit.actor, self.unit.job.id, body)
-            default_country = (await tenants.settings(tx)).default_country
-            rows = [
-                service.RowIn(
-                    number,
-                    read_row(
-                        cells,
-                        self.mapping,
-                        tags=body.tags,
-                        country=body.country,
-                        default_country=default_country,
-                    ),
-                )
-                for number, cells in pending
-            ]
-            lines = await service.import_batch(tx, ctx, rows, ghosts=self.ghosts)
+            self.default_country = (await tenants.settings(tx)).default_country
+            if self.default_country != ahead.default_country:
+                read = self.read(pending, self.default_country)
+            lines = await service.import_batch(tx, ctx, read, ghosts=self.ghosts)
             for line in lines:
                 self.progress.counts[line.action] += 1
             self.progress.next_row = pending[-1][0] + 1
             self.done += len(pending)
             percent = min(99, self.done * 100 // self.total) if self.total else 0
             self.unit.save(tx, checkpoint=self.progress.dump(), progress=percent)
+
+    async def all(self, rows: Rows, size: int) -> bool:
+        """Every batch of `rows` from `progress.next_row` on, `size` rows each, the next one
+        read while one is at the database; whether the job was cancelled (checked after each
+        full batch)."""
+        queued: _ReadAhead | None = None  # the next full batch, being read
+        try:
+            pending: list[tuple[int, Sequence[str]]] = []
+            async for number, cells in _aiter(rows):
+                if number < self.progress.next_row:
+                    continue
+                pending.append((number, cells))
+                if len(pending) >= size:
+                    ahead, pending = self.read_ahead(pending), []
+                    if queued is not None:
+                        full, queued = queued, ahead
+                        await self.batch(full)
+                        if self.unit.cancel_requested:
+                            return True
+                    queued = ahead
+            last = self.read_ahead(pending) if pending else None
+            if queued is not None:
+                full, queued = queued, last
+                await self.batch(full)
+                if self.unit.cancel_requested:
+                    return True
+            queued = None
+            if last is not None:
+                await self.batch(last)
+            return False
+        finally:
+            if queued is not None:
+                queued.discard()
 
 
 async def import_rows(
@@ -211,12 +274,18 @@ async def import_rows(
     batch_rows: int | None = None,
 ) -> dict[str, Any] | Cancelled:
     """Import `rows` ((spreadsheet row number, cells), in order) of a file with `header`
-    under `body`; the output, or `Cancelled` with the output so far."""
+    under `body`; the output, or `Cancelled` with the output so far.
+
+    Each batch's rows are read (`read_row`: validation, phones, name keys, pure Python) in a
+    thread while the batch before it is at the database, so the two overlap; the batches
+    still run one after the other, in order, each in its own transaction."""
     size = batch_rows or get_settings().import_batch_rows
     progress = Progress.of(unit.checkpoint)
     if progress.report_file_id is not None:
         return progress.output()
     restart = body.dry_run and unit.checkpoint is not None
+    async with unit.read() as tx:
+        default_country = (await tenants.settings(tx)).default_country
     run = _Import(
         unit=unit,
         body=body,
@@ -225,22 +294,11 @@ async def import_rows(
         total=total,
         restart=restart,
         ghosts=service.Ghosts() if body.dry_run else None,
+        default_country=default_country,
     )
-    pending: list[tuple[int, Sequence[str]]] = []
-    async for number, cells in _aiter(rows):
-        if number < run.progress.next_row:
-            continue
-        pending.append((number, cells))
-        if len(pending) >= size:
-            await run.batch(pending)
-            pending = []
-            if unit.cancel_requested:
-                await _finish(unit, body, run.progress, store_report)
-                return Cancelled(run.progress.output())
-    if pending:
-        await run.batch(pending)
+    cancelled = await run.all(rows, size)
     await _finish(unit, body, run.progress, store_report)
-    return run.progress.output()
+    return Cancelled(run.progress.output()) if cancelled else run.progress.output()
 
 
 async def _finish(

@@ -264,12 +264,40 @@ def _checked(fields: dict[str, Any], values: dict[str, Any]) -> ImportFields:
         raise _Failed(key, str(error["msg"]).removeprefix("Value error, ")) from exc
 
 
-def _phones(checked: ImportFields, *, country: str | None, default_country: str) -> tuple[str, ...]:
+class Phones:
+    """`normalize_phone` remembered per (spelling, country, default country) for one job: a
+    file spells the same numbers again and again. Holds at most `limit` answers (forgets them
+    all when full), so memory stays flat on a file of a million rows."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self._known: dict[tuple[str, str | None, str], str | ValueError] = {}
+
+    def e164(self, spelling: str, *, country: str | None, default_country: str) -> str:
+        """The E.164 form; raises `InvalidPhone` or `UnknownCountry` as `normalize_phone`."""
+        memo = (spelling, country, default_country)
+        known = self._known.get(memo)
+        if known is None:
+            try:
+                known = normalize_phone(spelling, country=country, default_country=default_country)
+            except (InvalidPhone, UnknownCountry) as exc:
+                known = exc.with_traceback(None)  # kept without the frames it was raised in
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[memo] = known
+        if isinstance(known, ValueError):
+            raise known.with_traceback(None)
+        return known
+
+
+def _phones(
+    checked: ImportFields, *, country: str | None, default_country: str, memo: Phones
+) -> tuple[str, ...]:
     phones: dict[str, None] = {}
     for spelling in checked.phones:
         try:
             phones[
-                normalize_phone(
+                memo.e164(
                     spelling, country=checked.country or country, default_country=default_country
                 )
             ] = None
@@ -299,16 +327,19 @@ def read_row(
     tags: Sequence[str] = (),
     country: str | None,
     default_country: str,
+    phones: Phones | None = None,
 ) -> ImportRecord | RowFailed | None:
     """The row's record, why it fails, or None for an empty row. `tags` are the job's (added
     to every row's lead); `country` is the job's, for phones without a country code when the
-    row names no country."""
+    row names no country. `phones` is the job's memory of phone spellings (none: a fresh one)."""
     values, column_of = _gather(cells, mapping)
     if not values:
         return EMPTY
     try:
         checked = _checked(_fields(values, tags), values)
-        phones = _phones(checked, country=country, default_country=default_country)
+        e164 = _phones(
+            checked, country=country, default_country=default_country, memo=phones or Phones()
+        )
         website, domain, identity = _website(checked)
     except _Failed as exc:
         column = column_of.get(exc.key)
@@ -321,7 +352,7 @@ def read_row(
         name=checked.name,
         contact_name=checked.contact_name,
         category=checked.category,
-        phones=phones,
+        phones=e164,
         emails=tuple(checked.emails),
         website=website,
         domain=domain,

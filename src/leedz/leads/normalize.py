@@ -498,8 +498,13 @@ _QURANIC_MARKS = re.compile("[\u06d6-\u06ed]")
 _APOSTROPHES = re.compile("['\u2018\u2019\u02bc\u02bb\u0060\u00b4\u2032]")
 # Initials written with dots: L.L.C., U.A.E, ذ.م.م — one word once the dots go.
 _INITIALS = re.compile(r"(?<![^\W\d_])[^\W\d_](?:\.[^\W\d_])+(?![^\W\d_])\.?")
+# normalize_text and name_key remember their latest answers: a lead's name is normalized for
+# its name key, its search text, its sort name and the resolution rules, by callers that do not
+# share their results (an import normalized each name four times). Pure functions of a string.
+_TEXT_CACHE = 4096
 
 
+@functools.lru_cache(maxsize=_TEXT_CACHE)
 def normalize_text(text: str) -> str:
     """The form in which names and free text are searched and compared.
 
@@ -571,6 +576,7 @@ _LEGAL_FORM_AFTER = _words(
 _LEGAL_FORM_BEFORE = _words(("شركة", "مؤسسة"))
 
 
+@functools.lru_cache(maxsize=_TEXT_CACHE)
 def name_key(name: str) -> str:
     """The form in which two business names are the same name (resolution's name rule):
     `normalize_text`, then the legal form stripped from the ends — `LLC`, `Ltd`, `Co.`, `W.L.L.`,
