@@ -23,13 +23,13 @@ import pytest
 from leedz.config import Settings
 from leedz.kit.db import Database
 from leedz.leads import repository
-from leedz.leads.repository import LeadSearch, like_has_trigram
+from leedz.leads.repository import LeadSearch, index_probe, like_has_trigram
 from leedz.leads.search import q_patterns
 from leedz.trash.purge import TrashPurger
 from tests.factories.accounts import Account, member, on_plan, signup
 from tests.support.databases import APP_ROLE
 
-FUNCTION = "public.leedz_search_lead_ids(text[], integer)"
+FUNCTION = "public.leedz_search_lead_ids(text[], integer, text[])"
 SYNC = "public.leedz_lead_search_sync()"
 COPIED = "owner_id, search_text, name_sort, merged_into_id"  # what lead_search copies of a lead
 
@@ -102,6 +102,15 @@ async def from_function(conn: asyncpg.Connection, patterns: list[str], cap: int 
     return {r["lead_id"] for r in rows}
 
 
+async def from_probed(conn: asyncpg.Connection, patterns: list[str], cap: int = 1000) -> set[Any]:
+    """The function asked with the probes the repository asks it with."""
+    probes = list(dict.fromkeys(map(index_probe, patterns)))
+    rows = await conn.fetch(
+        "SELECT * FROM leedz_search_lead_ids($1::text[], $2, $3::text[])", patterns, cap, probes
+    )
+    return {r["lead_id"] for r in rows}
+
+
 async def from_leads(conn: asyncpg.Connection, patterns: list[str]) -> set[Any]:
     """What the request role may read of `leads` under RLS, the slow way."""
     rows = await conn.fetch(
@@ -131,7 +140,15 @@ async def two_tenants(
     return boss, sales, colleague, stranger
 
 
-PATTERN_SETS = [["%مطعم%"], ["%501112233%"], ["%cafe%", "%bakery%"], ["%alnoor%"], ["m%", "% m%"]]
+PATTERN_SETS = [
+    ["%مطعم%"],
+    ["%501112233%"],
+    ["%cafe%", "%bakery%"],
+    ["%alnoor%"],
+    ["m%", "% m%"],
+    ["%مطعم الامل%"],  # probed as %مطعم%الامل%
+    ["%info alnoor%", "%info@alnoor%"],  # probed as %info%alnoor%
+]
 
 
 async def test_the_function_answers_what_rls_shows_for_every_setting(
@@ -164,6 +181,7 @@ async def test_the_function_answers_what_rls_shows_for_every_setting(
             async with as_app(owner, tenant, user) as conn:
                 expected = await from_leads(conn, patterns)
                 assert await from_function(conn, patterns) == expected, (tenant, user, patterns)
+                assert await from_probed(conn, patterns) == expected, (tenant, user, patterns)
                 answered += len(expected)
     assert answered > 10  # not all empty
 
@@ -276,7 +294,8 @@ async def test_the_request_role_cannot_call_the_trigger_function(
         "DROP TRIGGER lead_search_insert ON leads",
         "ALTER TABLE leads DISABLE TRIGGER lead_search_update",
         "CREATE OR REPLACE FUNCTION public.leedz_search_lead_ids(patterns text[],"
-        " max_rows integer) RETURNS TABLE (tenant_id uuid, lead_id uuid) LANGUAGE sql"
+        " max_rows integer, probes text[]) RETURNS TABLE (tenant_id uuid, lead_id uuid)"
+        " LANGUAGE sql"
         " AS 'SELECT tenant_id, lead_id FROM public.lead_search'",
     ],
 )
@@ -538,3 +557,109 @@ async def test_pg_trgm_agrees_about_which_patterns_have_a_trigram(
             # Without a trigram the index hands over every row for the recheck.
             reads_all = re.search(r"Bitmap Index Scan on \S+ \(actual [^)]*rows=2000(\.00)? ", plan)
             assert like_has_trigram(pattern) != bool(reads_all), f"{pattern}:\n{plan}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes: what the index is asked for (migration 20261201_1910)
+
+
+def test_a_probe_drops_the_padding_between_long_words() -> None:
+    assert index_probe("%info@alnoor%") == "%info%alnoor%"
+    assert index_probe("%info alnoor%") == "%info%alnoor%"
+    assert index_probe("%alamal-trading%") == "%alamal%trading%"
+    assert index_probe("%مطعم الريان%") == "%مطعم%الريان%"
+    assert index_probe("%@royal.com%") == "%royal%com%"
+    assert index_probe("%alfajr-bakery1234.com.sa%") == "%alfajr%bakery1234%com.sa%"
+    # A short word keeps its padding: it is all that narrows there.
+    assert index_probe("%al noor%") == "%al noor%"
+    assert index_probe("%cafe de paris%") == "%cafe de paris%"
+    assert index_probe("% ca%") == "% ca%"
+    # So does a word of digits (a digit word's start is rare: a phone's digits are one word).
+    assert index_probe("%966 55 12%") == "%966 55 12%"
+    assert index_probe("%050 123%") == "%050 123%"
+    # Escaped wildcards stay literal; nothing is left without a trigram.
+    assert index_probe("%100\\%%") == "%100\\%%"
+    assert index_probe("%a\\_b@%") == "%a\\_b@%"
+    assert index_probe("%@@@%") == "%@@@%"
+    assert index_probe("abc def%") == "abc%def%"  # still anchored at the start
+    for q in ["الامل", "050 123", "sales@royal", "ca", "365", "a_b@", "100%", "info@alnoor"]:
+        assert all(like_has_trigram(index_probe(p)) for p in q_patterns(q, default_country="SA"))
+
+
+TEXTS = [
+    "info alnoor | info@alnoor.com.sa",
+    "alnoor info | sales@alnoor.sa",  # both words, neither in order
+    "مطعم الريان | 966501234567",
+    "الريان مطعم",
+    "مطعمالريان",
+    "alamal trading | ops@alamal-trading.com",
+    "alamaltrading",
+    "100% natural",
+    "100 natural",
+    "a_b@alpha.com.sa",
+    "axb@alpha.com.sa",
+    "cafe de paris",
+]
+PATTERNS = [
+    "%info@alnoor%", "%info alnoor%", "%مطعم الريان%", "%alamal-trading%", "%alamal trading%",
+    "%100\\%%", "%a\\_b@%", "%cafe de paris%", "%@alpha.com.sa%", "abc def%", "%natural",
+]  # fmt: skip
+
+
+async def test_a_probe_matches_every_text_its_pattern_matches(owner: asyncpg.Connection) -> None:
+    """A superset, checked by PostgreSQL's own LIKE: the function then keeps exactly the
+    pattern's matches."""
+    rows = await owner.fetch(
+        "SELECT t, p, t LIKE p AS hit, t LIKE q AS probed"
+        " FROM unnest($1::text[]) t, unnest($2::text[], $3::text[]) AS x(p, q)",
+        TEXTS,
+        PATTERNS,
+        [index_probe(p) for p in PATTERNS],
+    )
+    assert all(r["probed"] for r in rows if r["hit"]), [dict(r) for r in rows if r["hit"]]
+    assert sum(r["hit"] for r in rows) >= 8
+    # And the probes are wider: some texts only they match (which the function filters out).
+    assert any(r["probed"] and not r["hit"] for r in rows)
+
+
+async def test_a_probed_q_pages_like_the_scan(
+    client: httpx.AsyncClient, boss: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the API, with the walk cut short so that the index answers: a probed q held by
+    more leads than a page and one held by a single lead page exactly as reading every
+    candidate does, look-alikes the probe lets through (the words apart or reversed) left out."""
+    for i in range(7):
+        await make(client, boss, f"مطعم الريان {i}", emails=[f"info{i}@alnoor{i}.com"])
+    for i, name in enumerate(("الريان مطعم", "مطعمالريان", "مطعم الامل الريان")):
+        await make(client, boss, name, emails=[f"alnoor{i}@info.com"])
+    await make(client, boss, "Alnoor Info", emails=["info@alnoor.com.sa"])
+
+    async def pages(q: str) -> list[str]:
+        ids: list[str] = []
+        params: dict[str, Any] = {"q": q, "limit": 3}
+        for _ in range(10):
+            body = (await client.get("/v1/leads", params=params, headers=boss.headers)).json()
+            ids += [lead["name"] for lead in body["items"]]
+            if body["nextCursor"] is None:
+                return ids
+            params["cursor"] = body["nextCursor"]
+        raise AssertionError("too many pages")
+
+    asked: list[Any] = []
+    real = LeadSearch.matching_ids
+
+    async def spy(self: LeadSearch, patterns: Any, *, cap: int) -> Any:
+        asked.append(list(patterns))
+        return await real(self, patterns, cap=cap)
+
+    monkeypatch.setattr(LeadSearch, "matching_ids", spy)
+    answers = {}
+    for path in ("index", "scan"):
+        with monkeypatch.context() as patched:
+            for constant, value in PATHS[path].items():
+                patched.setattr(repository, constant, value)
+            answers[path] = {q: await pages(q) for q in ("مطعم الريان", "info@alnoor.com")}
+    assert answers["index"] == answers["scan"]
+    assert answers["index"]["مطعم الريان"] == [f"مطعم الريان {i}" for i in reversed(range(7))]
+    assert answers["index"]["info@alnoor.com"] == ["Alnoor Info"]
+    assert any(index_probe(p) != p for patterns in asked for p in patterns)

@@ -24,13 +24,13 @@ import pytest
 
 from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
-from leedz.leads.repository import LeadConditions, LeadQuerySpec, LeadSearch
+from leedz.leads.repository import LeadConditions, LeadQuerySpec, LeadSearch, index_probe
 from leedz.leads.search import q_patterns
 from tests.factories import bulk_leads
 from tests.support.databases import APP_ROLE
 
 INDEX = "ix_lead_search_tenant_id_search_text_trgm"
-FUNCTION = "public.leedz_search_lead_ids(text[], integer)"
+FUNCTION = "public.leedz_search_lead_ids(text[], integer, text[])"
 
 
 async def _where(conn: asyncpg.Connection) -> str:
@@ -68,24 +68,31 @@ async def loaded(owner: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
     return tenants[0], tenants[1]
 
 
-async def _function_plan(conn: asyncpg.Connection, patterns: list[str]) -> str:
+async def _function_plan(
+    conn: asyncpg.Connection, patterns: list[str], probes: list[str] | None = None
+) -> str:
     """EXPLAIN of the statement the function runs, taken from its stored body, planned as the
-    function has it planned (with its parameters' values, under its own settings)."""
+    function has it planned (with its parameters' values, under its own settings): without
+    probes the first statement, with them the second (migration 20261201_1910)."""
     row = await conn.fetchrow(
         f"SELECT prosrc, proconfig FROM pg_proc WHERE oid = '{FUNCTION}'::regprocedure"
     )
     assert row is not None
-    statement = re.search(r"EXECUTE \$q\$(.*)\$q\$ USING patterns, max_rows", row["prosrc"], re.S)
-    assert statement, row["prosrc"]
+    statements = re.findall(
+        r"EXECUTE \$q\$(.*?)\$q\$ USING patterns, max_rows", row["prosrc"], re.S
+    )
+    assert len(statements) == 2, row["prosrc"]
     async with conn.transaction():
         for setting in row["proconfig"]:
             name, value = setting.split("=", 1)
             await conn.execute("SELECT set_config($1, $2, true)", name, value)
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        await conn.execute(f"PREPARE search_ids (text[], integer) AS {statement[1]}")
+        statement = statements[0 if probes is None else 1]
+        await conn.execute(f"PREPARE search_ids (text[], integer, text[]) AS {statement}")
         try:
             literal = await conn.fetchval("SELECT quote_literal($1::text[])", patterns)
-            rows = await conn.fetch(f"EXPLAIN EXECUTE search_ids ({literal}, 10001)")
+            probed = await conn.fetchval("SELECT quote_nullable($1::text[])", probes)
+            rows = await conn.fetch(f"EXPLAIN EXECUTE search_ids ({literal}, 10001, {probed})")
         finally:
             await conn.execute("DEALLOCATE search_ids")
     return "\n".join(r[0] for r in rows)
@@ -98,11 +105,18 @@ async def test_the_functions_query_uses_the_trigram_index(
     left, _ = loaded
     await owner.execute("SELECT set_config('app.current_tenant_id', $1, false)", str(left))
     try:
-        for q in ("الرياض 1234", "مطعم الامل 99", "966500001234", "zq"):  # rare ones
-            plan = await _function_plan(owner, list(q_patterns(q, default_country="SA")))
-            assert f"Bitmap Index Scan on {INDEX}" in plan, f"q={q!r} on {where}:\n{plan}"
-            assert "Index Cond: ((tenant_id = " in plan, plan  # the tenant is in the index too
-            assert "Seq Scan" not in plan, plan
+        for q in ("الرياض 1234", "مطعم الامل 99", "966500001234", "zq", "info@alnoor"):
+            patterns = list(q_patterns(q, default_country="SA"))
+            for probes in (None, list(dict.fromkeys(map(index_probe, patterns)))):
+                plan = await _function_plan(owner, patterns, probes)
+                assert f"Bitmap Index Scan on {INDEX}" in plan, f"q={q!r} on {where}:\n{plan}"
+                assert "Index Cond: ((tenant_id = " in plan, plan  # the tenant is in the index
+                assert "Seq Scan" not in plan, plan
+                if probes is not None:
+                    # The index is asked for the probes only; the patterns are a filter.
+                    cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+                    assert all(p in cond for p in probes), plan
+                    assert "(search_text || ''::text) ~~ ANY" in plan, plan
     finally:
         await owner.execute("RESET app.current_tenant_id")
 

@@ -789,16 +789,7 @@ def like_has_trigram(pattern: str) -> bool:
     Without one, the index could only be read whole, which is slower than reading the tenant.
     (Letters and digits as Python sees them; pg_trgm asks the database's LC_CTYPE, which agrees
     for every locale but C, where no Arabic letter is one: docs/search.md.)"""
-    chars: list[tuple[str, bool]] = []  # (character, is a wildcard)
-    escaped = False
-    for ch in pattern:
-        if escaped:
-            chars.append((ch, False))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        else:
-            chars.append((ch, ch in "%_"))
+    chars = _like_tokens(pattern)
     i = 0
     while i < len(chars):
         if chars[i][1] or not chars[i][0].isalnum():
@@ -813,6 +804,72 @@ def like_has_trigram(pattern: str) -> bool:
             return True
         i = end
     return False
+
+
+def _like_tokens(pattern: str) -> list[tuple[str, bool]]:
+    """A LIKE pattern's characters, each with whether it is a wildcard (`%`, `_`); an escaped
+    character is a literal."""
+    chars: list[tuple[str, bool]] = []
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            chars.append((ch, False))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            chars.append((ch, ch in "%_"))
+    return chars
+
+
+def _long_word(word: str) -> bool:
+    """A word whose own trigrams narrow the index's answer: 3 characters or more, not only
+    digits (pg_trgm pads a digit word's start and end as well, and those trigrams are rare:
+    a phone's digits are one word, so `  1` begins few words)."""
+    return len(word) >= 3 and not word.isdigit()
+
+
+def index_probe(pattern: str) -> str:
+    """What to ask the trigram index for a LIKE `pattern`: the pattern with `%` in place of
+    each run of literal characters that are neither letters nor digits (spaces, punctuation)
+    between two words of three letters or more (or such a word and a wildcard):
+    `%info@alnoor%` → `%info%alnoor%`. It matches every text the pattern matches (a `%`
+    matches what it stands in for) and leaves out the trigrams pg_trgm pads a word with where
+    it meets such a character (`fo `, `  a`, ` al`): the start or the end of a word, the
+    longest posting lists of the index, which the word's own trigrams make redundant. A short
+    word keeps its padding (`al noor`, `966 55 12`): there it is what narrows. The index's
+    candidates are then checked against the pattern itself (migration 20261201_1910)."""
+    tokens = _like_tokens(pattern)
+    # Runs: ("w", word) for letters and digits, ("s", text) for other literals, ("%" or "_").
+    runs: list[tuple[str, str]] = []
+    for ch, wildcard in tokens:
+        kind = ch if wildcard else "w" if ch.isalnum() else "s"
+        if runs and kind in "ws" and runs[-1][0] == kind:
+            runs[-1] = (kind, runs[-1][1] + ch)
+        else:
+            runs.append((kind, ch))
+
+    def loose(i: int) -> bool:  # a run next to a separator that may lose its padding
+        return (
+            i < 0
+            or i >= len(runs)
+            or runs[i][0] == "%"
+            or (runs[i][0] == "w" and _long_word(runs[i][1]))
+        )
+
+    parts: list[str] = []  # "%" only for a wildcard, literals escaped
+    for i, (kind, text) in enumerate(runs):
+        if kind == "%" or (kind == "s" and loose(i - 1) and loose(i + 1)):
+            if not parts or parts[-1] != "%":
+                parts.append("%")
+        else:
+            parts.append(_like_escape_literal(text) if kind == "s" else text)
+    probe = "".join(parts)
+    return probe if like_has_trigram(probe) else pattern
+
+
+def _like_escape_literal(text: str) -> str:
+    return "".join("\\" + ch if ch in "%_\\" else ch for ch in text)
 
 
 def _indexable(spec: LeadQuerySpec) -> bool:
@@ -852,10 +909,13 @@ class LeadSearch(TenantRepository):
         text is LIKE any of `patterns`, any order, through the trigram index of `lead_search`
         (leedz_search_lead_ids: the request role cannot read that table); None when there are
         more than `cap`. Trash and merged leads included: the caller reads `leads` after."""
+        probes = list(dict.fromkeys(map(index_probe, patterns)))
         rows = await self.fetch(
-            "SELECT lead_id FROM leedz_search_lead_ids($2::text[], $3::int4) WHERE tenant_id = $1",
+            "SELECT lead_id FROM leedz_search_lead_ids($2::text[], $3::int4, $4::text[])"
+            " WHERE tenant_id = $1",
             list(patterns),
             cap + 1,
+            None if probes == list(patterns) else probes,
         )
         if len(rows) > cap:
             return None
