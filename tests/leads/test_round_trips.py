@@ -132,4 +132,5 @@ class TestCreateRoundTrips:
         assert response.status_code == 201, response.text
         assert len(sent) == 6, "\n".join(sent)
         quota = next(i for i, s in enumerate(sent) if "leedz_quota_leads" in s)
-        assert "WITH tenant AS" in sent[quota - 1] and "WITH tenant AS" not in sent[quota + 1]
+        assert "WITH tenant AS" in sent[quota - 1]
+        assert "WITH tenant AS" not in sent[quota + 1]
