@@ -3,7 +3,10 @@
 Not a timing: a count, read with asyncpg's query logger on the app's own connections. Each
 round trip costs the event loop and PostgreSQL a wake-up on both sides; the lead_write
 benchmark (docs/benchmarks.md) sets its ceiling at five — BEGIN, the member's first statement,
-the insert, the key claim, COMMIT — and a creation should not need more than that.
+the insert, the key claim, COMMIT — and a creation should not need more than that. A lead
+with a country of its own needs no default country for its phones: the tenant's settings and
+plan are then read by the creating statement itself, and an unlimited plan's creation takes
+four.
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ BODY = {
 }
 
 
+# The same lead with a country: its phones are read there, whatever the tenant's default.
+WITH_COUNTRY = {**BODY, "country": "SA"}
+
+
 class TestCreateRoundTrips:
     async def test_a_create_on_an_unlimited_plan_sends_five_statements(
         self,
@@ -98,3 +105,32 @@ class TestCreateRoundTrips:
         assert response.status_code == 201, response.text
         assert len(sent) == 6, "\n".join(sent)
         assert any("leedz_quota_leads" in statement for statement in sent), sent
+
+    async def test_a_lead_with_a_country_on_an_unlimited_plan_takes_four(
+        self,
+        client: httpx.AsyncClient,
+        boss: Account,
+        owner: asyncpg.Connection,
+        database: Database,
+    ) -> None:
+        await on_plan(owner, boss, "ENTERPRISE")
+        with statements(database) as sent:
+            response = await client.post("/v1/leads", json=WITH_COUNTRY, headers=boss.headers)
+        assert response.status_code == 201, response.text
+        assert response.json()["phones"] == ["+966501234567", "+966552223333"]
+        assert [sent[0], sent[-1]] == ["BEGIN;", "COMMIT;"], sent
+        assert len(sent) == 4, "\n".join(sent)
+        assert not any("leedz_quota_leads" in statement for statement in sent), sent
+
+    async def test_a_lead_with_a_country_on_a_limited_plan_is_counted_first(
+        self, client: httpx.AsyncClient, boss: Account, database: Database
+    ) -> None:
+        # The creating statement finds the plan limited and writes nothing; the count under the
+        # lock, then the creation: six, as without a country.
+        with statements(database) as sent:
+            response = await client.post("/v1/leads", json=WITH_COUNTRY, headers=boss.headers)
+        assert response.status_code == 201, response.text
+        assert len(sent) == 6, "\n".join(sent)
+        quota = next(i for i, s in enumerate(sent) if "leedz_quota_leads" in s)
+        assert "WITH tenant AS" in sent[quota - 1]
+        assert "WITH tenant AS" not in sent[quota + 1]

@@ -432,6 +432,8 @@ def registrable_domain(website_or_url: str) -> str | None:
 def domain_unicode(domain: str) -> str:
     """A punycode domain as people read it (`xn--mgbh0fb.xn--mgberp4a5d4ar` → `مثال.السعودية`),
     for display and the search text; ASCII domains come back unchanged."""
+    if "xn--" not in domain.lower():  # no punycode label: nothing to decode
+        return domain
     try:
         return _HTTP_URL.validate_python(f"http://{domain}").unicode_host() or domain
     except ValidationError:
@@ -584,7 +586,13 @@ def name_key(name: str) -> str:
     as often as they repeat, never down to nothing. Words that describe the business
     (`trading`, `group`, `مطعم`) stay: they tell two businesses apart. For equality only; search
     uses `normalize_text`, which keeps every word."""
-    words = normalize_text(name).split()
+    return name_key_of_text(normalize_text(name))
+
+
+def name_key_of_text(text: str) -> str:
+    """`name_key` of a name already in `normalize_text`'s form (a caller that has it spares
+    the second pass)."""
+    words = text.split()
     while True:
         after = next(
             (f for f in _LEGAL_FORM_AFTER if len(words) > len(f) and tuple(words[-len(f) :]) == f),

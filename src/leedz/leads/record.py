@@ -19,7 +19,7 @@ from leedz.leads.normalize import (
     InvalidWebsite,
     UnknownCountry,
     domain_unicode,
-    name_key,
+    name_key_of_text,
     normalize_phone,
     normalize_text,
     registrable_domain,
@@ -107,10 +107,12 @@ def search_text(
     emails: Iterable[str],
     domain: str | None,
     phones: Iterable[str],
+    normalized_name: str | None = None,
 ) -> str:
     """What `q` searches, normalized (normalize_text) and joined by a separator no query holds:
-    name, contact name, emails, the domain (and its Unicode form), phone digits (E.164, no +)."""
-    parts = [normalize_text(name)]
+    name, contact name, emails, the domain (and its Unicode form), phone digits (E.164, no +).
+    `normalized_name`: `normalize_text(name)`, when the caller has it."""
+    parts = [normalize_text(name) if normalized_name is None else normalized_name]
     if contact_name:
         parts.append(normalize_text(contact_name))
     parts.extend(emails)
@@ -123,13 +125,17 @@ def search_text(
     return SEARCH_SEPARATOR.join(part for part in parts if part)
 
 
-def name_columns(name: str) -> dict[str, str]:
-    """`name_sort` (the sort order: normalized, case-folded) and `name_key` (the resolution key)."""
-    return {"name_sort": normalize_text(name)[:300], "name_key": name_key(name)[:300]}
+def name_columns(name: str, *, normalized: str | None = None) -> dict[str, str]:
+    """`name_sort` (the sort order: normalized, case-folded) and `name_key` (the resolution key).
+    `normalized`: `normalize_text(name)`, when the caller has it."""
+    text = normalize_text(name) if normalized is None else normalized
+    return {"name_sort": text[:300], "name_key": name_key_of_text(text)[:300]}
 
 
 def derived_columns(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The columns computed from the others: search text and the two name forms."""
+    """The columns computed from the others: search text and the two name forms (the name
+    normalized once for the three)."""
+    normalized = normalize_text(row["name"])
     return {
         "search_text": search_text(
             name=row["name"],
@@ -137,6 +143,7 @@ def derived_columns(row: Mapping[str, Any]) -> dict[str, Any]:
             emails=row.get("emails") or [],
             domain=row.get("domain"),
             phones=row.get("phones") or [],
+            normalized_name=normalized,
         ),
-        **name_columns(row["name"]),
+        **name_columns(row["name"], normalized=normalized),
     }

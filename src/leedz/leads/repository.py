@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Self
 from uuid import UUID
 
@@ -23,6 +24,8 @@ from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource, LeadStatus
 from leedz.leads.record import Key
+from leedz.plans.repository import PlanLimitsRow
+from leedz.tenants.repository import SETTINGS_AND_PLAN_SQL, TenantSettings, settings_and_plan_of
 
 # The columns a write may set, with the SQL cast of their parameter.
 WRITABLE: dict[str, str] = {
@@ -160,6 +163,15 @@ class Created:
 
 
 @dataclass(frozen=True, slots=True)
+class Limited:
+    """A creation not made (`Leads.create_unless_limited`): the tenant's plan limits its leads.
+    The tenant's settings and plan, as the statement read them."""
+
+    settings: TenantSettings
+    plan: PlanLimitsRow
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityRow:
     id: UUID
     lead_id: UUID
@@ -197,6 +209,54 @@ def _visibility(param: int) -> str:
     return f" AND (${param}::uuid IS NULL OR owner_id IS NULL OR owner_id = ${param}::uuid)"
 
 
+# The columns `SETTINGS_AND_PLAN_SQL` selects (a guarded creation's `tenant` CTE).
+_TENANT_FIELDS = (
+    "default_country", "timezone", "sales_see_all_leads", "language",
+    "plan_name", "max_users", "max_leads", "max_searches", "max_messages",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _create_sql(names: tuple[str, ...], *, guard: bool) -> str:
+    """`Leads.create`'s statement for these columns (built once per set of columns). With
+    `guard`, it reads the tenant's settings and plan first (`tenant`), inserts only if the
+    plan does not limit leads, and answers the tenant's row joined to the lead's (NULL when
+    nothing was inserted)."""
+    n = len(names)
+    placeholders = ", ".join(f"${i + 2}::{WRITABLE[c]}" for i, c in enumerate(names))
+    p = [f"${n + 2 + i}" for i in range(8)]  # keys, timeline, look-alikes
+    insert = f"INSERT INTO leads (tenant_id, {', '.join(names)})"
+    if guard:
+        insert += (
+            f" SELECT $1, {placeholders}"
+            " WHERE EXISTS (SELECT 1 FROM tenant WHERE tenant.max_leads IS NULL)"
+        )
+    else:
+        insert += f" VALUES ($1, {placeholders})"
+    return (
+        "WITH "
+        + (f"tenant AS ({SETTINGS_AND_PLAN_SQL})," if guard else "")
+        + f" lead AS ({insert} RETURNING {LEAD_COLUMNS}),"
+        " claimed AS (INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+        " SELECT $1, k.kind::lead_key_kind, k.value, lead.id"
+        f" FROM lead, unnest({p[0]}::text[], {p[1]}::text[]) AS k(kind, value)"
+        " ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind::text, value),"
+        " entry AS (INSERT INTO lead_activities"
+        " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details)"
+        f" SELECT $1, lead.id, {p[2]}::lead_activity_type, {p[3]}::uuid, {p[4]}::uuid,"
+        f" {p[5]}::jsonb FROM lead),"
+        f" audited AS ({audit_insert_sql(n + 10, entity_id='lead.id::text', source='lead')})"
+        + (" SELECT tenant.*, lead.*," if guard else " SELECT lead.*,")
+        + " ARRAY(SELECT c.kind || ':' || c.value FROM claimed c) AS claimed,"
+        " ARRAY(SELECT ARRAY[l.id::text, l.name] FROM leads l"
+        f" WHERE lead.id IS NOT NULL AND l.tenant_id = $1 AND {p[6]}::text IS NOT NULL"
+        f" AND l.name_key = {p[6]} AND l.{LIVE.replace(' AND ', ' AND l.')}"
+        " AND (lead.city IS NULL OR l.city IS NULL OR lower(l.city) = lower(lead.city))"
+        f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
+        + (" FROM tenant LEFT JOIN lead ON true" if guard else " FROM lead")
+    )
+
+
 class Leads(TenantRepository):
     async def insert(self, columns: Mapping[str, Any]) -> LeadRow:
         names = [name for name in columns if name in WRITABLE]
@@ -221,33 +281,43 @@ class Leads(TenantRepository):
         find its look-alikes (live leads of the same name key in the same city, either city
         unknown counting), in one statement. The keys another lead holds are returned (as
         `claim` does): the caller then rolls the transaction back."""
-        names = [name for name in columns if name in WRITABLE]
-        n = len(names)
-        placeholders = ", ".join(f"${i + 2}::{WRITABLE[c]}" for i, c in enumerate(names))
-        p = [f"${n + 2 + i}" for i in range(8)]  # keys, timeline, look-alikes
-        sql = (
-            f"WITH lead AS (INSERT INTO leads (tenant_id, {', '.join(names)})"
-            f" VALUES ($1, {placeholders}) RETURNING {LEAD_COLUMNS}),"
-            " claimed AS (INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
-            " SELECT $1, k.kind::lead_key_kind, k.value, lead.id"
-            f" FROM lead, unnest({p[0]}::text[], {p[1]}::text[]) AS k(kind, value)"
-            " ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind::text, value),"
-            " entry AS (INSERT INTO lead_activities"
-            " (tenant_id, lead_id, type, actor_user_id, actor_agent_id, details)"
-            f" SELECT $1, lead.id, {p[2]}::lead_activity_type, {p[3]}::uuid, {p[4]}::uuid,"
-            f" {p[5]}::jsonb FROM lead),"
-            f" audited AS ({audit_insert_sql(n + 10, entity_id='lead.id::text', source='lead')})"
-            " SELECT lead.*,"
-            " ARRAY(SELECT c.kind || ':' || c.value FROM claimed c) AS claimed,"
-            " ARRAY(SELECT ARRAY[l.id::text, l.name] FROM leads l"
-            f" WHERE l.tenant_id = $1 AND {p[6]}::text IS NOT NULL AND l.name_key = {p[6]}"
-            f" AND l.{LIVE.replace(' AND ', ' AND l.')}"
-            " AND (lead.city IS NULL OR l.city IS NULL OR lower(l.city) = lower(lead.city))"
-            f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
-            " FROM lead"
+        created = await self._create(
+            columns, keys, activity=activity, audit=audit, look_alikes=look_alikes, guard=False
         )
-        row = await self.fetchrow_one(
-            sql,
+        if not isinstance(created, Created):
+            raise TypeError("an unguarded creation always inserts")
+        return created
+
+    async def create_unless_limited(
+        self,
+        columns: Mapping[str, Any],
+        keys: Sequence[Key],
+        *,
+        activity: ActivityEntry,
+        audit: AuditEntry,
+        look_alikes: int = 10,
+    ) -> Created | Limited:
+        """`create`, in the same statement as the read of the tenant's settings and plan, and
+        only if the plan does not limit its leads (`maxLeads` none): else nothing is written
+        and the settings and plan are returned (`Limited`), for the caller to count the
+        tenant's leads under its lock (`count_for_quota`) before `create`."""
+        return await self._create(
+            columns, keys, activity=activity, audit=audit, look_alikes=look_alikes, guard=True
+        )
+
+    async def _create(
+        self,
+        columns: Mapping[str, Any],
+        keys: Sequence[Key],
+        *,
+        activity: ActivityEntry,
+        audit: AuditEntry,
+        look_alikes: int,
+        guard: bool,
+    ) -> Created | Limited:
+        names = tuple(name for name in columns if name in WRITABLE)
+        row = await self.fetchrow(
+            _create_sql(names, guard=guard),
             *(_encode(c, columns[c]) for c in names),
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -256,7 +326,13 @@ class Leads(TenantRepository):
             look_alikes,
             *audit.args(),
         )
+        if row is None:
+            raise LookupError("the tenant of the transaction is not found")
         fields = dict(row)
+        if guard:
+            tenant = {name: fields.pop(name) for name in _TENANT_FIELDS}
+            if fields["id"] is None:
+                return Limited(*settings_and_plan_of(tenant))
         claimed = set(fields.pop("claimed"))
         found = fields.pop("look_alikes")
         return Created(

@@ -37,6 +37,7 @@ from leedz.leads.repository import (
     LeadKeys,
     LeadRow,
     Leads,
+    Limited,
 )
 from leedz.leads.schemas import (
     ActivityOut,
@@ -115,14 +116,19 @@ if missing := set(_AS_STORED) - set(LeadRow.__slots__):  # a field added to one 
     raise TypeError(f"LeadOut fields LeadRow lacks: {sorted(missing)}")
 
 
-def lead_out(row: LeadRow) -> LeadOut:
-    return LeadOut(
+def _out_fields(row: LeadRow) -> dict[str, Any]:
+    """LeadOut's fields of a row (LeadCreatedOut adds its own)."""
+    return {
         **{name: getattr(row, name) for name in _AS_STORED},
-        location=Location(lat=row.lat, lng=row.lng)
+        "location": Location(lat=row.lat, lng=row.lng)
         if row.lat is not None and row.lng is not None
         else None,
-        source=LeadSourceOut(type=row.source_type, job_id=row.source_job_id),
-    )
+        "source": LeadSourceOut(type=row.source_type, job_id=row.source_job_id),
+    }
+
+
+def lead_out(row: LeadRow) -> LeadOut:
+    return LeadOut(**_out_fields(row))
 
 
 def _payload(row: LeadRow) -> dict[str, Any]:
@@ -136,16 +142,18 @@ def publish_change(
     *,
     previous_owner_id: UUID | None = None,
     merged_ids: Sequence[UUID] = (),
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """`LeadChanged` for the lead as `row` now is, published when `tx` commits (every writer of
-    leads tells the sockets through this: the payload is the API's lead)."""
+    leads tells the sockets through this: the payload is the API's lead). `payload`: the lead on
+    the wire when the caller already has it (else built here)."""
     tx.publish(
         LeadChanged(
             tenant_id=tx.current_tenant,
             lead_id=row.id,
             change=change,
             owner_id=row.owner_id,
-            payload=_payload(row),
+            payload=_payload(row) if payload is None else payload,
             previous_owner_id=previous_owner_id,
             merged_ids=tuple(merged_ids),
         )
@@ -246,16 +254,27 @@ async def _check_quota(tx: Tx, leads: Leads, plan: PlanLimitsRow, keys: list[Key
 # Create, read
 
 
+def _needs_default_country(fields: Mapping[str, Any]) -> bool:
+    """Whether the tenant's default country may decide a phone's country: a phone on a lead
+    that has no country of its own."""
+    return bool(fields.get("phones")) and not fields.get("country")
+
+
 async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
     """A lead typed in by a person. 409 `lead_duplicate` when a key is another lead's;
     name-only look-alikes are created and named in `possibleDuplicates`."""
     fields = body.model_dump()
-    settings, plan = await tenants.settings_and_plan(tx)
-    columns = _columns(fields, default_country=settings.default_country)
+    # The tenant's settings and plan: read first when a phone needs its default country, else
+    # by the creating statement itself (one round trip less).
+    known = await tenants.settings_and_plan(tx) if _needs_default_country(fields) else None
+    # Without `known`, every phone is read in the lead's own country.
+    default_country = known[0].default_country if known else fields.get("country") or ""
+    columns = _columns(fields, default_country=default_country)
     await _check_owner(tx, actor, columns.get("owner_id"), None)
     leads = Leads(tx)
     keys = _keys_of(columns)
-    await _check_quota(tx, leads, plan, keys)
+    if known is not None:
+        await _check_quota(tx, leads, known[1], keys)
     columns |= derived_columns(columns)
     columns |= {
         "source_type": LeadSource.MANUAL,
@@ -265,26 +284,34 @@ async def create(tx: Tx, actor: Actor, body: LeadCreate) -> LeadCreatedOut:
     # The lead, its keys, its timeline entry, its audit row and its look-alikes in one
     # statement. A key another lead holds (since long, or taken by a concurrent writer an
     # instant ago: the claim decides) rolls the whole transaction back with the 409.
-    created = await leads.create(
-        columns,
-        keys,
-        activity=ActivityEntry(
+    entries: dict[str, Any] = {
+        "activity": ActivityEntry(
             ActivityType.CREATED, actor_user_id=actor.user_id, details={"source": "MANUAL"}
         ),
-        audit=audit.entry(
+        "audit": audit.entry(
             "lead.created", actor=actor, entity_type="lead", details={"source": "MANUAL"}
         ),
-    )
+    }
+    if known is not None:
+        created = await leads.create(columns, keys, **entries)
+    else:
+        attempt = await leads.create_unless_limited(columns, keys, **entries)
+        if isinstance(attempt, Limited):  # nothing written: count under the lock first
+            await _check_quota(tx, leads, attempt.plan, keys)
+            attempt = await leads.create(columns, keys, **entries)
+        created = attempt
     row = created.row
     if created.lost:
         raise _duplicate_error(await LeadKeys(tx).owners(created.lost, exclude=row.id))
-    publish_change(tx, row, LeadChange.CREATED)
-    return LeadCreatedOut(
-        **lead_out(row).model_dump(),
+    out = LeadCreatedOut(
+        **_out_fields(row),
         possible_duplicates=[
             DuplicateRef(id=la.id, name=la.name, reasons=["name"]) for la in created.look_alikes
         ],
     )
+    payload = out.model_dump(mode="json", by_alias=True, exclude={"possible_duplicates"})
+    publish_change(tx, row, LeadChange.CREATED, payload=payload)
+    return out
 
 
 async def get(tx: Tx, actor: Actor, lead_id: UUID) -> LeadOut:

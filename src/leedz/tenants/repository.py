@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,12 @@ from leedz.plans.repository import PLAN_LIMIT_COLUMNS, PlanLimitsRow, plan_limit
 
 _SETTINGS_COLUMNS = "t.default_country, t.timezone, t.sales_see_all_leads, t.language"
 _TENANT_COLUMNS = f"t.id, t.name, t.slug, p.name AS plan, t.created_at, {_SETTINGS_COLUMNS}"
+SETTINGS_AND_PLAN_SQL = (
+    f"SELECT {_SETTINGS_COLUMNS}, {PLAN_LIMIT_COLUMNS}"
+    " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1"
+)
+"""The tenant `$1`'s settings and its plan's limits (`settings_and_plan_of` reads a row of it;
+a statement of another feature may select it as a CTE: leads/repository.py `Leads.create`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,15 @@ class TenantWithRoleRow(TenantRow):
     role: Role
 
 
-def _settings(row: asyncpg.Record) -> TenantSettings:
+def settings_and_plan_of(
+    row: asyncpg.Record | Mapping[str, Any],
+) -> tuple[TenantSettings, PlanLimitsRow]:
+    """The settings and the plan's limits of a row that selected `SETTINGS_AND_PLAN_SQL`'s
+    columns (among others)."""
+    return _settings(row), plan_limits(row)
+
+
+def _settings(row: asyncpg.Record | Mapping[str, Any]) -> TenantSettings:
     return TenantSettings(
         default_country=row["default_country"],
         timezone=row["timezone"],
@@ -138,12 +153,8 @@ class Tenants:
     ) -> tuple[TenantSettings, PlanLimitsRow] | None:
         """The settings and the plan's limits, in one round trip (a lead's creation needs
         both)."""
-        row = await self.tx.raw.fetchrow(
-            f"SELECT {_SETTINGS_COLUMNS}, {PLAN_LIMIT_COLUMNS}"
-            " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
-            tenant_id,
-        )
-        return (_settings(row), plan_limits(row)) if row is not None else None
+        row = await self.tx.raw.fetchrow(SETTINGS_AND_PLAN_SQL, tenant_id)
+        return settings_and_plan_of(row) if row is not None else None
 
     async def lock(self, tenant_id: UUID) -> None:
         """Serialise changes to a tenant's membership and seats behind its row."""
