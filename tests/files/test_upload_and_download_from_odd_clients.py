@@ -297,3 +297,17 @@ async def test_an_arabic_name_however_the_client_spells_it(
     response = await raw_post(client, boss, content + f"--{BOUNDARY}--\r\n".encode())
     assert response.status_code == 201, response.text
     assert response.json()["name"] == "عملاء الرياض.csv"
+
+
+async def test_a_filename_star_inside_a_quoted_name_is_only_text(
+    client: httpx.AsyncClient, boss: Account
+) -> None:
+    # `filename*=` inside the quoted `filename` is part of that value, not a parameter: it must
+    # not replace the name the client sent.
+    disposition = 'form-data; name="file"; filename="leads; filename*=utf-8\'\'evil.exe"'
+    part_headers = f"Content-Disposition: {disposition}\r\nContent-Type: text/csv"
+    content = (f"--{BOUNDARY}\r\n{part_headers}\r\n\r\n").encode() + CSV + b"\r\n"
+    response = await raw_post(client, boss, content + f"--{BOUNDARY}--\r\n".encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] != "evil.exe"
+    assert response.json()["name"].startswith("leads")

@@ -57,6 +57,17 @@ def test_a_refusal_is_raised_again_without_old_frames() -> None:
         while tb is not None:
             depth, tb = depth + 1, tb.tb_next
         assert depth <= 3  # the test, e164; not one more frame per time it was raised
+    kept = list(phones._known.values())
+    assert all(k.__traceback__ is None for k in kept if isinstance(k, Exception))
+    # what the memory keeps pins no frame of a row once it was raised (20,000 of them would)
+
+
+def test_an_unknown_country_is_raised_again_as_itself() -> None:
+    phones = Phones()
+    for _ in range(2):
+        with pytest.raises(UnknownCountry) as raised:
+            phones.e164("0501234567", country="ZZ", default_country="SA")
+        assert raised.value.code == "ZZ"
 
 
 def test_rows_read_with_one_memory_read_as_each_alone() -> None:

@@ -48,9 +48,14 @@ _FILENAME_STAR = re.compile(
 )
 
 
+# A quoted string of the header (`filename="a; filename*=…"` holds no parameter).
+_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
 def _extended_filename(disposition: bytes) -> str | None:
-    """The part's `filename*`, decoded (None when absent or in an unknown charset)."""
-    match = _FILENAME_STAR.search(disposition)
+    """The part's `filename*`, decoded (None when absent or in an unknown charset). Looked
+    for outside quoted strings: inside one it is part of another parameter's value."""
+    match = _FILENAME_STAR.search(_QUOTED.sub(b'""', disposition))
     if match is None:
         return None
     charset = match.group(1).decode("ascii").lower() or "utf-8"

@@ -271,13 +271,13 @@ class Phones:
 
     def __init__(self, limit: int = 20_000) -> None:
         self.limit = limit
-        self._known: dict[tuple[str, str | None, str], str | ValueError] = {}
+        self._known: dict[tuple[str, str | None, str], str | InvalidPhone | UnknownCountry] = {}
 
     def e164(self, spelling: str, *, country: str | None, default_country: str) -> str:
         """The E.164 form; raises `InvalidPhone` or `UnknownCountry` as `normalize_phone`."""
         memo = (spelling, country, default_country)
         known = self._known.get(memo)
-        if known is None:
+        if known is None:  # kept refusals are never raised themselves (a raise pins its frames)
             try:
                 known = normalize_phone(spelling, country=country, default_country=default_country)
             except (InvalidPhone, UnknownCountry) as exc:
@@ -285,8 +285,10 @@ class Phones:
             if len(self._known) >= self.limit:
                 self._known.clear()
             self._known[memo] = known
-        if isinstance(known, ValueError):
-            raise known.with_traceback(None)
+        if isinstance(known, InvalidPhone):  # a new instance: the kept one never holds frames
+            raise InvalidPhone(known.reason)
+        if isinstance(known, UnknownCountry):
+            raise UnknownCountry(known.code)
         return known
 
 
