@@ -235,7 +235,11 @@ async def test_eight_agent_processes_make_the_leads_one_agent_makes(
         LEEDZ_DB_MAX_OVERFLOW="0",
         LEEDZ_LEASE_SECONDS="600",
     ) as (_, base):
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        # The connection sits idle while the agents run; uvicorn closes an idle one after 5 s,
+        # and reusing it as it closes is a ReadError (seen once in a full run): forget idle
+        # connections after 1 s instead.
+        limits = httpx.Limits(keepalive_expiry=1)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
             crowd, alone = await signup(http), await signup(http)
             for account in (crowd, alone):
                 await on_plan(owner, account, "ENTERPRISE")
