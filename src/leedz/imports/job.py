@@ -54,6 +54,7 @@ REPORT_HEADER = ("row", "action", "leadId", "error")
 COUNTED = ("created", "updated", "joined", "skipped", "failed")
 
 Rows = Iterable[tuple[int, Sequence[str]]] | AsyncIterable[tuple[int, Sequence[str]]]
+_Pending = list[tuple[int, Sequence[str]]]
 StoreReport = Callable[[Tx, Path, str], Awaitable[UUID]]
 """Stores the report CSV at the path (as the transaction's user) under a name; its file id."""
 
@@ -229,34 +230,36 @@ class _Import:
             percent = min(99, self.done * 100 // self.total) if self.total else 0
             self.unit.save(tx, checkpoint=self.progress.dump(), progress=percent)
 
+    async def batches(self, rows: Rows, size: int) -> AsyncIterator[_Pending]:
+        """The rows of `rows` from `progress.next_row` on, `size` at a time, then the rest
+        (fewer; none when there is no rest), then an empty list: the end."""
+        pending: _Pending = []
+        async for number, cells in _aiter(rows):
+            if number < self.progress.next_row:
+                continue
+            pending.append((number, cells))
+            if len(pending) >= size:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+        yield []
+
     async def all(self, rows: Rows, size: int) -> bool:
         """Every batch of `rows` from `progress.next_row` on, `size` rows each, the next one
         read while one is at the database; whether the job was cancelled (checked after each
         full batch)."""
-        queued: _ReadAhead | None = None  # the next full batch, being read
+        queued: _ReadAhead | None = None  # the next batch, being read
         try:
-            pending: list[tuple[int, Sequence[str]]] = []
-            async for number, cells in _aiter(rows):
-                if number < self.progress.next_row:
-                    continue
-                pending.append((number, cells))
-                if len(pending) >= size:
-                    ahead, pending = self.read_ahead(pending), []
-                    if queued is not None:
-                        full, queued = queued, ahead
-                        await self.batch(full)
-                        if self.unit.cancel_requested:
-                            return True
-                    queued = ahead
-            last = self.read_ahead(pending) if pending else None
-            if queued is not None:
-                full, queued = queued, last
-                await self.batch(full)
-                if self.unit.cancel_requested:
-                    return True
-            queued = None
-            if last is not None:
-                await self.batch(last)
+            async for pending in self.batches(rows, size):
+                ahead = self.read_ahead(pending) if pending else None
+                if queued is not None:
+                    current, queued = queued, ahead
+                    await self.batch(current)
+                    full = len(current.pending) >= size  # the rest is not checked after
+                    if full and self.unit.cancel_requested:
+                        return True
+                queued = ahead
             return False
         finally:
             if queued is not None:

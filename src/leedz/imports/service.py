@@ -56,7 +56,7 @@ from leedz.jobs.schemas import ImportInput, ImportMode
 from leedz.kit.db import Tx
 from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource, ListKind
-from leedz.leads.record import Key, derived_columns
+from leedz.leads.record import DERIVED, Key, derived_after, derived_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
 from leedz.leads.schemas import MAX_TAGS, CustomFields
 from leedz.leads.service import OwnerNotMember, publish_change
@@ -72,6 +72,7 @@ from leedz.resolution.repository import (
     Candidates,
     ResolutionLocks,
     ResolutionWrites,
+    row_columns,
     savepoint,
 )
 from leedz.resolution.rules import LeadState, Match, decide, matches
@@ -113,7 +114,6 @@ OVER_QUOTA = "over_quota"
 ALSO_MATCHES = "also_matches"
 
 _LEAD_ROW_FIELDS = frozenset(f.name for f in dataclasses.fields(LeadRow))
-_DERIVED = ("search_text", "name_sort", "name_key")
 # A source that wins every comparison (an `updated` row: its creator's edit) and one that
 # wins none (a `joined` row: it only fills). `evidence_id` is not read by the policy.
 _NOBODY = UUID(int=0)
@@ -411,7 +411,7 @@ class _Batch:
         }
         lead = LeadRow.of({k: v for k, v in columns.items() if k in _LEAD_ROW_FIELDS})
         self.created[lead.id] = lead
-        self.derived[lead.id] = {k: columns[k] for k in _DERIVED}
+        self.derived[lead.id] = {k: columns[k] for k in DERIVED}
         state = LeadState(
             row=lead,
             name_key=columns["name_key"],
@@ -496,13 +496,11 @@ class _Batch:
         return ReportLine(number, action.value, self._shown(current.id), note, added_tags, listed)
 
     def _change(self, current: LeadRow, columns: dict[str, Any], claims: Sequence[Key]) -> None:
-        sources = {"name", "contact_name", "emails", "domain", "phones"}
-        if sources & columns.keys():
-            columns |= derived_columns({c: columns.get(c, current.column(c)) for c in sources})
-            self.derived[current.id] = {k: columns[k] for k in _DERIVED}
-        row = dataclasses.replace(
-            current, **{k: v for k, v in columns.items() if k in _LEAD_ROW_FIELDS}
-        )
+        derived = derived_after(columns, current.column)
+        if derived:
+            columns |= derived
+            self.derived[current.id] = derived
+        row = row_columns(current, columns)
         if current.id not in self.created:
             self.before.setdefault(current.id, current)
         else:

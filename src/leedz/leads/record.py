@@ -7,7 +7,7 @@ its position (`phones[2]`); nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,9 @@ from leedz.leads.normalize import (
 )
 
 SEARCH_SEPARATOR = " | "
+# The columns `derived_columns` computes, in the table's order, and the ones it reads.
+DERIVED = ("search_text", "name_sort", "name_key")
+DERIVED_FROM = frozenset({"name", "contact_name", "emails", "domain", "phones"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +150,11 @@ def derived_columns(row: Mapping[str, Any]) -> dict[str, Any]:
         ),
         **name_columns(row["name"], normalized=normalized),
     }
+
+
+def derived_after(columns: Mapping[str, Any], current: Callable[[str], Any]) -> dict[str, Any]:
+    """The derived columns again once `columns` (a write's) are set over a lead whose other
+    columns `current` reads (`LeadRow.column`); none when the write sets none they read."""
+    if not DERIVED_FROM & columns.keys():
+        return {}
+    return derived_columns({c: columns[c] if c in columns else current(c) for c in DERIVED_FROM})

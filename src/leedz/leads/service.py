@@ -24,7 +24,9 @@ from leedz.kit.sanitize import plain_text
 from leedz.leads.events import LeadChange, LeadChanged
 from leedz.leads.models import ActivityType, LeadSource
 from leedz.leads.record import (
+    DERIVED_FROM,
     Key,
+    derived_after,
     derived_columns,
     identity_keys,
     phones_e164,
@@ -392,12 +394,8 @@ async def update(
         lost = await keys.claim(row.id, sorted(wanted - held, key=lambda k: (k.kind, k.value)))
         if lost:
             raise _duplicate_error(await keys.owners(lost, exclude=row.id))
-    if {"name", "contact_name", "emails", "domain", "phones"} & changes.keys():
-        current = {
-            "name": row.name, "contact_name": row.contact_name, "emails": row.emails,
-            "domain": row.domain, "phones": row.phones,
-        }  # fmt: skip
-        columns |= derived_columns(current | {k: columns[k] for k in current if k in columns})
+    if DERIVED_FROM & changes.keys():  # changed, not only written again
+        columns |= derived_after(columns, row.column)
     edited = set(row.edited_fields) | {f for f in present if f in LeadFields.model_fields}
     columns["edited_fields"] = sorted(edited)
     updated = await Leads(tx).update(row.id, {k: columns[k] for k in columns})

@@ -39,7 +39,6 @@ FLAGS = ("do_not_contact",)
 
 # The field (as `edited_fields` and the wire name it, snake case) of each stored column.
 _FIELD_OF = {"domain": "website", "lat": "location", "lng": "location"}
-DERIVED_FROM = frozenset({"name", "contact_name", "emails", "domain", "phones"})
 
 
 def field_of(column: str) -> str:

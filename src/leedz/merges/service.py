@@ -21,7 +21,7 @@ from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
 from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadKeyKind
-from leedz.leads.record import Key, derived_columns, name_columns
+from leedz.leads.record import Key, derived_after, name_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
 from leedz.leads.service import lead_out, publish_change, visible_to
 from leedz.merges import duplicates as scoring
@@ -65,14 +65,6 @@ class MergeAlreadyUndone(Conflict):
 
 class MergeUndoConflict(Conflict):
     code, title = "merge_undo_conflict", "The merge cannot be undone as things stand"
-
-
-def _derived(row: LeadRow, columns: Mapping[str, Any]) -> dict[str, Any]:
-    """Search text and name forms again when a column they read changes."""
-    if not folding.DERIVED_FROM & columns.keys():
-        return {}
-    current = {c: columns.get(c, row.column(c)) for c in folding.DERIVED_FROM}
-    return derived_columns(current)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +165,7 @@ async def merge_leads(
     columns = dict(fold.columns)
     if fold.edited_added:
         columns["edited_fields"] = sorted({*survivor.edited_fields, *fold.edited_added})
-    columns |= _derived(survivor, columns)
+    columns |= derived_after(columns, survivor.column)
     updated = await Leads(tx).update(survivor_id, columns)
 
     snapshot = {
@@ -297,7 +289,7 @@ async def undo(tx: Tx, actor: Actor, merge_id: UUID) -> UndoOut:
 
     revert = folding.revert(current, snapshot["changes"], snapshot["editedAdded"])
     columns = dict(revert.columns)
-    columns |= _derived(current, columns)
+    columns |= derived_after(columns, current.column)
     updated = await Leads(tx).update(survivor_id, columns)
     await Merges(tx).mark_undone(record.id, actor.user_id)
 

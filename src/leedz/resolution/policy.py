@@ -30,14 +30,13 @@ from uuid import UUID
 from leedz.evidence.models import Confidence
 from leedz.leads.models import LeadKeyKind, LeadSource
 from leedz.leads.normalize import InvalidWebsite, is_shared_host
-from leedz.leads.record import Key, derived_columns, name_columns
+from leedz.leads.record import Key, derived_after, derived_columns, name_columns
 from leedz.leads.repository import LeadRow
 from leedz.leads.schemas import MAX_EMAILS, MAX_PHONES, MAX_TAGS
 from leedz.resolution.extract import GOOGLE_MAPS, Extracted, city_key
 
 RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}
 MAPS_FIELDS = frozenset({"rating", "reviewsCount"})
-_DERIVED_FROM = frozenset({"name", "contact_name", "emails", "domain", "phones"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,8 +358,7 @@ def join(
     changed |= {_wire(c) for c in columns}
     if RANK[source.confidence] > RANK[lead.confidence]:
         columns["confidence"] = source.confidence
-    if _DERIVED_FROM & columns.keys():
-        columns |= derived_columns({c: columns.get(c, lead.column(c)) for c in _DERIVED_FROM})
+    columns |= derived_after(columns, lead.column)
     claims = [k for k in claims if owners.get(k) != lead.id]
     return Outcome(columns=columns, changed=_sorted(changed), fields=_sorted(fields), claims=claims)
 

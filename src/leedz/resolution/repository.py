@@ -25,7 +25,7 @@ from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadStatus
-from leedz.leads.record import Key
+from leedz.leads.record import DERIVED, Key
 from leedz.leads.repository import LEAD_COLUMNS, LIVE, WRITABLE, LeadRow
 from leedz.resolution.policy import MAPS_FIELDS, RANK, Backer
 
@@ -272,10 +272,10 @@ _NEW_LEAD_DEFAULTS: dict[str, Any] = {
     "merged_into_id": None,
 }
 _ROW_FIELDS = frozenset(f.name for f in fields(LeadRow))
-# The columns `insert_leads` writes from a lead's row, and the derived ones a `LeadRow` does not
-# hold (`search_text`, `name_sort`, `name_key`: the caller keeps them beside the row).
-_INSERTED = [name for name in WRITABLE if name in _ROW_FIELDS]
-DERIVED = [name for name in WRITABLE if name not in _ROW_FIELDS]
+# The columns `insert_leads` writes from a lead's row: every writable one but the derived ones
+# a `LeadRow` does not hold (`record.DERIVED`: the caller keeps them beside the row).
+_INSERTED = [name for name in WRITABLE if name not in DERIVED]
+_WRITTEN = [*_INSERTED, *DERIVED]
 
 
 def new_lead_row(lead_id: UUID, columns: Mapping[str, Any], at: datetime) -> LeadRow:
@@ -312,11 +312,11 @@ class ResolutionWrites(TenantRepository):
             }
             for row, derived in leads
         ]
-        names = ", ".join(_INSERTED + DERIVED)
+        names = ", ".join(_WRITTEN)
         rows = await self.fetch(
             f"INSERT INTO leads (tenant_id, id, version, created_at, updated_at,"
             f" last_activity_at, {names}) SELECT $1, r.id, r.version, t.at, t.at, t.at,"
-            f" {', '.join(f'r.{name}' for name in _INSERTED + DERIVED)}"
+            f" {', '.join(f'r.{name}' for name in _WRITTEN)}"
             " FROM jsonb_populate_recordset(NULL::leads, $2::jsonb) WITH ORDINALITY AS r"
             " CROSS JOIN (SELECT clock_timestamp() AS now) AS c"
             " CROSS JOIN LATERAL (SELECT c.now + interval '1 microsecond' * (r.ordinality - 1)"

@@ -37,7 +37,7 @@ from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
 from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource
-from leedz.leads.record import Key
+from leedz.leads.record import DERIVED, Key
 from leedz.leads.repository import Leads
 from leedz.leads.service import publish_change
 from leedz.merges import service as merges
@@ -47,7 +47,6 @@ from leedz.resolution.extract import MAPS_LISTING, Extracted, extract
 from leedz.resolution.index import LeadIndex
 from leedz.resolution.policy import Backer, Source
 from leedz.resolution.repository import (
-    DERIVED,
     ActivityIn,
     Candidates,
     LinkIn,
