@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -166,15 +167,32 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
     return {**clean_env(data_dir), "LEEDZ_PORT": str(free_port())}
 
 
+# Starts the command that follows with SIGINT ignored, as a shell starts a background job
+# (`cmd &` in a script): exec keeps the disposition, and Python keeps it ignored.
+SIGINT_IGNORED = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+    " os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 class ServeProcess:
     """`leedz serve`, its output in a file (never a full pipe)."""
 
-    def __init__(self, env: dict[str, str], log: Path, *args: str, group: bool = False) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *args: str,
+        group: bool = False,
+        sigint_ignored: bool = False,
+    ) -> None:
         self.base = f"http://127.0.0.1:{env['LEEDZ_PORT']}"
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*LEEDZ, "serve", *args],
+                [*(SIGINT_IGNORED if sigint_ignored else []), *LEEDZ, "serve", *args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -287,13 +305,24 @@ def children_named(pid: int, name: str) -> list[int]:
 
 class TestInterruptedFirstStart:
     @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+    @pytest.mark.parametrize(
+        "sigint_ignored",
+        [
+            pytest.param(False, id="from-a-terminal"),
+            # A suite run in the background passed SIGINT ignored down to `leedz serve`: the
+            # Ctrl-C was dropped and the process went on to serve (uvicorn handles SIGINT).
+            pytest.param(True, id="SIGINT-ignored-by-the-parent"),
+        ],
+    )
     def test_ctrl_c_during_initdb_leaves_a_database_that_starts(
-        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path
+        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path, sigint_ignored: bool
     ) -> None:
         # The first `make run` is slow (initdb); Ctrl-C reaches every process of the group. The
         # API used to give initdb a quarter of a second to clean up, then SIGKILL it: a data
         # directory half made, half removed, that no later run could start.
-        first = ServeProcess(embedded_env, tmp_path / "first.log", group=True)
+        first = ServeProcess(
+            embedded_env, tmp_path / "first.log", group=True, sigint_ignored=sigint_ignored
+        )
         deadline = time.monotonic() + 60
         while not (children_named(first.process.pid, "initdb") and (pgdata / "base").exists()):
             assert first.process.poll() is None, first.output()[-3000:]
