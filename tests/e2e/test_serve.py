@@ -292,6 +292,17 @@ class TestEveryWayOutStopsTheDatabase:
         assert_no_postmaster(pgdata, leftover)
 
 
+def in_single_user_mode(initdb: int) -> bool:
+    """Whether initdb runs its single-user backend, `postgres --single` (past the bootstrap)."""
+    shells = children_named(initdb, "sh")  # popen() may run it through /bin/sh
+    for parent in (initdb, *shells):
+        for pid in children_named(parent, "postgres"):
+            with contextlib.suppress(OSError):
+                if b"--single" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    return True
+    return False
+
+
 def children_named(pid: int, name: str) -> list[int]:
     """Child processes of `pid` running `name` (Linux /proc)."""
     found = []
@@ -306,16 +317,24 @@ def children_named(pid: int, name: str) -> list[int]:
 class TestInterruptedFirstStart:
     @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
     @pytest.mark.parametrize(
-        "sigint_ignored",
+        ("sigint_ignored", "single_user"),
         [
-            pytest.param(False, id="from-a-terminal"),
+            pytest.param(False, False, id="from-a-terminal"),
             # A suite run in the background passed SIGINT ignored down to `leedz serve`: the
             # Ctrl-C was dropped and the process went on to serve (uvicorn handles SIGINT).
-            pytest.param(True, id="SIGINT-ignored-by-the-parent"),
+            pytest.param(True, False, id="SIGINT-ignored-by-the-parent"),
+            # initdb's single-user backend, past the bootstrap, unblocks SIGINT: it died of the
+            # Ctrl-C and initdb removed the data directory.
+            pytest.param(False, True, id="in-the-single-user-phase"),
         ],
     )
     def test_ctrl_c_during_initdb_leaves_a_database_that_starts(
-        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path, sigint_ignored: bool
+        self,
+        embedded_env: dict[str, str],
+        pgdata: Path,
+        tmp_path: Path,
+        sigint_ignored: bool,
+        single_user: bool,
     ) -> None:
         # The first `make run` is slow (initdb); Ctrl-C reaches every process of the group. The
         # API used to give initdb a quarter of a second to clean up, then SIGKILL it: a data
@@ -327,6 +346,12 @@ class TestInterruptedFirstStart:
         while not (children_named(first.process.pid, "initdb") and (pgdata / "base").exists()):
             assert first.process.poll() is None, first.output()[-3000:]
             assert time.monotonic() < deadline, "initdb never started"
+            time.sleep(0.01)
+        while single_user and not any(
+            in_single_user_mode(initdb) for initdb in children_named(first.process.pid, "initdb")
+        ):
+            assert first.process.poll() is None, first.output()[-3000:]
+            assert time.monotonic() < deadline, "initdb never ran its single-user backend"
             time.sleep(0.01)
         os.killpg(first.process.pid, signal.SIGINT)
         assert first.wait(timeout=60) != 0
