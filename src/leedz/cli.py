@@ -63,7 +63,14 @@ def _end_by_exception_on_signals() -> None:
 
     uvicorn handles SIGINT and SIGTERM itself while it serves, then restores these handlers and
     raises the signal again once its shutdown is done; that second SIGTERM lands here.
+
+    SIGINT gets Python's KeyboardInterrupt whatever the parent left: a process started with
+    SIGINT ignored (a background job of a script, `cmd &`, and so some CI runners) keeps it
+    ignored, as Python installs its handler only over the default action. uvicorn then honours
+    Ctrl-C once it serves, but one during the start (initdb, deferred by kit/embedded.py to
+    its end) was dropped, and the process went on to serve.
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _hang_up)
 

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -166,15 +167,32 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
     return {**clean_env(data_dir), "LEEDZ_PORT": str(free_port())}
 
 
+# Starts the command that follows with SIGINT ignored, as a shell starts a background job
+# (`cmd &` in a script): exec keeps the disposition, and Python keeps it ignored.
+SIGINT_IGNORED = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+    " os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 class ServeProcess:
     """`leedz serve`, its output in a file (never a full pipe)."""
 
-    def __init__(self, env: dict[str, str], log: Path, *args: str, group: bool = False) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *args: str,
+        group: bool = False,
+        sigint_ignored: bool = False,
+    ) -> None:
         self.base = f"http://127.0.0.1:{env['LEEDZ_PORT']}"
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*LEEDZ, "serve", *args],
+                [*(SIGINT_IGNORED if sigint_ignored else []), *LEEDZ, "serve", *args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -274,6 +292,17 @@ class TestEveryWayOutStopsTheDatabase:
         assert_no_postmaster(pgdata, leftover)
 
 
+def in_single_user_mode(initdb: int) -> bool:
+    """Whether initdb runs its single-user backend, `postgres --single` (past the bootstrap)."""
+    shells = children_named(initdb, "sh")  # popen() may run it through /bin/sh
+    for parent in (initdb, *shells):
+        for pid in children_named(parent, "postgres"):
+            with contextlib.suppress(OSError):
+                if b"--single" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    return True
+    return False
+
+
 def children_named(pid: int, name: str) -> list[int]:
     """Child processes of `pid` running `name` (Linux /proc)."""
     found = []
@@ -287,17 +316,42 @@ def children_named(pid: int, name: str) -> list[int]:
 
 class TestInterruptedFirstStart:
     @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+    @pytest.mark.parametrize(
+        ("sigint_ignored", "single_user"),
+        [
+            pytest.param(False, False, id="from-a-terminal"),
+            # A suite run in the background passed SIGINT ignored down to `leedz serve`: the
+            # Ctrl-C was dropped and the process went on to serve (uvicorn handles SIGINT).
+            pytest.param(True, False, id="SIGINT-ignored-by-the-parent"),
+            # initdb's single-user backend, past the bootstrap, unblocks SIGINT: it died of the
+            # Ctrl-C and initdb removed the data directory.
+            pytest.param(False, True, id="in-the-single-user-phase"),
+        ],
+    )
     def test_ctrl_c_during_initdb_leaves_a_database_that_starts(
-        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path
+        self,
+        embedded_env: dict[str, str],
+        pgdata: Path,
+        tmp_path: Path,
+        sigint_ignored: bool,
+        single_user: bool,
     ) -> None:
         # The first `make run` is slow (initdb); Ctrl-C reaches every process of the group. The
         # API used to give initdb a quarter of a second to clean up, then SIGKILL it: a data
         # directory half made, half removed, that no later run could start.
-        first = ServeProcess(embedded_env, tmp_path / "first.log", group=True)
+        first = ServeProcess(
+            embedded_env, tmp_path / "first.log", group=True, sigint_ignored=sigint_ignored
+        )
         deadline = time.monotonic() + 60
         while not (children_named(first.process.pid, "initdb") and (pgdata / "base").exists()):
             assert first.process.poll() is None, first.output()[-3000:]
             assert time.monotonic() < deadline, "initdb never started"
+            time.sleep(0.01)
+        while single_user and not any(
+            in_single_user_mode(initdb) for initdb in children_named(first.process.pid, "initdb")
+        ):
+            assert first.process.poll() is None, first.output()[-3000:]
+            assert time.monotonic() < deadline, "initdb never ran its single-user backend"
             time.sleep(0.01)
         os.killpg(first.process.pid, signal.SIGINT)
         assert first.wait(timeout=60) != 0

