@@ -26,6 +26,7 @@ async def weaken_hash(owner: asyncpg.Connection, account: Account) -> None:
 
 
 class TestSignup:
+    @pytest.mark.owasp_hashing
     async def test_creates_user_tenant_and_owner_membership(
         self, client: httpx.AsyncClient, owner: asyncpg.Connection
     ) -> None:
@@ -224,6 +225,7 @@ class TestLogin:
         )
         assert "auth.login_failed" in [e["event_type"] for e in events]
 
+    @pytest.mark.owasp_hashing
     async def test_an_old_hash_is_upgraded_on_login(
         self, client: httpx.AsyncClient, owner: asyncpg.Connection
     ) -> None:
