@@ -4,11 +4,13 @@ trailing slash get what they always did."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from leedz import api
+from leedz.ops.endpoints import router as ops_router
 from leedz.app import create_app
 from leedz.config import Settings
 
@@ -44,7 +46,7 @@ def _shape(route: BaseRoute) -> tuple[object, ...]:
 def test_the_routes_built_once_are_those_include_router_makes() -> None:
     # api_routes() builds the routes once a process; each app used to include every router.
     built = FastAPI(generate_unique_id_function=api.operation_id)
-    built.include_router(api.ops_router)
+    built.include_router(ops_router)
     for router in api.V1_ROUTERS:
         built.include_router(router, prefix="/v1")
     made = [r for r in built.router.routes if isinstance(r, APIRoute)]
@@ -57,7 +59,7 @@ def test_no_router_has_handlers_or_a_lifespan_of_its_own() -> None:
     # api_routes() keeps routes only: a router's startup/shutdown handlers or lifespan would be
     # lost (app.include_router merges them into the app's).
     default = APIRouter().lifespan_context
-    for router in (api.ops_router, *api.V1_ROUTERS):
+    for router in (ops_router, *api.V1_ROUTERS):
         assert router.on_startup == []
         assert router.on_shutdown == []
         assert type(router.lifespan_context) is type(default)
@@ -70,3 +72,11 @@ def test_two_apps_share_the_routes_and_answer_alike(settings: Settings, database
     ours = set(map(id, api.api_routes()))
     assert ours <= set(map(id, first.router.routes))
     assert ours <= set(map(id, second.router.routes))
+
+
+def test_a_dependency_override_fails_instead_of_being_ignored(
+    settings: Settings, database_url: str
+) -> None:
+    app = create_app(settings, database_url=database_url)
+    with pytest.raises(TypeError):
+        app.dependency_overrides[create_app] = lambda: None

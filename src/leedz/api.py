@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from types import MappingProxyType
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -73,3 +74,6 @@ def include_routers(app: FastAPI) -> None:
     # What an upload is, told by the import reader (files/endpoints.py `Detect`).
     app.state.detect_upload = reader.detect
     app.router.routes.extend(api_routes())
+    # The shared routes never consult the app's dependency overrides: one set here would be
+    # ignored without a word, so setting one fails instead (TypeError).
+    app.dependency_overrides = MappingProxyType({})  # type: ignore[assignment]

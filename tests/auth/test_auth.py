@@ -18,7 +18,9 @@ from tests.support.problems import without_request_id
 
 
 async def weaken_hash(owner: asyncpg.Connection, account: Account) -> None:
-    """Store the account's password hashed with weaker parameters than the current ones."""
+    """Store the account's password hashed with other parameters than the current ones: weaker
+    than OWASP's (tests marked owasp_hashing), stronger than the test hasher (tests/conftest.py);
+    either way a sign-in rehashes it."""
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     await owner.execute(
         "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
