@@ -10,9 +10,9 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from leedz import api
-from leedz.ops.endpoints import router as ops_router
 from leedz.app import create_app
 from leedz.config import Settings
+from leedz.ops.endpoints import router as ops_router
 
 
 async def test_not_found_wrong_method_and_trailing_slash_behave_as_before(
