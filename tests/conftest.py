@@ -8,12 +8,27 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from leedz.app import create_app
 from leedz.config import Environment, Settings
+from leedz.kit import passwords
 from tests.support import databases
+
+# argon2id at a test's cost. At OWASP's (kit/passwords.py: 19 MiB, t=2) a hash takes 40 ms here,
+# and the suite makes and signs in thousands of accounts. Tests marked `owasp_hashing` keep the
+# real hasher; servers the tests start as processes always do.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+CHEAP_DUMMY_HASH = CHEAP_HASHER.hash("leedz-timing-equaliser")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("owasp_hashing") is None:
+        monkeypatch.setattr(passwords, "HASHER", CHEAP_HASHER)
+        monkeypatch.setattr(passwords, "_DUMMY_HASH", CHEAP_DUMMY_HASH)
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +52,7 @@ async def owner(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         # Each test starts from empty tenant data; plans (seeded once) stay.
-        await conn.execute("TRUNCATE tenants, users CASCADE")
+        await databases.empty_tenant_data(conn)
         await conn.close()
 
 

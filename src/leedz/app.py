@@ -10,10 +10,9 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from leedz import __version__
-from leedz.api import include_routers
+from leedz.api import include_routers, operation_id
 from leedz.auth import accounts
 from leedz.auth import mail as account_mail
 from leedz.auth.sessions import AuthKeys
@@ -43,12 +42,6 @@ from leedz.worker.handlers import HANDLERS
 from leedz.worker.worker import Worker
 
 log = structlog.get_logger("leedz.app")
-
-
-def _operation_id(route: APIRoute) -> str:
-    """Clean OpenAPI operation ids (`createJob`), used by generated clients."""
-    head, *rest = route.name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
 
 
 def _periodic_tasks(db: Database, settings: Settings) -> tuple[asyncio.Task[None], ...]:
@@ -137,7 +130,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         version=__version__,
         summary="Multi-tenant lead generation: tenants, jobs, agents and their evidence.",
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.bus = bus

@@ -18,7 +18,9 @@ from tests.support.problems import without_request_id
 
 
 async def weaken_hash(owner: asyncpg.Connection, account: Account) -> None:
-    """Store the account's password hashed with weaker parameters than the current ones."""
+    """Store the account's password hashed with other parameters than the current ones: weaker
+    than OWASP's (tests marked owasp_hashing), stronger than the test hasher (tests/conftest.py);
+    either way a sign-in rehashes it."""
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     await owner.execute(
         "UPDATE users SET password_hash = $2 WHERE id = $1::uuid", account.user_id, weak
@@ -26,6 +28,7 @@ async def weaken_hash(owner: asyncpg.Connection, account: Account) -> None:
 
 
 class TestSignup:
+    @pytest.mark.owasp_hashing
     async def test_creates_user_tenant_and_owner_membership(
         self, client: httpx.AsyncClient, owner: asyncpg.Connection
     ) -> None:
@@ -224,6 +227,7 @@ class TestLogin:
         )
         assert "auth.login_failed" in [e["event_type"] for e in events]
 
+    @pytest.mark.owasp_hashing
     async def test_an_old_hash_is_upgraded_on_login(
         self, client: httpx.AsyncClient, owner: asyncpg.Connection
     ) -> None:

@@ -198,7 +198,7 @@ async def _build_world(base: str, database_url: str) -> World:
 async def _truncate(database_url: str) -> None:
     conn = await asyncpg.connect(databases.asyncpg_dsn(database_url))
     try:
-        await conn.execute("TRUNCATE tenants, users CASCADE")
+        await databases.empty_tenant_data(conn)
     finally:
         await conn.close()
 
