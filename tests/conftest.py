@@ -52,7 +52,7 @@ async def owner(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         # Each test starts from empty tenant data; plans (seeded once) stay.
-        await databases.empty_tenant_data(conn)
+        await databases.empty_tenant_data(conn, database_url)
         await conn.close()
 
 

@@ -198,7 +198,7 @@ async def _build_world(base: str, database_url: str) -> World:
 async def _truncate(database_url: str) -> None:
     conn = await asyncpg.connect(databases.asyncpg_dsn(database_url))
     try:
-        await databases.empty_tenant_data(conn)
+        await databases.empty_tenant_data(conn, database_url)
     finally:
         await conn.close()
 

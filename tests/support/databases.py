@@ -49,25 +49,24 @@ SELECT format('%I.%I', n.nspname, k.relname)
 FROM hit JOIN pg_class k ON k.oid = hit.oid JOIN pg_namespace n ON n.oid = k.relnamespace
 ORDER BY 1
 """
-_emptying: dict[str, str] = {}  # database -> the statements that empty its tenant data
+_emptying: dict[str, str] = {}  # database URL -> the statements that empty its tenant data
 
 
-async def empty_tenant_data(conn: asyncpg.Connection) -> None:
+async def empty_tenant_data(conn: asyncpg.Connection, database_url: str) -> None:
     """What `TRUNCATE tenants, users CASCADE` does, as DELETEs: a test's rows are few, and a
     TRUNCATE of 22 tables and their indexes (new files for each, the old ones unlinked at
     commit) took 100-430 ms a test here, a DELETE of the same rows 1 ms. Foreign keys are not
     checked meanwhile (session_replication_role): every table that refers to another is emptied
     in the same transaction. Needs a superuser (as the suite does anyway), to whom row-level
     security does not apply."""
-    database = str(await conn.fetchval("SELECT current_database()"))
-    sql = _emptying.get(database)
+    sql = _emptying.get(database_url)
     if sql is None:
         tables = [r[0] for r in await conn.fetch(_TENANT_TABLES_SQL)]
         deletes = " ".join(f"DELETE FROM {table};" for table in tables)
         # Locked first, as TRUNCATE locks them: a row another session commits meanwhile
         # (foreign keys unchecked here) could otherwise outlive the rows it refers to.
         lock = f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE;"
-        sql = _emptying[database] = (
+        sql = _emptying[database_url] = (
             f"BEGIN; SET LOCAL session_replication_role = replica; {lock} {deletes} COMMIT;"
         )
     await conn.execute(sql)
