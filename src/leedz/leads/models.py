@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Enum,
     Float,
@@ -131,7 +132,8 @@ class Lead(TenantOwned, Base):
         Index(None, "tenant_id", "rating", "id"),
         Index(None, "tenant_id", "owner_id"),
         Index(None, "tenant_id", "status"),
-        Index(None, "tenant_id", "name_key"),
+        # Look-alikes and rule 5: a name in a city (migration 20261202_0900).
+        Index(None, "tenant_id", "name_key", "city_key"),
         Index(None, "tenant_id", "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
         # Duplicate suggestions (merges/): names close to a lead's, leads with its domain.
@@ -149,6 +151,11 @@ class Lead(TenantOwned, Base):
     social_profiles: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=_EMPTY_OBJECT)
     address: Mapped[str | None] = mapped_column(String(500))
     city: Mapped[str | None] = mapped_column(String(120))
+    # The compared city (trimmed, lower case), kept by PostgreSQL: `city_key = $1` is leakproof,
+    # so an index can answer it under row-level security, where `lower(city)` cannot be.
+    city_key: Mapped[str | None] = mapped_column(
+        Text, Computed("lower(btrim(city::text))", persisted=True)
+    )
     country: Mapped[str | None] = mapped_column(String(2))
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)

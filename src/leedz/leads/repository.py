@@ -216,12 +216,22 @@ _TENANT_FIELDS = (
 )  # fmt: skip
 
 
-@lru_cache(maxsize=64)
-def _create_sql(names: tuple[str, ...], *, guard: bool) -> str:
+def same_city(city: str, alias: str = "") -> str:
+    """A lead (`alias`, e.g. `l.`) in the known city that the SQL expression `city` gives, or of
+    no city: its compared form (`city_key`, trimmed and in lower case) equal, or none. Both
+    halves are leakproof, so under row-level security `(tenant_id, name_key, city_key)` answers
+    each with index conditions (migration 20261202_0900); `lower(city) = …` was a filter on
+    every lead of the name. `city` must not be NULL: for a city unknown, leave the city out."""
+    return f" AND ({alias}city_key = lower(btrim({city})) OR {alias}city_key IS NULL)"
+
+
+@lru_cache(maxsize=128)
+def _create_sql(names: tuple[str, ...], *, guard: bool, city: bool) -> str:
     """`Leads.create`'s statement for these columns (built once per set of columns). With
     `guard`, it reads the tenant's settings and plan first (`tenant`), inserts only if the
     plan does not limit leads, and answers the tenant's row joined to the lead's (NULL when
-    nothing was inserted)."""
+    nothing was inserted). `city`: whether the lead has one (its look-alikes are then the
+    leads of its name in its city or of no city; else of its name in any city)."""
     n = len(names)
     placeholders = ", ".join(f"${i + 2}::{WRITABLE[c]}" for i, c in enumerate(names))
     p = [f"${n + 2 + i}" for i in range(8)]  # keys, timeline, look-alikes
@@ -251,8 +261,8 @@ def _create_sql(names: tuple[str, ...], *, guard: bool) -> str:
         " ARRAY(SELECT ARRAY[l.id::text, l.name] FROM leads l"
         f" WHERE lead.id IS NOT NULL AND l.tenant_id = $1 AND {p[6]}::text IS NOT NULL"
         f" AND l.name_key = {p[6]} AND l.{LIVE.replace(' AND ', ' AND l.')}"
-        " AND (lead.city IS NULL OR l.city IS NULL OR lower(l.city) = lower(lead.city))"
-        f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
+        + (same_city(f"${n + 18}::text", "l.") if city else "")  # after the audit row's
+        + f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
         + (" FROM tenant LEFT JOIN lead ON true" if guard else " FROM lead")
     )
 
@@ -316,8 +326,9 @@ class Leads(TenantRepository):
         guard: bool,
     ) -> Created | Limited:
         names = tuple(name for name in columns if name in WRITABLE)
+        city = columns.get("city") is not None
         row = await self.fetchrow(
-            _create_sql(names, guard=guard),
+            _create_sql(names, guard=guard, city=city),
             *(_encode(c, columns[c]) for c in names),
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -325,6 +336,7 @@ class Leads(TenantRepository):
             columns.get("name_key") or None,  # a name of punctuation alone looks like no other
             look_alikes,
             *audit.args(),
+            *([columns["city"]] if city else []),
         )
         if row is None:
             raise LookupError("the tenant of the transaction is not found")
@@ -424,22 +436,6 @@ class Leads(TenantRepository):
             "SELECT q.leads FROM leedz_quota_leads($2::bool) q WHERE q.tenant_id = $1", serialize
         )
         return int(row["leads"])
-
-    async def look_alikes(
-        self, *, name_key: str, city: str | None, exclude: UUID | None, limit: int = 10
-    ) -> list[LookAlike]:
-        """Live leads with the same name key in the same city (either city unknown counts)."""
-        rows = await self.fetch(
-            "SELECT id, name FROM leads WHERE tenant_id = $1 AND name_key = $2 AND "
-            + LIVE
-            + " AND ($3::text IS NULL OR city IS NULL OR lower(city) = lower($3))"
-            " AND ($4::uuid IS NULL OR id <> $4) ORDER BY created_at, id LIMIT $5",
-            name_key,
-            city,
-            exclude,
-            limit,
-        )
-        return [LookAlike(**row) for row in rows]
 
 
 class LeadKeys(TenantRepository):

@@ -30,12 +30,15 @@ from leedz.leads.repository import (
     like_has_trigram,
 )
 
-# Every column undo writes back on a restored lead: all but its identity. The user references
+# Every column undo writes back on a restored lead: all but its identity and the columns
+# PostgreSQL generates (`city_key`, computed again from the restored city). The user references
 # keep the row's current value: while the lead was folded in, only their foreign keys' ON DELETE
 # SET NULL can have changed them (the owner left, the creator's account was deleted), and the
 # snapshot's value would no longer be a member or a user.
 _RESTORED_COLUMNS = tuple(
-    c.name for c in Lead.__table__.columns if c.name not in {"id", "tenant_id"}
+    c.name
+    for c in Lead.__table__.columns
+    if c.name not in {"id", "tenant_id"} and c.computed is None
 )
 _KEPT_COLUMNS = frozenset({"owner_id", "created_by_id"})
 

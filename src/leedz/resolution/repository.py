@@ -167,12 +167,14 @@ class Candidates(TenantRepository):
             " AS u(kind, value)) AND k.value = ANY($3::text[])"
             " UNION SELECT d.id FROM unnest($4::text[], $5::text[]) AS p(domain, city)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
-            " AND domain = p.domain AND (p.city IS NULL OR city IS NULL"
-            " OR lower(btrim(city)) = p.city) ORDER BY created_at, id LIMIT $8) AS d"
+            " AND domain = p.domain AND (p.city IS NULL OR city_key IS NULL"
+            " OR city_key = p.city) ORDER BY created_at, id LIMIT $8) AS d"
             " UNION SELECT n.id FROM unnest($6::text[], $7::text[], $9::text[], $10::boolean[])"
             " AS q(name_key, city, phones, phoneless)"
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
-            " AND name_key = q.name_key AND lower(btrim(city)) = q.city"
+            # city_key (texteq, leakproof): an index condition of (tenant_id, name_key,
+            # city_key) under RLS, where lower(btrim(city)) was a filter (20261202_0900).
+            " AND name_key = q.name_key AND city_key = q.city"
             " AND (q.phoneless OR cardinality(phones) = 0"
             " OR phones && string_to_array(q.phones, ' ')::varchar[])"
             " ORDER BY created_at, id LIMIT $8) AS n)"
