@@ -31,6 +31,15 @@ def old_without_format_characters(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
+def old_trim_text(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and normalize._invisible(text[start]):
+        start += 1
+    while end > start and normalize._invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 def old_ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
@@ -219,6 +228,13 @@ def test_a_character_class_matches_exactly_its_ranges() -> None:
 def test_format_characters_are_removed_as_before() -> None:
     for text in [EVERY_CODE_POINT, ASCII, *mixed_strings(2000, seed=1)]:
         assert normalize._without_format_characters(text) == old_without_format_characters(text)
+
+
+def test_text_is_trimmed_as_before() -> None:
+    pairs = [a + b for a in ASCII for b in ASCII]
+    spaced = [f"{a}{b} x {b}{a}" for a in ASCII for b in " \t\n\x1c\u00a0\u200f"]
+    for text in [EVERY_CODE_POINT, ASCII, *pairs, *spaced, *mixed_strings(2000, seed=3)]:
+        assert normalize.trim_text(text) == old_trim_text(text), repr(text)
 
 
 def test_digits_become_ascii_as_before() -> None:

@@ -64,6 +64,8 @@ def trim_text(text: str) -> str:
     Arabic page often comes wrapped in U+200F or U+202B…U+202C, and a city or a name compared
     with them would differ from the same text without. Inner ones (a ZWNJ inside a Persian
     word) stay; a text of nothing else becomes empty."""
+    if text.isascii():  # no format character, and str.strip() strips what str.isspace() is
+        return text.strip()
     start, end = 0, len(text)
     while start < end and _invisible(text[start]):
         start += 1
