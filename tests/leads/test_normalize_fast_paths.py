@@ -251,6 +251,18 @@ def test_the_phone_characters_are_those_of_before_over_every_code_point() -> Non
     assert found == "".join(ch for ch in EVERY_CODE_POINT if old_phone_character(ch))
 
 
+def test_no_phone_character_can_be_part_of_an_extension() -> None:
+    """Why normalize_phone looks for an extension only in a text with other characters: each
+    of _EXTENSION's forms needs one of these characters, which no phone character matches,
+    case-insensitively as _EXTENSION compares."""
+    needed = "extnsio" + "تحويلةهداخليفرعي" + "#;="
+    assert "ext|extn|extension|x|تحويلة|تحويله|داخلي|فرعي" in normalize._EXTENSION.pattern
+    phone_characters = normalize._PHONE_CHARACTER.findall(EVERY_CODE_POINT)
+    for literal in needed:
+        pattern = re.compile(re.escape(literal), re.IGNORECASE)
+        assert not any(pattern.fullmatch(ch) for ch in phone_characters), literal
+
+
 def test_no_phone_character_is_a_letter() -> None:
     """Why a text of phone characters needs no letter check."""
     assert not any(ch.isalpha() for ch in normalize._PHONE_CHARACTER.findall(EVERY_CODE_POINT))

@@ -146,6 +146,7 @@ _TEL_URI = re.compile(r"^tel:(?=[+0-9])", re.IGNORECASE)  # RFC 3966, as in an h
 _PHONE_CHARACTER = re.compile(
     f"[0-9+\\s.()\\[\\]/\u2212{unicode_ranges.character_class(unicode_ranges.DASH)}]"
 )
+# A text of them holds no extension: every _EXTENSION needs a letter, a "#" or a ";".
 _PHONE_CHARACTERS = re.compile(f"{_PHONE_CHARACTER.pattern}*")
 _NOT_SIGNIFICANT = re.compile(r"[^0-9+]")  # what a phone's digits and "+" are read without
 
@@ -220,10 +221,11 @@ def normalize_phone(raw: str, *, country: str | None, default_country: str) -> s
     text = _phone_text(raw)
     if len(text) > _PHONE_MAX_CHARS:
         raise InvalidPhone(PhoneProblem.TOO_LONG)
-    text = _EXTENSION.sub("", text)
-    problem = _characters_problem(text)
-    if problem is not None:
-        raise InvalidPhone(problem)
+    if not _PHONE_CHARACTERS.fullmatch(text):  # else it has no extension, nor a stray character
+        text = _EXTENSION.sub("", text)
+        problem = _characters_problem(text)
+        if problem is not None:
+            raise InvalidPhone(problem)
     significant = _NOT_SIGNIFICANT.sub("", text)
     digits = significant.lstrip("+")
     if not digits:
