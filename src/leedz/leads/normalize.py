@@ -26,17 +26,32 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 
 from leedz.kit import schemas
+from leedz.leads import unicode_ranges
 from leedz.leads.shared_hosts import SHARED_HOSTS, SHARED_ON_EVERY_SUFFIX
 
 # ---------------------------------------------------------------------------------------------
 # Shared by every rule
+
+# Character classes matched by one regex (C speed) instead of a unicodedata call per character:
+# a row of an import passes through these a dozen times. unicode_ranges derives them from
+# unicodedata; tests/leads/test_normalize_fast_paths.py checks each against its per-character
+# definition over every code point.
+_FORMAT_CHARACTER = re.compile(f"[{unicode_ranges.character_class(unicode_ranges.FORMAT)}]")
+_MARK = re.compile(f"[{unicode_ranges.character_class(unicode_ranges.MARK)}]")
+_ASCII_DIGIT_OF = {
+    cp: str(unicodedata.decimal(chr(cp)))
+    for cp in unicode_ranges.code_points(unicode_ranges.DECIMAL)
+}
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]")  # re's \w is str.isalnum() or "_"
 
 
 def _without_format_characters(text: str) -> str:
     """Unicode format characters (category Cf) removed: the direction marks U+200E/U+200F,
     U+061C, embeddings and isolates U+202A–202E/U+2066–2069, zero-width spaces and joiners,
     the BOM, soft hyphens. Copying from an Arabic page leaves them around numbers and names."""
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if text.isascii():  # no ASCII character is a format character
+        return text
+    return _FORMAT_CHARACTER.sub("", text)
 
 
 def _invisible(ch: str) -> bool:
@@ -49,6 +64,8 @@ def trim_text(text: str) -> str:
     Arabic page often comes wrapped in U+200F or U+202B…U+202C, and a city or a name compared
     with them would differ from the same text without. Inner ones (a ZWNJ inside a Persian
     word) stay; a text of nothing else becomes empty."""
+    if text.isascii():  # no format character, and str.strip() strips what str.isspace() is
+        return text.strip()
     start, end = 0, len(text)
     while start < end and _invisible(text[start]):
         start += 1
@@ -60,7 +77,9 @@ def trim_text(text: str) -> str:
 def _ascii_digits(text: str) -> str:
     """Every decimal digit (Arabic-Indic U+0660–0669, Persian U+06F0–06F9, fullwidth, any
     other script's) as its ASCII digit."""
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+    if text.isascii():  # ASCII's only decimal digits are 0-9 themselves
+        return text
+    return text.translate(_ASCII_DIGIT_OF)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,9 +141,14 @@ _EXTENSION = re.compile(
     re.IGNORECASE,
 )
 _TEL_URI = re.compile(r"^tel:(?=[+0-9])", re.IGNORECASE)  # RFC 3966, as in an href
-_ASCII_DIGIT = frozenset("0123456789")
-# Besides digits, a leading "+", spaces and dashes of any kind (category Pd).
-_PHONE_PUNCTUATION = frozenset(".()[]/\u2212")  # U+2212 MINUS SIGN is a math symbol, not Pd
+# The characters a phone may hold: ASCII digits, "+", whitespace (re's \s is str.isspace()),
+# dashes of any kind (category Pd) and . ( ) [ ] / U+2212 MINUS SIGN (a math symbol, not Pd).
+_PHONE_CHARACTER = re.compile(
+    f"[0-9+\\s.()\\[\\]/\u2212{unicode_ranges.character_class(unicode_ranges.DASH)}]"
+)
+# A text of them holds no extension: every _EXTENSION needs a letter, a "#" or a ";".
+_PHONE_CHARACTERS = re.compile(f"{_PHONE_CHARACTER.pattern}*")
+_NOT_SIGNIFICANT = re.compile(r"[^0-9+]")  # what a phone's digits and "+" are read without
 
 
 def _region(code: str) -> str:
@@ -140,14 +164,14 @@ def _phone_text(raw: str) -> str:
     return _TEL_URI.sub("", text)
 
 
-def _phone_character(ch: str) -> bool:
-    return (
-        ch in _ASCII_DIGIT
-        or ch == "+"
-        or ch.isspace()
-        or ch in _PHONE_PUNCTUATION
-        or unicodedata.category(ch) == "Pd"
-    )
+def _characters_problem(text: str) -> PhoneProblem | None:
+    """Why `text` holds a character no phone has: a letter, else any other; None if it holds
+    none. No phone character is a letter, so a text of phone characters has no letter."""
+    if _PHONE_CHARACTERS.fullmatch(text):
+        return None
+    if any(ch.isalpha() for ch in text):
+        return PhoneProblem.LETTERS
+    return PhoneProblem.UNEXPECTED_CHARACTER
 
 
 def _possibility(number: PhoneNumber) -> PhoneProblem:
@@ -197,12 +221,12 @@ def normalize_phone(raw: str, *, country: str | None, default_country: str) -> s
     text = _phone_text(raw)
     if len(text) > _PHONE_MAX_CHARS:
         raise InvalidPhone(PhoneProblem.TOO_LONG)
-    text = _EXTENSION.sub("", text)
-    if any(ch.isalpha() for ch in text):
-        raise InvalidPhone(PhoneProblem.LETTERS)
-    if not all(_phone_character(ch) for ch in text):
-        raise InvalidPhone(PhoneProblem.UNEXPECTED_CHARACTER)
-    significant = "".join(ch for ch in text if ch in _ASCII_DIGIT or ch == "+")
+    if not _PHONE_CHARACTERS.fullmatch(text):  # else it has no extension, nor a stray character
+        text = _EXTENSION.sub("", text)
+        problem = _characters_problem(text)
+        if problem is not None:
+            raise InvalidPhone(problem)
+    significant = _NOT_SIGNIFICANT.sub("", text)
     digits = significant.lstrip("+")
     if not digits:
         raise InvalidPhone(PhoneProblem.EMPTY)
@@ -522,12 +546,12 @@ def normalize_text(text: str) -> str:
     """
     text = _without_format_characters(text).translate(_ARABIC_LETTERS)
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
+    text = _MARK.sub("", text)
     text = _QURANIC_MARKS.sub("", text).translate(_ARABIC_LETTERS)
     text = _ascii_digits(text).casefold().translate(_LATIN_LETTERS)
     text = _APOSTROPHES.sub("", text)
     text = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), text)
-    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    text = _NOT_ALPHANUMERIC.sub(" ", text)
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
@@ -578,6 +602,23 @@ _LEGAL_FORM_AFTER = _words(
 _LEGAL_FORM_BEFORE = _words(("شركة", "مؤسسة"))
 
 
+def _by_word(
+    forms: tuple[tuple[str, ...], ...], position: int
+) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The forms by their word at `position` (-1: last, 0: first), longest first as in
+    `forms`: only those can match at that end of a name, so a name's last word picks the few
+    legal forms worth comparing instead of all of them."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for form in forms:
+        if form:  # an empty form matches no name (it leaves no word)
+            index.setdefault(form[position], []).append(form)
+    return {word: tuple(found) for word, found in index.items()}
+
+
+_LEGAL_FORM_AFTER_BY_LAST = _by_word(_LEGAL_FORM_AFTER, -1)
+_LEGAL_FORM_BEFORE_BY_FIRST = _by_word(_LEGAL_FORM_BEFORE, 0)
+
+
 @functools.lru_cache(maxsize=_TEXT_CACHE)
 def name_key(name: str) -> str:
     """The form in which two business names are the same name (resolution's name rule):
@@ -595,14 +636,22 @@ def name_key_of_text(text: str) -> str:
     words = text.split()
     while True:
         after = next(
-            (f for f in _LEGAL_FORM_AFTER if len(words) > len(f) and tuple(words[-len(f) :]) == f),
+            (
+                f
+                for f in _LEGAL_FORM_AFTER_BY_LAST.get(words[-1] if words else "", ())
+                if len(words) > len(f) and tuple(words[-len(f) :]) == f
+            ),
             None,
         )
         if after is not None:
             words = words[: -len(after)]
             continue
         before = next(
-            (f for f in _LEGAL_FORM_BEFORE if len(words) > len(f) and tuple(words[: len(f)]) == f),
+            (
+                f
+                for f in _LEGAL_FORM_BEFORE_BY_FIRST.get(words[0] if words else "", ())
+                if len(words) > len(f) and tuple(words[: len(f)]) == f
+            ),
             None,
         )
         if before is None:
