@@ -55,7 +55,7 @@ from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.schemas import ImportInput, ImportMode
 from leedz.kit.db import Tx
 from leedz.leads.events import LeadChange
-from leedz.leads.models import ActivityType, LeadSource, ListKind
+from leedz.leads.models import ActivityType, LeadSource, LeadStatus, ListKind
 from leedz.leads.record import DERIVED, Key, derived_after, derived_columns
 from leedz.leads.repository import Activities, LeadRow, Leads
 from leedz.leads.schemas import MAX_TAGS, CustomFields
@@ -113,7 +113,7 @@ IN_TRASH = "in_trash"
 OVER_QUOTA = "over_quota"
 ALSO_MATCHES = "also_matches"
 
-_LEAD_ROW_FIELDS = frozenset(f.name for f in dataclasses.fields(LeadRow))
+_LEAD_ROW_NAMES = tuple(f.name for f in dataclasses.fields(LeadRow))
 # A source that wins every comparison (an `updated` row: its creator's edit) and one that
 # wins none (a `joined` row: it only fills). `evidence_id` is not read by the policy.
 _NOBODY = UUID(int=0)
@@ -396,7 +396,7 @@ class _Batch:
         created_at = self.now + timedelta(microseconds=len(self.created))
         columns = outcome.columns | {
             "id": uuid4(),
-            "status": row.status or "NEW",
+            "status": LeadStatus(row.status or LeadStatus.NEW),
             "owner_id": self.ctx.owner_id,
             "do_not_contact": bool(row.do_not_contact),
             "custom_fields": row.custom_fields,
@@ -409,7 +409,9 @@ class _Batch:
             "deleted_at": None,
             "merged_into_id": None,
         }
-        lead = LeadRow.of({k: v for k, v in columns.items() if k in _LEAD_ROW_FIELDS})
+        # Every field given, as LeadRow holds it (the enums are members already): built
+        # directly, without `LeadRow.of`'s second dict and enum look-ups.
+        lead = LeadRow(**{name: columns[name] for name in _LEAD_ROW_NAMES})
         self.created[lead.id] = lead
         self.derived[lead.id] = {k: columns[k] for k in DERIVED}
         state = LeadState(
@@ -683,7 +685,7 @@ def _added_tags(before: Sequence[str], after: Sequence[str]) -> list[str]:
 def _encoded(row: LeadRow, derived: dict[str, str] | None) -> dict[str, Any]:
     """The lead's columns as `jsonb_populate_recordset` reads them; the derived ones as the
     batch computed them (or computed now, for a lead whose names and keys did not change)."""
-    values = {name: getattr(row, name) for name in _LEAD_ROW_FIELDS}
+    values = {name: getattr(row, name) for name in _LEAD_ROW_NAMES}
     for name in ("status", "confidence", "source_type"):
         values[name] = values[name].value
     values |= derived if derived is not None else derived_columns(values)
