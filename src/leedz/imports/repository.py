@@ -41,7 +41,7 @@ _LEAD_COLUMNS_OF_L = ", ".join("l." + c.strip() for c in LEAD_COLUMNS.split(",")
 def _json(value: Any) -> str:
     """`value` as the text of a `::jsonb` parameter. orjson first: a batch's leads are the
     largest thing an import encodes, and orjson does it several times faster than the standard
-    library (docs/benchmarks-notes.md, "import: the batch's per-row Python"). Datetimes go
+    library (docs/benchmarks-notes.md, "the batch's per-row Python"). Datetimes go
     through `default` as with the standard library; what orjson refuses (an integer over 64
     bits, a lone surrogate, a key that is no string) falls back to the standard library, so
     PostgreSQL reads the same values either way."""
