@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from leedz.leads.record import DERIVED, DERIVED_FROM, derived_after, derived_columns
+from leedz.leads.normalize import name_key_of_text, normalize_text
+from leedz.leads.record import (
+    DERIVED,
+    DERIVED_FROM,
+    derived_after,
+    derived_columns,
+    name_columns,
+)
 from leedz.leads.repository import WRITABLE, LeadRow
 
 LEAD: dict[str, Any] = {
@@ -73,3 +80,36 @@ class TestDerivedAfter:
         after = derived_after({column: value}, LEAD.__getitem__)
         assert after == derived_columns({**LEAD, column: value})
         assert after != derived_columns(LEAD)
+
+
+class TestTheNameColumns:
+    # name_columns takes the key from name_key's cache: it must be the legal-form pass over
+    # the normalized name, as it was computed before, for every kind of name.
+    NAMES = (
+        "Al Amal Trading LLC",
+        "شركة الأمل للتجارة ذ.م.م",
+        "مؤسسة النور",
+        "L.L.C.",  # nothing but a legal form: never stripped down to nothing
+        "!!!",  # normalizes to nothing
+        "Café  Ünïcode Co.",
+        "McDonald's W.L.L.",
+        "ﻻ ﷲ ٱلأمل",
+        "x" * 400 + " LLC",  # beyond the column's 300 characters
+        "Ltd " * 120,
+    )
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_the_key_is_the_legal_form_pass_over_the_normalized_name(self, name: str) -> None:
+        text = normalize_text(name)
+        expected = {"name_sort": text[:300], "name_key": name_key_of_text(text)[:300]}
+        assert name_columns(name) == expected
+        assert name_columns(name, normalized=text) == expected
+
+    def test_names_of_every_code_point_give_the_same_key(self) -> None:
+        # Every code point but the surrogates, 64 to a name, between a legal form before and
+        # one after (what the pass strips).
+        points = [p for p in range(0x110000) if not 0xD800 <= p <= 0xDFFF]
+        for start in range(0, len(points), 64):
+            name = "شركة " + " ".join(chr(p) for p in points[start : start + 64]) + " LLC"
+            text = normalize_text(name)
+            assert name_columns(name)["name_key"] == name_key_of_text(text)[:300], start

@@ -188,9 +188,15 @@ def name_probes(records: Iterable[Extracted]) -> list[NameProbe]:
     its records and whether one of them has none (the candidates' name lookup)."""
     names: dict[tuple[str, str], tuple[set[str], bool]] = {}
     for r in records:
-        if r.name_key and r.city_key:
-            phones, phoneless = names.setdefault((r.name_key, r.city_key), (set(), False))
-            names[(r.name_key, r.city_key)] = (phones | set(r.phones), phoneless or not r.phones)
+        name, city = r.name_key, r.city_key  # each a property: read once
+        if name and city:
+            known = names.get((name, city))
+            if known is None:
+                names[(name, city)] = (set(r.phones), not r.phones)
+            else:
+                known[0].update(r.phones)
+                if not r.phones and not known[1]:
+                    names[(name, city)] = (known[0], True)
     return [
         NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
         for (name_key, city), (phones, phoneless) in sorted(names.items())
