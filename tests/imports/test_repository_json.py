@@ -1,4 +1,4 @@
-"""The JSON of a batch's parameters (`repository._json`, orjson first) reads as the standard
+"""The JSON of a batch's parameters (`kit.repository.jsonb_text`, orjson first) reads as the standard
 library's did: PostgreSQL parses the same values whichever encoder wrote the text. Pure."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from leedz.evidence.models import Confidence
-from leedz.imports.repository import _json
+from leedz.kit.repository import jsonb_text as _json
 from leedz.leads.models import LeadSource, LeadStatus
 
 

@@ -7,16 +7,13 @@ their keys in one, the changed leads in one UPDATE, the report lines in one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
-
-from leedz.kit.repository import TenantRepository
+from leedz.kit.repository import TenantRepository, jsonb_text
 from leedz.leads.record import Key
 from leedz.leads.repository import LEAD_COLUMNS, LeadRow
 
@@ -38,19 +35,6 @@ UPDATED = (
 _LEAD_COLUMNS_OF_L = ", ".join("l." + c.strip() for c in LEAD_COLUMNS.split(","))
 
 
-def _json(value: Any) -> str:
-    """`value` as the text of a `::jsonb` parameter. orjson first: a batch's leads are the
-    largest thing an import encodes, and orjson does it several times faster than the standard
-    library (docs/benchmarks-notes.md, "the batch's per-row Python"). Datetimes go
-    through `default` as with the standard library; what orjson refuses (an integer over 64
-    bits, a lone surrogate, a key that is no string) falls back to the standard library, so
-    PostgreSQL reads the same values either way."""
-    try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
-    except TypeError:  # orjson.JSONEncodeError is one
-        return json.dumps(value, ensure_ascii=False, default=str)
-
-
 @dataclass(frozen=True, slots=True)
 class ReportLine:
     row_number: int
@@ -68,7 +52,7 @@ class ImportWrites(TenantRepository):
             await self.execute(
                 f"INSERT INTO leads (tenant_id, {INSERTED}) SELECT $1, {INSERTED}"
                 " FROM jsonb_populate_recordset(NULL::leads, $2::jsonb)",
-                _json(list(rows)),
+                jsonb_text(list(rows)),
             )
 
     async def claim_keys(self, claims: Sequence[tuple[Key, UUID]]) -> int:
@@ -95,7 +79,7 @@ class ImportWrites(TenantRepository):
                 " updated_at = now(), last_activity_at = now()"
                 " FROM jsonb_populate_recordset(NULL::leads, $2::jsonb) AS t"
                 " WHERE l.tenant_id = $1 AND l.id = t.id",
-                _json(list(rows)),
+                jsonb_text(list(rows)),
             )
 
     async def listed(self, list_id: UUID, lead_ids: Sequence[UUID]) -> set[UUID]:
@@ -129,7 +113,7 @@ class ImportRows(TenantRepository):
             [line.action for line in lines],
             [line.lead_id for line in lines],
             [line.error for line in lines],
-            [_json(line.added_tags) for line in lines],
+            [jsonb_text(line.added_tags) for line in lines],
             [line.listed for line in lines],
         )
 
@@ -250,5 +234,5 @@ class ImportJobs(TenantRepository):
             " || jsonb_build_object('reverted', $3::jsonb), updated_at = now()"
             " WHERE tenant_id = $1 AND id = $2",
             job_id,
-            _json(dict(details)),
+            jsonb_text(dict(details)),
         )

@@ -7,7 +7,6 @@ column, whatever the table holds) so that the snapshot of a merge is what undo w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ import asyncpg
 
 from leedz.evidence.models import Confidence, EvidenceType
 from leedz.kit.db import Tx
-from leedz.kit.repository import TenantRepository
+from leedz.kit.repository import TenantRepository, jsonb_text
 from leedz.leads.models import Lead, LeadKeyKind
 from leedz.leads.record import Key
 from leedz.leads.repository import (
@@ -47,10 +46,6 @@ def _visibility(param: int, alias: str = "") -> str:
     """The code's half of the SALES rule (leads.repository): own and unassigned leads only."""
     owner = f"{alias}owner_id"
     return f" AND (${param}::uuid IS NULL OR {owner} IS NULL OR {owner} = ${param}::uuid)"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +106,7 @@ class MergeLeads(TenantRepository):
             " FROM jsonb_populate_recordset(NULL::leads, $2::jsonb) AS r"
             " WHERE l.tenant_id = $1 AND l.id = r.id AND r.tenant_id = $1"
             " RETURNING l.id",
-            _json(list(rows)),
+            jsonb_text(list(rows)),
         )
         ids = [r["id"] for r in restored]
         touched = await self.fetch(
@@ -280,7 +275,7 @@ class MergePairs(TenantRepository):
                 f"NULL::{t.table}, $3::jsonb) AS r WHERE m.tenant_id = $1 AND m.lead_id = $2"
                 f" AND m.{t.container} = r.{t.container} AND {t.same_row}",
                 from_id,
-                _json(list(moved)),
+                jsonb_text(list(moved)),
             )
 
     async def put_back(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -295,7 +290,7 @@ class MergePairs(TenantRepository):
                 f" FROM jsonb_populate_recordset(NULL::{t.table}, $2::jsonb) AS r"
                 f" JOIN {t.container_table} c ON c.tenant_id = $1 AND c.id = r.{t.container}"
                 f"{t.joins} ON CONFLICT ({t.container}, lead_id) DO NOTHING",
-                _json(list(rows)),
+                jsonb_text(list(rows)),
             )
 
 
@@ -375,7 +370,7 @@ class Merges(TenantRepository):
             f" clock_timestamp()) RETURNING {MERGE_COLUMNS}",
             survivor_id,
             list(merged_ids),
-            _json(dict(snapshot)),
+            jsonb_text(dict(snapshot)),
             created_by_id,
             reason,
         )

@@ -10,7 +10,6 @@ are written in one statement each at the end.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields, replace
@@ -23,7 +22,7 @@ import asyncpg
 from leedz.evidence.models import Confidence
 from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
-from leedz.kit.repository import TenantRepository
+from leedz.kit.repository import TenantRepository, jsonb_text
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadStatus
 from leedz.leads.record import DERIVED, Key
 from leedz.leads.repository import LEAD_COLUMNS, LIVE, WRITABLE, LeadRow
@@ -34,10 +33,6 @@ from leedz.resolution.policy import MAPS_FIELDS, RANK, Backer
 PER_RULE_LIMIT = 100
 # Seed of the advisory locks' hash (leads.repository's quota lock uses 7013).
 _LOCK_SEED = 7014
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +318,7 @@ class ResolutionWrites(TenantRepository):
             " CROSS JOIN (SELECT clock_timestamp() AS now) AS c"
             " CROSS JOIN LATERAL (SELECT c.now + interval '1 microsecond' * (r.ordinality - 1)"
             f" AS at) AS t ORDER BY r.ordinality RETURNING {LEAD_COLUMNS}",
-            _json(payload),
+            jsonb_text(payload),
         )
         written = {r["id"]: LeadRow.of(r) for r in rows}
         return [written[row.id] for row, _ in leads]
@@ -370,7 +365,7 @@ class ResolutionWrites(TenantRepository):
             [e.type.value for e in entries],
             [e.user_id for e in entries],
             [e.agent_id for e in entries],
-            [_json(dict(e.details)) for e in entries],
+            [jsonb_text(dict(e.details)) for e in entries],
         )
 
     async def links(self, links: Sequence[LinkIn]) -> None:
@@ -385,7 +380,7 @@ class ResolutionWrites(TenantRepository):
             " SELECT DISTINCT unnest(lead_evidence.fields || EXCLUDED.fields) ORDER BY 1)",
             [link.lead_id for link in links],
             [link.evidence_id for link in links],
-            [_json(link.fields) for link in links],
+            [jsonb_text(link.fields) for link in links],
         )
 
     async def count_leads(self, job_id: UUID, *, created: int, joined: int) -> None:
