@@ -1,5 +1,6 @@
-"""The JSON of a batch's parameters (`kit.repository.jsonb_text`, orjson first) reads as the standard
-library's did: PostgreSQL parses the same values whichever encoder wrote the text. Pure."""
+"""The JSON of a batch's parameters (`kit.repository.jsonb_text`, orjson first) reads as the
+standard library's did: PostgreSQL parses the same values whichever encoder wrote the text.
+Pure."""
 
 from __future__ import annotations
 
