@@ -235,6 +235,7 @@ def _create_sql(names: tuple[str, ...], *, guard: bool, city: bool) -> str:
     n = len(names)
     placeholders = ", ".join(f"${i + 2}::{WRITABLE[c]}" for i, c in enumerate(names))
     p = [f"${n + 2 + i}" for i in range(8)]  # keys, timeline, look-alikes
+    city_param = n + 10 + len(fields(AuditEntry))  # after the audit row's (AuditEntry.args)
     insert = f"INSERT INTO leads (tenant_id, {', '.join(names)})"
     if guard:
         insert += (
@@ -261,7 +262,7 @@ def _create_sql(names: tuple[str, ...], *, guard: bool, city: bool) -> str:
         " ARRAY(SELECT ARRAY[l.id::text, l.name] FROM leads l"
         f" WHERE lead.id IS NOT NULL AND l.tenant_id = $1 AND {p[6]}::text IS NOT NULL"
         f" AND l.name_key = {p[6]} AND l.{LIVE.replace(' AND ', ' AND l.')}"
-        + (same_city(f"${n + 18}::text", "l.") if city else "")  # after the audit row's
+        + (same_city(f"${city_param}::text", "l.") if city else "")
         + f" ORDER BY l.created_at, l.id LIMIT {p[7]}::int4) AS look_alikes"
         + (" FROM tenant LEFT JOIN lead ON true" if guard else " FROM lead")
     )
