@@ -47,13 +47,14 @@ async def _scalar(url: str, sql: str) -> object:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> None:
     role = databases.APP_ROLE
     migrations.upgrade(empty_database, app_role=role)
-    # 21 tables, 12 enums, 6 functions (leedz_sign_in retired in 20261201_1000; account_tokens
+    # 21 tables, 12 enums, 7 functions (leedz_sign_in retired in 20261201_1000; account_tokens
     # and its enum account_token_purpose added in 20261201_1200; five lead tables, five enums
     # and leedz_sales_own_leads_only in 20261201_1400; lead_search, leedz_lead_search_sync and
     # leedz_search_lead_ids in 20261201_1700; files and its enum file_purpose in 20261201_1820;
     # the table import_rows in 20261201_1830, the table resolution_backfills in 20261201_1840,
-    # the functions leedz_quota_leads and leedz_similar_name_lead_ids in 20261201_1850)
-    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 44
+    # the functions leedz_quota_leads and leedz_similar_name_lead_ids in 20261201_1850,
+    # leedz_uuid7 in 20261202_1900)
+    assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 45
     migrations.downgrade(empty_database, app_role=role, revision="base")
     assert asyncio.run(_scalar(empty_database, SCHEMA_OBJECTS)) == 0
     migrations.upgrade(empty_database, app_role=role)

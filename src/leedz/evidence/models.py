@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leedz.kit.models import Base, TenantOwned, created_at, uuid_pk
+from leedz.kit.models import Base, TenantOwned, created_at, time_ordered_pk
 
 
 class EvidenceType(enum.StrEnum):
@@ -51,7 +51,7 @@ class Evidence(TenantOwned, Base):
         UniqueConstraint("tenant_id", "id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[uuid.UUID] = time_ordered_pk()
     job_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True))
     type: Mapped[EvidenceType] = mapped_column(evidence_type_enum)
     title: Mapped[str] = mapped_column(String(500))

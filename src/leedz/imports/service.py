@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
@@ -57,6 +57,7 @@ from leedz.imports.schemas import RevertOut
 from leedz.jobs.models import JobStatus, JobType
 from leedz.jobs.schemas import ImportInput, ImportMode
 from leedz.kit.db import Tx
+from leedz.kit.ids import new_id
 from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource, LeadStatus, ListKind
 from leedz.leads.record import DERIVED, Key, derived_after, derived_columns
@@ -419,7 +420,7 @@ class _Batch:
         )
         created_at = self.now + timedelta(microseconds=len(self.created))
         columns = outcome.columns | {
-            "id": uuid4(),
+            "id": new_id(),
             "status": LeadStatus(row.status or LeadStatus.NEW),
             "owner_id": self.ctx.owner_id,
             "do_not_contact": bool(row.do_not_contact),

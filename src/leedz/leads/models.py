@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leedz.evidence.models import Confidence, confidence_enum
-from leedz.kit.models import Base, TenantOwned, created_at, updated_at, uuid_pk
+from leedz.kit.models import Base, TenantOwned, created_at, time_ordered_pk, updated_at, uuid_pk
 from leedz.kit.models import created_at as _now_on_insert
 
 
@@ -140,7 +140,7 @@ class Lead(TenantOwned, Base):
         Index(None, "tenant_id", "domain"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[uuid.UUID] = time_ordered_pk()
     name: Mapped[str] = mapped_column(String(300))
     contact_name: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(200))
@@ -220,7 +220,7 @@ class LeadActivity(TenantOwned, Base):
     __tablename__ = "lead_activities"
     __table_args__ = (_lead_fk(), Index(None, "tenant_id", "lead_id", "created_at", "id"))
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[uuid.UUID] = time_ordered_pk()
     lead_id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True))
     type: Mapped[ActivityType] = mapped_column(activity_type_enum)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(

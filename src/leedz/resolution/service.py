@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 
@@ -35,6 +35,7 @@ from leedz.jobs.models import JobType
 from leedz.jobs.repository import JobRow
 from leedz.kit.db import Tx
 from leedz.kit.events import EventBus
+from leedz.kit.ids import new_id
 from leedz.leads.events import LeadChange
 from leedz.leads.models import ActivityType, LeadSource
 from leedz.leads.record import DERIVED, Key
@@ -447,7 +448,7 @@ class _Batch:
             job_id=item.job_id,
             source_type=RESOLVED_JOB_TYPES[item.job_type],
         )
-        row = new_lead_row(uuid4(), outcome.columns, self._creation_time())
+        row = new_lead_row(new_id(), outcome.columns, self._creation_time())
         self.unwritten[row.id] = {c: v for c, v in outcome.columns.items() if c in DERIVED}
         await self._claim(row.id, outcome.claims)
         self._put(LeadState.of(row))
