@@ -137,7 +137,7 @@ async def test_rule_five_candidates_are_an_index_lookup_of_name_and_city(
     await Candidates(_Tx(recorder, tenant)).lock(  # type: ignore[arg-type]
         keys=[],
         domains=[],
-        names=[NameProbe(NAME_KEY, "city 7", (), True)],
+        names=[NameProbe(NAME_KEY, "city 7", True)],
     )
     ((sql, args),) = recorder.calls
     plan = await _plan(owner, tenant, sql, args)

@@ -134,6 +134,19 @@ class Lead(TenantOwned, Base):
         Index(None, "tenant_id", "status"),
         # Look-alikes and rule 5: a name in a city (migration 20261202_0900).
         Index(None, "tenant_id", "name_key", "city_key"),
+        # Rule 5 for a record with phones: the live leads of its name and city that have none
+        # (migration 20261202_1930); those sharing a phone are found by their keys.
+        Index(
+            None,
+            "tenant_id",
+            "name_key",
+            "city_key",
+            "created_at",
+            "id",
+            postgresql_where=text(
+                "cardinality(phones) = 0 AND deleted_at IS NULL AND merged_into_id IS NULL"
+            ),
+        ),
         Index(None, "tenant_id", "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
         # Duplicate suggestions (merges/): names close to a lead's, leads with its domain.

@@ -45,12 +45,11 @@ class CandidateRow:
 
 @dataclass(frozen=True, slots=True)
 class NameProbe:
-    """A name key and city of the batch's records: the phones of those records, and whether
-    one of them has none."""
+    """A name key and city of the batch's records, and whether one of those records has no
+    phone."""
 
     name_key: str
     city: str
-    phones: tuple[str, ...]
     phoneless: bool
 
 
@@ -147,7 +146,8 @@ class Candidates(TenantRepository):
         domain in the city (or any, the city unknown: `None`), live leads of a name key in the
         city that rule 5 can tie to one of the records of that name and city (one of them
         has no phone, or the lead has none, or shares one: "unless both have phones and share
-        none"). The caller applies the rules to the fields as they are once locked."""
+        none"; one that shares a phone owns its key, so it is a key's owner already). The
+        caller applies the rules to the fields as they are once locked."""
         rows = await self.fetch(
             # Every key of the lead (a few), kept to the batch's below: matching each against
             # the batch's thousands in SQL cost a hash of them per lead, half the statement.
@@ -163,15 +163,21 @@ class Candidates(TenantRepository):
             " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
             " AND domain = p.domain AND (p.city IS NULL OR city_key IS NULL"
             " OR city_key = p.city) ORDER BY created_at, id LIMIT $8) AS d"
-            " UNION SELECT n.id FROM unnest($6::text[], $7::text[], $9::text[], $10::boolean[])"
-            " AS q(name_key, city, phones, phoneless)"
-            " CROSS JOIN LATERAL (SELECT id FROM leads WHERE tenant_id = $1 AND " + LIVE +
+            " UNION SELECT n.id FROM unnest($6::text[], $7::text[], $9::boolean[])"
+            " AS q(name_key, city, phoneless)"
+            " CROSS JOIN LATERAL (SELECT c.id FROM ("
             # city_key (texteq, leakproof): an index condition of (tenant_id, name_key,
             # city_key) under RLS, where lower(btrim(city)) was a filter (20261202_0900).
+            # A phoneless record: every live lead of its name and city. Otherwise those of no
+            # phone, from a partial index (20261202_1930); those sharing a phone own one of the
+            # record's PHONE keys (a lead's phones are its keys), so the key lookup above has
+            # them, and the leads of the name and city need not all be read to compare phones.
+            " SELECT id, created_at FROM leads WHERE q.phoneless AND tenant_id = $1 AND "
+            + LIVE + " AND name_key = q.name_key AND city_key = q.city"
+            " UNION ALL SELECT id, created_at FROM leads WHERE NOT q.phoneless"
+            " AND tenant_id = $1 AND " + LIVE + " AND cardinality(phones) = 0"
             " AND name_key = q.name_key AND city_key = q.city"
-            " AND (q.phoneless OR cardinality(phones) = 0"
-            " OR phones && string_to_array(q.phones, ' ')::varchar[])"
-            " ORDER BY created_at, id LIMIT $8) AS n)"
+            " ) AS c ORDER BY c.created_at, c.id LIMIT $8) AS n)"
             " ORDER BY l.id FOR UPDATE OF l",
             [k.kind.value for k in keys],
             [k.value for k in keys],
@@ -180,7 +186,6 @@ class Candidates(TenantRepository):
             [n.name_key for n in names],
             [n.city for n in names],
             PER_RULE_LIMIT,
-            [" ".join(n.phones) for n in names],
             [n.phoneless for n in names],
         )  # fmt: skip
         wanted = set(keys)

@@ -185,22 +185,16 @@ async def resolve_stored(
 
 
 def name_probes(records: Iterable[Extracted]) -> list[NameProbe]:
-    """The (name key, city) pairs of records that rule 5 may match, each with the phones of
-    its records and whether one of them has none (the candidates' name lookup)."""
-    names: dict[tuple[str, str], tuple[set[str], bool]] = {}
+    """The (name key, city) pairs of records that rule 5 may match, each with whether one of
+    its records has no phone (the candidates' name lookup)."""
+    names: dict[tuple[str, str], bool] = {}
     for r in records:
         name, city = r.name_key, r.city_key  # each a property: read once
         if name and city:
-            known = names.get((name, city))
-            if known is None:
-                names[(name, city)] = (set(r.phones), not r.phones)
-            else:
-                known[0].update(r.phones)
-                if not r.phones and not known[1]:
-                    names[(name, city)] = (known[0], True)
+            names[(name, city)] = names.get((name, city), False) or not r.phones
     return [
-        NameProbe(name_key, city, tuple(sorted(phones)), phoneless)
-        for (name_key, city), (phones, phoneless) in sorted(names.items())
+        NameProbe(name_key, city, phoneless)
+        for (name_key, city), phoneless in sorted(names.items())
     ]
 
 
