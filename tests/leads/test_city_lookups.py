@@ -143,3 +143,22 @@ async def test_rule_five_candidates_are_an_index_lookup_of_name_and_city(
     plan = await _plan(owner, tenant, sql, args)
     assert _city_in_index_condition(plan), plan
     assert "lower(btrim" not in plan, plan
+
+
+async def test_rule_five_for_a_record_with_phones_reads_the_phoneless_index_only(
+    owner: asyncpg.Connection,
+) -> None:
+    """A record with phones: the name lookup goes to the partial index of phoneless leads
+    (migration 20261202_1930), never to every lead of the name and city; a lead sharing a
+    phone is a key owner, found by the key lookup."""
+    tenant = await _tenant_of_many_names(owner)
+    recorder = _Recorder()
+    await Candidates(_Tx(recorder, tenant)).lock(  # type: ignore[arg-type]
+        keys=[Key(LeadKeyKind.PHONE, "+966501234567")],
+        domains=[],
+        names=[NameProbe(NAME_KEY, "city 7", False)],
+    )
+    ((sql, args),) = recorder.calls
+    plan = await _plan(owner, tenant, sql, args)
+    assert "ix_leads_tenant_id_name_key_city_key_created_at_id" in plan, plan
+    assert "ix_lead_keys_tenant_id_value" in plan, plan
