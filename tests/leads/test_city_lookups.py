@@ -152,6 +152,15 @@ async def test_rule_five_for_a_record_with_phones_reads_the_phoneless_index_only
     (migration 20261202_1930), never to every lead of the name and city; a lead sharing a
     phone is a key owner, found by the key lookup."""
     tenant = await _tenant_of_many_names(owner)
+    # Keys to look up among: with an empty (or unanalyzed) lead_keys the planner rightly
+    # scans it, and the plan would say nothing about the index.
+    await owner.execute(
+        "INSERT INTO lead_keys (tenant_id, kind, value, lead_id)"
+        " SELECT tenant_id, 'EMAIL', 'info@bakery' || row_number() OVER () || '.sa', id"
+        " FROM leads WHERE tenant_id = $1",
+        tenant,
+    )
+    await owner.execute("ANALYZE lead_keys")
     recorder = _Recorder()
     await Candidates(_Tx(recorder, tenant)).lock(  # type: ignore[arg-type]
         keys=[Key(LeadKeyKind.PHONE, "+966501234567")],
