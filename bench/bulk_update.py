@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class BenchUnit(UnitBase):
             input=JOB_INPUT,
             created_by_id=owner.user_id,
             attempts=1,
+            created_at=datetime.now(UTC),
         )
         super().__init__(database, job=job, actor=creator_actor(job, Role.OWNER), checkpoint=None)
         self._pending: tuple[dict[str, Any], int] | None = None

@@ -87,6 +87,25 @@ class TestByFilter:
         assert {after[lead]["status"] for lead in won} == {"WON"}
         assert len(await entries(owner, new, "STATUS_CHANGED")) == 7
 
+    @pytest.mark.parametrize("job_type", [STATUS, DELETE])
+    async def test_leads_created_after_the_job_was_asked_for_are_left_alone(
+        self, app: FastAPI, boss: Account, owner: asyncpg.Connection, job_type: JobType
+    ) -> None:
+        """The selection is the leads there were when someone asked: an import or an agent
+        adding leads of the filter while the job waits or runs adds none to it (lead ids are
+        time-ordered, so a keyset alone would take every one of them)."""
+        there = await raw_leads(owner, boss, 3, city="Riyadh")
+        job_input: dict[str, Any] = {"filter": {"city": "Riyadh"}}
+        if job_type is STATUS:
+            job_input["status"] = "CONTACTED"
+        the_unit = unit(app, boss, job_type, job_input)
+        later = await raw_leads(owner, boss, 4, city="Riyadh")
+        assert await run(the_unit) == {"matched": 3, "changed": 3}
+        after = await states(owner, there + later)
+        assert all(after[lead]["version"] == 2 for lead in there)
+        assert [after[lead]["version"] for lead in later] == [1, 1, 1, 1]
+        assert {after[lead]["deleted_at"] for lead in later} == {None}
+
     async def test_a_lead_already_at_the_status_is_matched_not_changed(
         self, app: FastAPI, boss: Account, owner: asyncpg.Connection
     ) -> None:

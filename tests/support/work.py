@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from leedz.access.roles import Role
@@ -33,6 +34,7 @@ class InlineUnit(UnitBase):
         checkpoint: dict[str, Any] | None = None,
         cancel_after: int | None = None,
         job_id: uuid.UUID | None = None,
+        created_at: datetime | None = None,
     ) -> None:
         job = ServerJob(
             id=job_id or uuid.uuid4(),
@@ -41,6 +43,7 @@ class InlineUnit(UnitBase):
             input=job_input,
             created_by_id=user_id,
             attempts=1,
+            created_at=created_at or datetime.now(UTC),
         )
         super().__init__(database, job=job, actor=creator_actor(job, role), checkpoint=checkpoint)
         self._pending: dict[str, Any] | None = None

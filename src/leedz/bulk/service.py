@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -41,7 +42,7 @@ from leedz.kit.db import Tx
 from leedz.leads import search
 from leedz.leads.events import LeadChange
 from leedz.leads.models import LeadStatus
-from leedz.leads.repository import LeadQuerySpec
+from leedz.leads.repository import LeadConditions, LeadQuerySpec
 from leedz.leads.schemas import LeadFilter
 
 
@@ -134,10 +135,14 @@ def _require(actor: Actor, permission: Permission) -> None:
         )
 
 
-async def _spec(tx: Tx, actor: Actor, selection: LeadSelection) -> LeadQuerySpec:
+async def _spec(
+    tx: Tx, actor: Actor, selection: LeadSelection, *, created_before: datetime
+) -> LeadQuerySpec:
     """The selection as the lead search reads it for `actor`: the filter (GET /v1/leads's),
     AND the list (a STATIC list's members, a DYNAMIC list's saved filter; 404 when there is no
-    such list), AND the ids (another tenant's or an unknown id matches nothing)."""
+    such list), AND the ids (another tenant's or an unknown id matches nothing), AND created
+    before the job (`created_before`): the leads there were when someone asked, never the
+    ones an import or an agent adds while the job runs (docs/bulk.md)."""
     query = selection.filter or LeadFilter()
     if query.deleted:
         raise ValidationFailed(
@@ -150,7 +155,7 @@ async def _spec(tx: Tx, actor: Actor, selection: LeadSelection) -> LeadQuerySpec
         spec = replace(spec, conditions=spec.conditions + listed.conditions)
     if selection.lead_ids is not None:
         spec = replace(spec, among=tuple(dict.fromkeys(selection.lead_ids)))
-    return spec
+    return replace(spec, conditions=(*spec.conditions, LeadConditions(created_to=created_before)))
 
 
 def _event(unit: WorkUnit, action: _Action, batch: BatchDone) -> LeadsChangedInBulk:
@@ -192,7 +197,7 @@ async def _run(unit: WorkUnit, action: _Action, *, batch_size: int) -> dict[str,
                 unit.save(tx, checkpoint=state.as_json(), progress=state.progress)
             break
         async with unit.batch() as tx:
-            spec = await _spec(tx, unit.actor, action.selection)
+            spec = await _spec(tx, unit.actor, action.selection, created_before=unit.job.created_at)
             total = state.total
             if total is None:
                 total = await BulkLeads(tx).count(spec)

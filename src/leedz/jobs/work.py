@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -47,6 +48,7 @@ class ServerJob:
     input: dict[str, Any]  # validated at creation (jobs/schemas.py SERVER_INPUTS), camelCase
     created_by_id: UUID
     attempts: int  # this run's attempt, from 1
+    created_at: datetime  # when someone asked for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class ClaimedJobRow:
     checkpoint: dict[str, Any] | None
     progress: int
     cancel_requested: bool
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ CLAIM_SQL = (
     " FROM next WHERE j.tenant_id = $1 AND j.id = next.id"
     " RETURNING j.id, j.type, j.input, j.created_by_id, j.attempts, j.max_attempts, j.lease_id,"
     " j.lease_expires_at, j.checkpoint, j.progress,"
-    " j.cancel_requested_at IS NOT NULL AS cancel_requested"
+    " j.cancel_requested_at IS NOT NULL AS cancel_requested, j.created_at"
 )
 
 # A user's cancel stops extending the lease (as for agents): the job ends CANCELLED at the

@@ -209,6 +209,7 @@ class Worker:
                     input=row.input,
                     created_by_id=row.created_by_id,
                     attempts=row.attempts,
+                    created_at=row.created_at,
                 )
                 role = await leases.member_role(row.created_by_id)
                 if role is None:
