@@ -132,11 +132,11 @@ class TestIdentity:
                 "placeId": "ChIJ1",
             }
         )
-        assert record.keys == [
+        assert record.keys == (
             Key(LeadKeyKind.EMAIL, "info@alamal.com.sa"),
             Key(LeadKeyKind.EXTERNAL, "googleMaps:ChIJ1"),
             Key(LeadKeyKind.PHONE, "+966501234567"),
-        ]
+        )
         assert (record.domain, record.identity_domain) == ("alamal.com.sa", "alamal.com.sa")
         assert record.city_key == "الرياض"
         assert lock_names(record) == [

@@ -33,7 +33,7 @@ from leedz.leads.normalize import (
     identity_domain,
     normalize_phone,
 )
-from leedz.leads.record import Key, website_and_domain
+from leedz.leads.record import website_and_domain
 from leedz.leads.schemas import LeadFields, LeadName
 from leedz.resolution.extract import Extracted
 
@@ -90,28 +90,6 @@ class RowMapping:
             columns={k: tuple(sorted(v)) for k, v in columns.items()},
             names=tuple(header),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class RowRecord(Extracted):
-    """A row's `Extracted`, its name key and identity keys computed once: resolution reads
-    them many times a row (locks, candidates, rules), and a name key costs a normalization."""
-
-    cached_name_key: str | None = None
-    cached_keys: tuple[Key, ...] = ()
-
-    @classmethod
-    def of(cls, **fields: Any) -> RowRecord:
-        plain = Extracted(**fields)
-        return cls(**fields, cached_name_key=plain.name_key, cached_keys=tuple(plain.keys))
-
-    @property
-    def name_key(self) -> str | None:
-        return self.cached_name_key
-
-    @property
-    def keys(self) -> list[Key]:
-        return list(self.cached_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +328,7 @@ def read_row(
         name for name in checked.model_fields_set if name in LeadFields.model_fields
     )
     location = checked.location
-    record = RowRecord.of(
+    record = Extracted(
         name=checked.name,
         contact_name=checked.contact_name,
         category=checked.category,

@@ -252,32 +252,45 @@ class Extracted:
     place_id: str | None = None
     social_profiles: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    # Derived once, in __post_init__: resolution reads them many times a record (locks,
+    # candidates, the index, the rules, the policy), and a name key costs a normalization.
+    _name_key: str | None = field(init=False, repr=False, compare=False, default=None)
+    _city_key: str | None = field(init=False, repr=False, compare=False, default=None)
+    _keys: tuple[Key, ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        key = name_key(self.name)[:NAME_MAX] if self.name else ""
+        keys = [Key(LeadKeyKind.PHONE, p) for p in self.phones]
+        keys += [Key(LeadKeyKind.EMAIL, e) for e in self.emails]
+        if self.place_id:
+            keys.append(Key(LeadKeyKind.EXTERNAL, f"{GOOGLE_MAPS}:{self.place_id}"))
+        object.__setattr__(self, "_name_key", key or None)
+        object.__setattr__(self, "_city_key", city_key(self.city))
+        object.__setattr__(
+            self, "_keys", tuple(sorted(set(keys), key=lambda k: (k.kind.value, k.value)))
+        )
 
     @property
     def name_key(self) -> str | None:
-        key = name_key(self.name) if self.name else ""
-        return key[:NAME_MAX] or None
+        return self._name_key
 
     @property
     def city_key(self) -> str | None:
-        return city_key(self.city)
+        return self._city_key
 
     @property
     def external_ids(self) -> dict[str, str]:
         return {GOOGLE_MAPS: self.place_id} if self.place_id else {}
 
     @property
-    def keys(self) -> list[Key]:
+    def keys(self) -> tuple[Key, ...]:
         """Its identity keys (rules 1-3), in lock order (kind, value)."""
-        keys = [Key(LeadKeyKind.PHONE, p) for p in self.phones]
-        keys += [Key(LeadKeyKind.EMAIL, e) for e in self.emails]
-        keys += [Key(LeadKeyKind.EXTERNAL, f"{GOOGLE_MAPS}:{self.place_id}")] * bool(self.place_id)
-        return sorted(set(keys), key=lambda k: (k.kind.value, k.value))
+        return self._keys
 
     @property
     def identifiable(self) -> bool:
         """Something a rule compares: a key, an identity domain, or a name."""
-        return bool(self.keys or self.identity_domain or self.name_key)
+        return bool(self._keys or self.identity_domain or self._name_key)
 
 
 def extract(
