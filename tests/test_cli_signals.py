@@ -49,3 +49,18 @@ def test_a_signal_deferred_over_the_start_ends_serve_though_the_parent_ignored_i
     with pytest.raises(ending):
         a_start()
     assert reached == ["the end"]
+
+
+@pytest.mark.usefixtures("restored_handlers")
+def test_sighup_ignored_by_the_parent_stays_ignored() -> None:
+    """`nohup leedz serve`: the terminal closing must not end the server."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    cli._end_by_exception_on_signals()
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+
+
+@pytest.mark.usefixtures("restored_handlers")
+def test_sighup_from_a_closed_terminal_ends_serve_by_an_exception() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    cli._end_by_exception_on_signals()
+    assert signal.getsignal(signal.SIGHUP) is cli._hang_up

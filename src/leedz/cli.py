@@ -69,10 +69,14 @@ def _end_by_exception_on_signals() -> None:
     ignored, as Python installs its handler only over the default action. uvicorn then honours
     Ctrl-C once it serves, but one during the start (initdb, deferred by kit/embedded.py to
     its end) was dropped, and the process went on to serve.
+
+    SIGHUP ignored by the parent stays ignored: that is how `nohup leedz serve` asks to outlive
+    its terminal (a handler here would end the server when the session closes).
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGHUP, _hang_up)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _hang_up)
 
 
 def _seed(url: str) -> None:

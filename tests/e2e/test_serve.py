@@ -187,12 +187,19 @@ class ServeProcess:
         *args: str,
         group: bool = False,
         sigint_ignored: bool = False,
+        nohup: bool = False,
     ) -> None:
         self.base = f"http://127.0.0.1:{env['LEEDZ_PORT']}"
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*(SIGINT_IGNORED if sigint_ignored else []), *LEEDZ, "serve", *args],
+                [
+                    *(["nohup"] if nohup else []),
+                    *(SIGINT_IGNORED if sigint_ignored else []),
+                    *LEEDZ,
+                    "serve",
+                    *args,
+                ],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -247,6 +254,22 @@ class TestEveryWayOutStopsTheDatabase:
                 {"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sighup": signal.SIGHUP}[how]
             )
         assert serve.wait(timeout=30) == status, serve.output()[-3000:]
+        assert_no_postmaster(pgdata, pid)
+
+    def test_nohup_outlives_the_terminal(
+        self, embedded_env: dict[str, str], pgdata: Path, tmp_path: Path
+    ) -> None:
+        """`nohup leedz serve`: SIGHUP (the terminal closed) is ignored, as nohup asks."""
+        serve = ServeProcess(embedded_env, tmp_path / "serve.log", nohup=True)
+        serve.wait_until_up()
+        pid = postmaster_pid(pgdata)
+        assert pid is not None
+        serve.process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert serve.process.poll() is None, serve.output()[-3000:]
+        assert httpx.get(f"{serve.base}/healthz").status_code == 200
+        serve.process.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=30) == 0, serve.output()[-3000:]
         assert_no_postmaster(pgdata, pid)
 
     def test_a_failed_start(
