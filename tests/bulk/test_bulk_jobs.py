@@ -98,7 +98,10 @@ class TestByFilter:
         job_input: dict[str, Any] = {"filter": {"city": "Riyadh"}}
         if job_type is STATUS:
             job_input["status"] = "CONTACTED"
-        the_unit = unit(app, boss, job_type, job_input)
+        # The job's time as the worker's claim reads it: the database's clock.
+        the_unit = unit(
+            app, boss, job_type, job_input, created_at=await owner.fetchval("SELECT now()")
+        )
         later = await raw_leads(owner, boss, 4, city="Riyadh")
         assert await run(the_unit) == {"matched": 3, "changed": 3}
         after = await states(owner, there + later)

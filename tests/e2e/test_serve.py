@@ -169,6 +169,12 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
 
 # Starts the command that follows with SIGINT ignored, as a shell starts a background job
 # (`cmd &` in a script): exec keeps the disposition, and Python keeps it ignored.
+SIGHUP_DEFAULT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL);"
+    " os.execv(sys.argv[1], sys.argv[1:])",
+]
 SIGINT_IGNORED = [
     sys.executable,
     "-c",
@@ -194,7 +200,9 @@ class ServeProcess:
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
-                    *(["nohup"] if nohup else []),
+                    # SIGHUP as a terminal leaves it, whatever pytest was started with
+                    # (`nohup make test` would pass "ignored" on, and serve keeps it so).
+                    *(["nohup"] if nohup else SIGHUP_DEFAULT),
                     *(SIGINT_IGNORED if sigint_ignored else []),
                     *LEEDZ,
                     "serve",

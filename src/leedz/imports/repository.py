@@ -46,6 +46,13 @@ class ReportLine:
 
 
 class ImportWrites(TenantRepository):
+    async def clock(self) -> datetime:
+        """The database's clock: a batch's leads are stamped with it (as resolution's inserts
+        are), not with the worker host's, so that `createdAt` compares across writers
+        (a bulk job's selection ends at the job's creation, docs/bulk.md)."""
+        moment: datetime = await self.tx.raw.fetchval("SELECT clock_timestamp()")
+        return moment
+
     async def insert_leads(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """New leads, every column given (`INSERTED`)."""
         if rows:

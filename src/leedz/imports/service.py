@@ -302,6 +302,7 @@ class _Batch:
     # -- reading -----------------------------------------------------------------------------
 
     async def load(self, records: Sequence[Extracted], creating: bool) -> None:
+        self.now = await ImportWrites(self.tx).clock()
         keys = sorted({k for r in records for k in r.keys}, key=lambda k: (k.kind, k.value))
         domains = {(r.identity_domain, r.city_key) for r in records if r.identity_domain}
         rows = await Candidates(self.tx).lock(
