@@ -167,20 +167,21 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
     return {**clean_env(data_dir), "LEEDZ_PORT": str(free_port())}
 
 
-# Starts the command that follows with SIGINT ignored, as a shell starts a background job
-# (`cmd &` in a script): exec keeps the disposition, and Python keeps it ignored.
-SIGHUP_DEFAULT = [
-    sys.executable,
-    "-c",
-    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL);"
-    " os.execv(sys.argv[1], sys.argv[1:])",
-]
-SIGINT_IGNORED = [
-    sys.executable,
-    "-c",
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN);"
-    " os.execv(sys.argv[1], sys.argv[1:])",
-]
+def _exec_with(signum: str, disposition: str) -> list[str]:
+    """A prefix that starts the command that follows with `signum` set to `disposition`:
+    exec keeps a signal's disposition (ignored or default), and Python keeps it so."""
+    return [
+        sys.executable,
+        "-c",
+        f"import os, signal, sys; signal.signal(signal.{signum}, signal.{disposition});"
+        " os.execv(sys.argv[1], sys.argv[1:])",
+    ]
+
+
+# SIGINT ignored, as a shell starts a background job (`cmd &` in a script).
+SIGINT_IGNORED = _exec_with("SIGINT", "SIG_IGN")
+# SIGHUP at its default, as a terminal leaves it, whatever pytest itself was started with.
+SIGHUP_DEFAULT = _exec_with("SIGHUP", "SIG_DFL")
 
 
 class ServeProcess:
