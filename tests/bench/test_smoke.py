@@ -5,6 +5,7 @@ Speed is measured by `make bench`, never here."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import pkgutil
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 import bench
 from bench import lead_search, lead_write, leads_data
 from leedz.config import Settings
+from leedz.kit.db import init_connection
 from leedz.leads.normalize import normalize_phone
 from leedz.leads.record import derived_columns, identity_keys
 from tests.resolution.support import workspace
@@ -177,6 +179,36 @@ async def test_the_lead_benchmark_requests_are_served_alike_by_app_and_ceiling(
         "SELECT count(*) FROM leads WHERE tenant_id = $1", dataset.owners[0].tenant_id
     )
     assert count == 1_040
+
+
+async def test_the_statements_pgbench_runs_are_the_ones_the_app_runs(
+    database_url: str, owner: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statement of the search mix, its parameters written in as literals, finds what
+    it finds with them; and pgbench runs the mix's transactions without a failure."""
+    dataset = await leads_data.prepare(asyncpg_dsn(database_url), 1_000)
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    await init_connection(conn)
+    try:
+        for _, q in lead_search.QUERIES:
+            async with conn.transaction():
+                statements = await lead_search._recorded(conn, dataset, q)
+                assert statements, q
+                for sql, args in statements:
+                    literal = await lead_search.inline(conn, sql, args)
+                    assert "$" not in literal, literal
+                    expected = [tuple(r) for r in await conn.fetch(sql, *args)]
+                    assert [tuple(r) for r in await conn.fetch(literal)] == expected, sql
+    finally:
+        await conn.close()
+    scripts = await lead_search.sql_scripts(dataset)
+    assert len(scripts) == len(lead_search.QUERIES)
+    assert all(s.startswith("BEGIN;\n") and s.endswith("COMMIT;\n") for s in scripts)
+    monkeypatch.setattr(lead_search, "SQL_ALONE_SECONDS", 1)
+    measured = await asyncio.to_thread(lead_search._sql_alone, dataset)
+    assert measured is not None, "pgbench ships with the embedded PostgreSQL"
+    sample, _ = measured
+    assert sample.ops_per_second > 0
 
 
 async def test_the_evidence_ingest_batches_are_stored_and_resolved(
