@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from leedz.kit.urls import async_url
+from leedz.leads.tenant_indexes import is_tenant_index
 from leedz.models import Base
 
 config = context.config
@@ -28,6 +29,12 @@ def _url() -> str:
     return str(url)
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate leaves alone the tenants' own search indexes, which a periodic task
+    builds at run time (leads/tenant_indexes.py), not a migration."""
+    return not (type_ == "index" and name is not None and is_tenant_index(name))
+
+
 def _configure(connection: Connection | None = None) -> None:
     context.configure(
         connection=connection,
@@ -35,6 +42,7 @@ def _configure(connection: Connection | None = None) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=include_name,
     )
 
 

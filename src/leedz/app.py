@@ -36,6 +36,7 @@ from leedz.kit.http import (
 from leedz.kit.logging import configure_logging
 from leedz.kit.mail import Outbox, mailer_for
 from leedz.kit.ratelimit import RateLimits
+from leedz.leads.tenant_indexes import TenantSearchIndexer
 from leedz.leases.reaper import LeaseReaper
 from leedz.trash.purge import TrashPurger
 from leedz.worker.handlers import HANDLERS
@@ -44,9 +45,11 @@ from leedz.worker.worker import Worker
 log = structlog.get_logger("leedz.app")
 
 
-def _periodic_tasks(db: Database, settings: Settings) -> tuple[asyncio.Task[None], ...]:
-    """Every instance's lease reaper, trash purge and file purge (which sets the process's one
-    file store: files/storage.py)."""
+def _periodic_tasks(
+    db: Database, settings: Settings, owner_url: str
+) -> tuple[asyncio.Task[None], ...]:
+    """Every instance's lease reaper, trash purge, file purge (which sets the process's one
+    file store: files/storage.py) and large tenants' search indexes (as the table's owner)."""
     reaper = LeaseReaper(
         db, role=settings.db_reaper_role, interval=settings.reaper_interval_seconds
     )
@@ -62,10 +65,16 @@ def _periodic_tasks(db: Database, settings: Settings) -> tuple[asyncio.Task[None
         role=settings.db_purger_role,
         interval=settings.file_purge_interval_seconds,
     )
+    indexer = TenantSearchIndexer(
+        owner_url,
+        min_leads=settings.search_tenant_index_min_leads,
+        interval=settings.search_tenant_index_interval_seconds,
+    )
     return (
         asyncio.create_task(reaper.run(), name="lease-reaper"),
         asyncio.create_task(purger.run(), name="trash-purge"),
         asyncio.create_task(file_purger.run(), name="file-purge"),
+        asyncio.create_task(indexer.run(), name="tenant-search-indexes"),
     )
 
 
@@ -110,7 +119,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = db = Database(settings, url, bus)
         await db.start()
-        periodic = _periodic_tasks(db, settings)
+        periodic = _periodic_tasks(db, settings, url)
         app.state.worker, working = _start_worker(db, settings)
         try:
             yield

@@ -345,6 +345,32 @@ def leads_purge_trash(
     asyncio.run(purge())
 
 
+@leads_app.command("index-search")
+def leads_index_search(
+    min_leads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Index on its own every workspace with this many leads (default: the setting)",
+        ),
+    ] = None,
+) -> None:
+    """Give every large workspace a search index of its own, and drop those no longer needed
+    (what the server does hourly)."""
+    from leedz.leads.tenant_indexes import TenantSearchIndexer
+
+    settings = get_settings()
+    indexer = TenantSearchIndexer(
+        database_url(settings),
+        min_leads=min_leads or settings.search_tenant_index_min_leads,
+        interval=settings.search_tenant_index_interval_seconds,
+    )
+    done = asyncio.run(indexer.index_once())
+    if done.skipped:
+        typer.echo("another instance was indexing: nothing done")
+    typer.echo(f"built {len(done.built)} workspace indexes, dropped {len(done.dropped)}")
+
+
 @files_app.command("purge")
 def files_purge() -> None:
     """Delete the expired files, rows and objects, and objects no file names (what the server

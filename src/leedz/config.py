@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     # How long a signed download URL works; how often the file purge looks for expired files.
     download_url_seconds: int = Field(default=300, ge=1, le=7 * 86_400)
     file_purge_interval_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    # A trigram index of its own for every tenant with at least this many leads, checked this
+    # often by every instance (leads/tenant_indexes.py; docs/search.md).
+    search_tenant_index_min_leads: int = Field(default=100_000, ge=1)
+    search_tenant_index_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400)
 
     # Behind proxies (kit/clientip.py; docs/deploy.md): how many stand in front of the app, or
     # their networks (CIDRs, comma-separated; they win over the count). Neither: the peer

@@ -73,13 +73,14 @@ async def _function_plan(
 ) -> str:
     """EXPLAIN of the statement the function runs, taken from its stored body, planned as the
     function has it planned (with its parameters' values, under its own settings): without
-    probes the first statement, with them the second (migration 20261201_1910)."""
+    probes the first statement, with them the second (migration 20261201_1910); the tenant
+    written in as the function writes it (migration 20261203_1700)."""
     row = await conn.fetchrow(
         f"SELECT prosrc, proconfig FROM pg_proc WHERE oid = '{FUNCTION}'::regprocedure"
     )
     assert row is not None
     statements = re.findall(
-        r"EXECUTE \$q\$(.*?)\$q\$ USING patterns, max_rows", row["prosrc"], re.S
+        r"EXECUTE format\(\$q\$(.*?)\$q\$, tenant\) USING patterns, max_rows", row["prosrc"], re.S
     )
     assert len(statements) == 2, row["prosrc"]
     async with conn.transaction():
@@ -87,7 +88,10 @@ async def _function_plan(
             name, value = setting.split("=", 1)
             await conn.execute("SELECT set_config($1, $2, true)", name, value)
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        statement = statements[0 if probes is None else 1]
+        tenant = await conn.fetchval(
+            "SELECT quote_nullable(NULLIF(current_setting('app.current_tenant_id', true), ''))"
+        )
+        statement = statements[0 if probes is None else 1].replace("%L", tenant)
         await conn.execute(f"PREPARE search_ids (text[], integer, text[]) AS {statement}")
         try:
             literal = await conn.fetchval("SELECT quote_literal($1::text[])", patterns)

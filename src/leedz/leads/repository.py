@@ -8,6 +8,7 @@ other half, migration 20261201_1400).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -1140,3 +1141,72 @@ class LeadSearch(TenantRepository):
             list_id,
         )
         return ListRef(**row) if row is not None else None
+
+
+# A large tenant's own trigram index on lead_search (leads/tenant_indexes.py): its name holds
+# the tenant's id, so that a pass can tell them from every other index.
+TENANT_INDEX_PREFIX = "ix_lead_search_for_"
+_TENANT_INDEX = re.compile(rf"^{TENANT_INDEX_PREFIX}([0-9a-f]{{32}})$")
+
+
+def index_name(tenant_id: UUID) -> str:
+    return f"{TENANT_INDEX_PREFIX}{tenant_id.hex}"
+
+
+def is_tenant_index(name: str) -> bool:
+    """Whether an index is a tenant's own (the migrations' model does not list them)."""
+    return _TENANT_INDEX.fullmatch(name) is not None
+
+
+class TenantSearchIndexes:
+    """The tenants' own indexes, on a connection of lead_search's owner outside any
+    transaction (CREATE and DROP INDEX CONCURRENTLY need both; no statement timeout: a build
+    reads the table twice)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def lock(self, name: str) -> bool:
+        """A session advisory lock, if free; the statement timeout lifted while it is held."""
+        if not await self.conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+            return False
+        await self.conn.execute("SET statement_timeout = 0")
+        return True
+
+    async def unlock(self, name: str) -> None:
+        await self.conn.execute("RESET statement_timeout")
+        await self.conn.fetchval("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+    async def existing(self) -> dict[UUID, bool]:
+        """The tenants' indexes: tenant -> valid (a CONCURRENTLY build cut short is not)."""
+        rows = await self.conn.fetch(
+            "SELECT c.relname, i.indisvalid FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'public.lead_search'::regclass AND c.relname ~ $1",
+            _TENANT_INDEX.pattern,
+        )
+        found = {}
+        for row in rows:
+            match = _TENANT_INDEX.fullmatch(row["relname"])
+            if match:
+                found[UUID(match.group(1))] = bool(row["indisvalid"])
+        return found
+
+    async def sizes(self, *, at_least: int) -> dict[UUID, int]:
+        """The tenants with at least this many rows in lead_search (every lead, trash too)."""
+        rows = await self.conn.fetch(
+            "SELECT tenant_id, count(*) AS n FROM public.lead_search GROUP BY tenant_id"
+            " HAVING count(*) >= $1",
+            at_least,
+        )
+        return {r["tenant_id"]: int(r["n"]) for r in rows}
+
+    async def build(self, tenant_id: UUID) -> None:
+        await self.conn.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(tenant_id)}"
+            " ON public.lead_search USING gin (search_text gin_trgm_ops)"
+            f" WHERE tenant_id = '{tenant_id}'::uuid"
+        )
+
+    async def drop(self, tenant_id: UUID) -> None:
+        await self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS public.{index_name(tenant_id)}")
