@@ -17,32 +17,24 @@ Create Date: 2026-12-03 17:00:00+00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from alembic import context, op
-
-from leedz.kit import rls
 
 revision: str = "20261203_1700"
 down_revision: str | None = "20261202_1930"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEARCH_PATH = "SET search_path = pg_catalog, public, pg_temp"
-
-# The `sales_visibility` policy's condition, on lead_search's copy of the owner (20261201_1700).
-SALES_VISIBLE = (
-    f"s.owner_id IS NULL OR s.owner_id = {rls.CURRENT_USER}"
-    " OR NOT (SELECT public.leedz_sales_own_leads_only())"
-)
-
 # %L of NULL is the bare word NULL: `NULL::uuid`. `%%` would be a literal percent sign; the
-# statement has none (the patterns travel as parameters).
-FUNCTION = f"""
+# statement has none (the patterns travel as parameters). The pinned search_path and the SALES
+# rule's condition are 20261201_1910's (its module, read when the migration runs).
+FUNCTION = """
 CREATE OR REPLACE FUNCTION public.leedz_search_lead_ids(
     patterns text[], max_rows integer, probes text[] DEFAULT NULL
 )
 RETURNS TABLE (tenant_id uuid, lead_id uuid)
-LANGUAGE plpgsql STABLE SECURITY DEFINER {SEARCH_PATH} SET enable_seqscan = off AS $fn$
+LANGUAGE plpgsql STABLE SECURITY DEFINER {search_path} SET enable_seqscan = off AS $fn$
 DECLARE
     tenant text := NULLIF(current_setting('app.current_tenant_id', true), '');
 BEGIN
@@ -51,7 +43,7 @@ BEGIN
             SELECT s.tenant_id, s.lead_id FROM public.lead_search s
             WHERE s.tenant_id = %L::uuid
               AND s.search_text LIKE ANY ($1)
-              AND ({SALES_VISIBLE})
+              AND ({sales_visible})
             LIMIT $2
         $q$, tenant) USING patterns, max_rows;
     ELSE
@@ -60,7 +52,7 @@ BEGIN
             WHERE s.tenant_id = %L::uuid
               AND s.search_text LIKE ANY ($3)
               AND (s.search_text || '') LIKE ANY ($1)
-              AND ({SALES_VISIBLE})
+              AND ({sales_visible})
             LIMIT $2
         $q$, tenant) USING patterns, max_rows, probes;
     END IF;
@@ -84,13 +76,18 @@ END
 $$"""
 
 
+def _probes_migration() -> Any:
+    return context.script.get_revision("20261201_1910").module
+
+
 def upgrade() -> None:
-    op.execute(FUNCTION)
+    probes = _probes_migration()
+    op.execute(FUNCTION.format(search_path=probes.SEARCH_PATH, sales_visible=probes.SALES_VISIBLE))
 
 
 def downgrade() -> None:
-    # 20261201_1910's definition, read from that migration (its function is what it was).
-    previous = context.script.get_revision("20261201_1910").module.NEW_FUNCTION
+    # 20261201_1910's definition (its function is what it was).
+    previous = _probes_migration().NEW_FUNCTION
     op.execute(previous.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     # The tenants' own indexes (leads/tenant_indexes.py) could serve nothing any more.
     op.execute(DROP_TENANT_INDEXES)

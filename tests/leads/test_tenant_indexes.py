@@ -8,7 +8,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from subprocess import PIPE
 
 import asyncpg
 import httpx
@@ -28,7 +27,7 @@ from tests.leads.test_search_index import (
     from_probed,
     make,
 )
-from tests.support.live import LEEDZ, clean_env
+from tests.support.live import clean_env, leedz
 
 
 @pytest.fixture
@@ -198,12 +197,7 @@ async def test_the_cli_indexes_too(
     env = {**clean_env(tmp_path), "DATABASE_URL": database_url}
 
     async def cli(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            *LEEDZ, "leads", "index-search", *args, env=env, stdout=PIPE, stderr=PIPE
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
+        return await leedz("leads", "index-search", *args, env=env)
 
     assert "built 0 workspace indexes, dropped 0" in await cli()  # 100,000 leads by default
     assert "built 1 workspace indexes, dropped 0" in await cli("--min-leads", "2")

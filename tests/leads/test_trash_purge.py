@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from subprocess import PIPE
 
 import asyncpg
 import pytest
@@ -18,7 +17,7 @@ from leedz.kit.db import Database
 from leedz.trash.purge import PurgeResult, TrashPurger
 from tests.factories.rows import TenantRows, create_tenant_with_rows
 from tests.support.databases import APP_ROLE
-from tests.support.live import LEEDZ, clean_env
+from tests.support.live import clean_env, leedz
 
 PURGER_ROLE = f"{APP_ROLE}_purger"
 CHILDREN = ("lead_keys", "lead_activities", "list_members", "lead_evidence")
@@ -368,12 +367,7 @@ async def test_the_cli_purges_too(
     env = {**clean_env(tmp_path), "DATABASE_URL": database_url}
 
     async def cli(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            *LEEDZ, "leads", "purge-trash", *args, env=env, stdout=PIPE, stderr=PIPE
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
+        return await leedz("leads", "purge-trash", *args, env=env)
 
     assert "purged 0 leads" in await cli()
     assert await exists(owner, tenant.ids["leads"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -32,6 +33,16 @@ def clean_env(data_dir: Path) -> dict[str, str]:
     }
     env["LEEDZ_DATA_DIR"] = str(data_dir)
     return env
+
+
+async def leedz(*args: str, env: dict[str, str]) -> str:
+    """`leedz <args>` in a process of its own; its standard output (it must exit 0)."""
+    process = await asyncio.create_subprocess_exec(
+        *LEEDZ, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
 
 
 def wait_until_up(

@@ -18,8 +18,6 @@ runs once a day on each instance, and with every `leedz files purge`.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import structlog
 
 from leedz.files.repository import Files, delete_expired
 from leedz.files.storage import ObjectKey, Storage
+from leedz.kit.background import every
 from leedz.kit.db import Database
 
 log = structlog.get_logger("leedz.files")
@@ -98,17 +97,21 @@ class FilePurger:
 
     async def run(self) -> None:
         """Purge until cancelled; a failed pass (database or store away) is logged and
-        retried. The first pass comes within a minute of the start."""
-        await asyncio.sleep(min(self.interval, FIRST_PASS_WITHIN) * random.uniform(0.5, 1))  # noqa: S311
+        retried. The first pass comes within a minute of the start; orphans are swept every
+        SWEEP_EVERY_SECONDS."""
         swept_at: float | None = None
-        while True:
-            try:
-                await self.purge_once()
-                if swept_at is None or time.monotonic() - swept_at > SWEEP_EVERY_SECONDS:
-                    swept_at = time.monotonic()
-                    await self.sweep_orphans()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the next pass retries
-                log.warning("file_purge_failed", error=repr(exc))
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))  # noqa: S311
+
+        async def purge_and_sweep() -> None:
+            nonlocal swept_at
+            await self.purge_once()
+            if swept_at is None or time.monotonic() - swept_at > SWEEP_EVERY_SECONDS:
+                swept_at = time.monotonic()
+                await self.sweep_orphans()
+
+        await every(
+            self.interval,
+            purge_and_sweep,
+            failed="file_purge_failed",
+            logger=log,
+            first_within=FIRST_PASS_WITHIN,
+        )

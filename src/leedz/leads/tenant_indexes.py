@@ -21,15 +21,14 @@ The price: the large tenant's writes maintain a second trigram index.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
 import structlog
 
+from leedz.kit.background import every
 from leedz.kit.urls import driver_dsn
 from leedz.leads.repository import TenantSearchIndexes, index_name, is_tenant_index
 
@@ -103,14 +102,11 @@ class TenantSearchIndexer:
             await conn.close()
 
     async def run(self) -> None:
-        """Pass until cancelled; a failed pass is logged and retried. The first within a minute
-        of the start, as the trash purge's."""
-        await asyncio.sleep(min(self.interval, FIRST_PASS_WITHIN) * random.uniform(0.5, 1))  # noqa: S311
-        while True:
-            try:
-                await self.index_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; the next pass retries
-                log.warning("tenant_search_indexes_failed", error=repr(exc))
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))  # noqa: S311
+        """Pass until cancelled, the first within a minute of the start, as the trash purge."""
+        await every(
+            self.interval,
+            self.index_once,
+            failed="tenant_search_indexes_failed",
+            logger=log,
+            first_within=FIRST_PASS_WITHIN,
+        )

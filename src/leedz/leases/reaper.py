@@ -10,11 +10,9 @@ its lease gone (`lease_stale`).
 
 from __future__ import annotations
 
-import asyncio
-import random
-
 import structlog
 
+from leedz.kit.background import every
 from leedz.kit.db import Database
 from leedz.leases.repository import Leases, tenants_with_expired_leases
 from leedz.leases.service import publish_released
@@ -46,12 +44,4 @@ class LeaseReaper:
 
     async def run(self) -> None:
         """Reap until cancelled; a failed pass (database down) is logged and retried."""
-        while True:
-            try:
-                await self.reap_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; the next pass retries
-                log.warning("reaper_pass_failed", error=repr(exc))
-            # Jitter: instances started together do not pass in lockstep.
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))  # noqa: S311
+        await every(self.interval, self.reap_once, failed="reaper_pass_failed", logger=log)

@@ -12,8 +12,6 @@ leaves them to the next pass that purges there.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections import defaultdict
 from dataclasses import dataclass
 from uuid import UUID
@@ -21,6 +19,7 @@ from uuid import UUID
 import structlog
 
 from leedz.audit import service as audit
+from leedz.kit.background import every
 from leedz.kit.db import Database
 from leedz.trash.repository import TrashCleanup, purge_batch
 
@@ -94,16 +93,12 @@ class TrashPurger:
         return len(folded), broken
 
     async def run(self) -> None:
-        """Purge until cancelled; a failed pass (database down) is logged and retried. The
-        first pass comes within a minute of the start (not at once: a start is busy enough;
-        not after a whole interval: instances restarted more often would never purge)."""
-        await asyncio.sleep(min(self.interval, FIRST_PASS_WITHIN) * random.uniform(0.5, 1))  # noqa: S311
-        while True:
-            try:
-                await self.purge_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away; the next pass retries
-                log.warning("trash_purge_failed", error=repr(exc))
-            # Jitter: instances started together do not pass in lockstep.
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))  # noqa: S311
+        """Purge until cancelled (a failed pass is logged and retried), the first pass within
+        a minute of the start."""
+        await every(
+            self.interval,
+            self.purge_once,
+            failed="trash_purge_failed",
+            logger=log,
+            first_within=FIRST_PASS_WITHIN,
+        )
