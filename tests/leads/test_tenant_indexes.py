@@ -18,7 +18,7 @@ from leedz.config import Settings
 from leedz.leads import tenant_indexes
 from leedz.leads.repository import TenantSearchIndexes
 from leedz.leads.tenant_indexes import index_name, index_once
-from tests.factories.accounts import Account, signup
+from tests.factories.accounts import Account, member, signup
 from tests.leads.test_search_index import (
     PATTERN_SETS,
     as_app,
@@ -169,13 +169,29 @@ async def test_the_function_answers_what_rls_shows_with_the_tenants_indexes(
     client: httpx.AsyncClient, indexes: asyncpg.Connection
 ) -> None:
     boss = await _tenant(client, "boss", 3)
-    await make(client, boss, "Cafe Royal", phones=["0501112233"])
+    # A SALES member who may see only their own and unassigned leads: the colleague's two
+    # leads must not come back through the tenant's own index either.
+    sales = await member(client, boss, "SALES")
+    colleague = await member(client, boss, "SALES")
+    await make(client, boss, "Cafe Royal", phones=["0501112233"], ownerId=colleague.user_id)
+    await make(client, boss, "مطعم الامل الاخر", ownerId=colleague.user_id)
+    await make(client, boss, "مطعم الامل لي", ownerId=sales.user_id)
+    response = await client.patch(
+        "/v1/tenants/current",
+        json={"settings": {"salesSeeAllLeads": False}},
+        headers=boss.headers,
+    )
+    assert response.status_code == 200, response.text
     stranger = await _tenant(client, "stranger", 3)
     await index_once(indexes, min_leads=3)
     assert len(await _existing(indexes)) == 2
+    async with as_app(indexes, boss.tenant_id, sales.user_id) as conn:
+        seen = await from_probed(conn, ["%مطعم الامل%"])
+        assert len(seen) == 4  # the three unassigned and their own, not the colleague's
     answered = 0
     for tenant, user in [
         (boss.tenant_id, boss.user_id),
+        (boss.tenant_id, sales.user_id),
         (stranger.tenant_id, boss.user_id),
         (str(uuid.uuid4()), boss.user_id),
         (None, None),

@@ -28,13 +28,12 @@ import structlog
 
 from leedz.files.repository import Files, delete_expired
 from leedz.files.storage import ObjectKey, Storage
-from leedz.kit.background import every
+from leedz.kit.background import FIRST_PASS_WITHIN, every
 from leedz.kit.db import Database
 
 log = structlog.get_logger("leedz.files")
 
 BATCH = 200
-FIRST_PASS_WITHIN = 60.0
 ORPHAN_AGE = timedelta(days=1)
 SWEEP_EVERY_SECONDS = 86_400.0
 

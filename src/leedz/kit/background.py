@@ -37,6 +37,10 @@ class Background:
             log.warning("background_work_cancelled", what=self.what, count=len(late))
 
 
+# The periodic passes' first one comes within this many seconds of the start (`every`).
+FIRST_PASS_WITHIN = 60.0
+
+
 async def every(
     interval: float,
     pass_once: Callable[[], Awaitable[object]],

@@ -28,7 +28,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from leedz.kit.background import every
+from leedz.kit.background import FIRST_PASS_WITHIN, every
 from leedz.kit.urls import driver_dsn
 from leedz.leads.repository import TenantSearchIndexes, index_name, is_tenant_index
 
@@ -37,7 +37,6 @@ log = structlog.get_logger("leedz.leads.tenant_indexes")
 __all__ = ["IndexPass", "TenantSearchIndexer", "index_name", "index_once", "is_tenant_index"]
 
 LOCK = "leedz.lead_search_tenant_indexes"
-FIRST_PASS_WITHIN = 60.0
 
 
 @dataclass

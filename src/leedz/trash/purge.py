@@ -19,14 +19,13 @@ from uuid import UUID
 import structlog
 
 from leedz.audit import service as audit
-from leedz.kit.background import every
+from leedz.kit.background import FIRST_PASS_WITHIN, every
 from leedz.kit.db import Database
 from leedz.trash.repository import TrashCleanup, purge_batch
 
 log = structlog.get_logger("leedz.trash")
 
 BATCH = 500
-FIRST_PASS_WITHIN = 60.0
 
 
 @dataclass(frozen=True)
