@@ -103,9 +103,10 @@ async def _tenant_with_agents(base: str, owner: asyncpg.Connection) -> list[str]
                     for i in range(start, min(start + 50, AGENTS))
                 )
             )
+            assert [a.status_code for a in answers] == [201] * len(answers), _failed(answers)
             tokens += [a.json()["token"] for a in answers]
         for start in range(0, AGENTS, 50):
-            await asyncio.gather(
+            answers = await asyncio.gather(
                 *(
                     http.post(
                         "/v1/jobs",
@@ -115,7 +116,12 @@ async def _tenant_with_agents(base: str, owner: asyncpg.Connection) -> list[str]
                     for i in range(start, min(start + 50, AGENTS))
                 )
             )
+            assert [a.status_code for a in answers] == [201] * len(answers), _failed(answers)
         return tokens
+
+
+def _failed(answers: list[httpx.Response]) -> list[str]:
+    return [f"{a.status_code} {a.text}" for a in answers if a.status_code != 201]
 
 
 async def test_a_thousand_agents_come_back_and_keep_their_jobs(

@@ -129,12 +129,12 @@ async def test_the_search_function_reads_the_tenants_own_index(
     large = await _tenant(client, "planned", 6)
     other = await _tenant(client, "other", 2)
     # Enough rows that an index beats walking the tenant's key: each lead copied 3,000 times
-    # under new ids and other names and search text (the copies' keys are not claimed; nothing here reads
-    # them). The q matches the six leads, not the copies, as a real q matches a few of a
-    # tenant's leads: were it to match them all, any index that lists the tenant's rows (the
-    # shared trigram index, the similar-names one) would cost as little as the tenant's own
-    # and the planner's pick among them would turn on the indexes' statistics (it did once,
-    # on a database whose shared index had last been vacuumed nearly empty).
+    # under new ids, names and search text (the copies' keys are not claimed; nothing here
+    # reads them). The q matches the six leads, not the copies, as a real q matches a few of
+    # a tenant's leads. Were it to match them all, any index listing the tenant's rows (the
+    # shared trigram index, the similar-names one) would cost about what the tenant's own
+    # does, and the planner's pick would turn on the indexes' statistics: it once took the
+    # shared index on CI, whose statistics dated from a vacuum of a nearly empty table.
     columns = await indexes.fetch(
         "SELECT column_name FROM information_schema.columns"
         " WHERE table_schema = 'public' AND table_name = 'leads' AND column_name <> 'id'"
@@ -142,7 +142,7 @@ async def test_the_search_function_reads_the_tenants_own_index(
     )
     names = ", ".join(c[0] for c in columns)
     copied = {"name", "name_sort", "search_text"}  # search_text: the service writes it
-    values = ", ".join(f"'copy ' || g" if c[0] in copied else c[0] for c in columns)
+    values = ", ".join("'copy ' || g" if c[0] in copied else c[0] for c in columns)
     await indexes.execute(
         f"INSERT INTO leads (id, {names}) SELECT gen_random_uuid(), {values}"
         " FROM leads, generate_series(1, 3000) AS g"

@@ -18,6 +18,7 @@ import pytest
 
 LEEDZ = [sys.executable, "-m", "leedz.cli"]
 TEST_JWT_SECRET = "e2e-secret-" + "y" * 40
+LOG_TAIL = 6000  # characters of a server's output shown when a test fails while it runs
 
 
 def free_port() -> int:
@@ -108,7 +109,16 @@ def server_process(
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base, process, log_path=log_path)
-            yield process, base
+            try:
+                yield process, base
+            except GeneratorExit:
+                raise
+            except BaseException:  # pytest's failures are BaseExceptions
+                # The test failed while the server ran: its last words go to the test's
+                # captured output, for a failure seen once on CI and never again here.
+                tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
+                sys.stderr.write(f"--- {log_path.name}, its end:\n{tail}\n")
+                raise
         finally:
             if process.poll() is None:
                 stop(process)
