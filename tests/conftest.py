@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from leedz.app import create_app
 from leedz.config import Environment, Settings
 from leedz.kit import passwords
+from leedz.kit.db import Database
 from tests.support import databases
 
 # argon2id at a test's cost. At OWASP's (kit/passwords.py: 19 MiB, t=2) a hash takes 40 ms here,
@@ -98,6 +99,15 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings, database_url: str) -> FastAPI:
     return create_app(settings, database_url=database_url)
+
+
+@pytest.fixture
+async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
+    """A started pool of the app's kind, outside any app (what the CLI's passes run on)."""
+    database = Database(settings, database_url)
+    await database.start()
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

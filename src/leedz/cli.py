@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
 
 import typer
 
@@ -401,12 +402,80 @@ def files_purge() -> None:
     asyncio.run(purge())
 
 
+TenantOption = Annotated[
+    list[str] | None,
+    typer.Option(help="A workspace (tenant) id; repeat for several. Default: every one"),
+]
+
+
+def _tenant_ids(named: list[str] | None) -> list[UUID]:
+    try:
+        return [UUID(t) for t in named or []]
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a workspace id: {exc}", param_hint="--tenant") from exc
+
+
+async def _tenants_or_every_one(url: str, named: list[UUID]) -> list[UUID]:
+    """The workspaces named, or every one the database role sees (none: said on stderr)."""
+    if named:
+        return named
+    import asyncpg
+
+    from leedz.kit.urls import driver_dsn
+    from leedz.resolution.repository import visible_tenant_ids
+
+    conn = await asyncpg.connect(driver_dsn(url))
+    try:
+        tenants = await visible_tenant_ids(conn)
+    finally:
+        await conn.close()
+    if not tenants:
+        typer.echo(
+            "no workspace is visible to this database role (row-level security):"
+            " name them with --tenant",
+            err=True,
+        )
+    return tenants
+
+
+@leads_app.command("renormalize")
+def leads_renormalize(
+    tenant: TenantOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Leads per transaction")] = 200,
+) -> None:
+    """Bring stored leads to the current normalization rules (e-mails, phones, domains, text,
+    search text and keys), as after an upgrade that changed them; prints one JSON report per
+    workspace. Leads whose new keys another lead holds are left as they are and listed."""
+    from leedz.leads.renormalize import Renormalization, renormalize_tenant
+
+    settings = get_settings()
+    url = database_url(settings)
+    named = _tenant_ids(tenant)
+
+    def progress(state: Renormalization) -> None:
+        typer.echo(
+            f"  {state.tenant_id}: {state.read} leads read, {state.changed} changed", err=True
+        )
+
+    async def renormalize() -> int:
+        tenants = await _tenants_or_every_one(url, named)
+        if not tenants:
+            return 1
+        async with _database(settings, url) as db:
+            for tenant_id in tenants:
+                done = await renormalize_tenant(
+                    db, tenant_id, batch=batch_size, dry_run=dry_run, on_batch=progress
+                )
+                typer.echo(json.dumps(done.as_report(), ensure_ascii=False))
+        return 0
+
+    raise typer.Exit(asyncio.run(renormalize()))
+
+
 @leads_app.command("resolve")
 def leads_resolve(
-    tenant: Annotated[
-        list[str] | None,
-        typer.Option(help="A workspace (tenant) id; repeat for several. Default: every one"),
-    ] = None,
+    tenant: TenantOption = None,
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Evidence items per transaction")
     ] = 200,
@@ -417,20 +486,11 @@ def leads_resolve(
 ) -> None:
     """Resolve stored evidence into leads (evidence that arrived before resolution, or while
     LEEDZ_RESOLUTION=off): resumable from each workspace's checkpoint, and idempotent."""
-    from uuid import UUID
-
-    import asyncpg
-
-    from leedz.kit.urls import driver_dsn
     from leedz.resolution.backfill import TenantBackfill, backfill_tenant
-    from leedz.resolution.repository import visible_tenant_ids
 
     settings = get_settings()
     url = database_url(settings)
-    try:
-        named = [UUID(t) for t in tenant or []]
-    except ValueError as exc:
-        raise typer.BadParameter(f"not a workspace id: {exc}", param_hint="--tenant") from exc
+    named = _tenant_ids(tenant)
 
     def progress(state: TenantBackfill) -> None:
         t = state.tally
@@ -440,20 +500,9 @@ def leads_resolve(
         )
 
     async def resolve() -> int:
-        tenants = named
+        tenants = await _tenants_or_every_one(url, named)
         if not tenants:
-            conn = await asyncpg.connect(driver_dsn(url))
-            try:
-                tenants = await visible_tenant_ids(conn)
-            finally:
-                await conn.close()
-            if not tenants:
-                typer.echo(
-                    "no workspace is visible to this database role (row-level security):"
-                    " name them with --tenant",
-                    err=True,
-                )
-                return 1
+            return 1
         busy = 0
         totals = [0, 0, 0, 0]
         async with _database(settings, url) as db:

@@ -47,14 +47,6 @@ async def off(off_app: FastAPI, owner: asyncpg.Connection) -> AsyncIterator[http
         yield http
 
 
-@pytest.fixture
-async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
-    database = Database(settings, database_url)
-    await database.start()
-    yield database
-    await database.dispose()
-
-
 def items() -> list[dict[str, Any]]:
     """160 records of 40 businesses, each twice (two agents' copies), in a shuffled order."""
     per_agent, _ = dataset()

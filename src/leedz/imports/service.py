@@ -77,7 +77,6 @@ from leedz.resolution.repository import (
     ResolutionLocks,
     ResolutionWrites,
     row_columns,
-    savepoint,
 )
 from leedz.resolution.rules import LeadState, Match, decide, matches
 from leedz.resolution.service import (
@@ -246,7 +245,7 @@ async def import_batch(
             batch.remember()
             break
         try:
-            async with savepoint(tx):
+            async with tx.savepoint():
                 await batch.write()
         except (_Raced, asyncpg.UniqueViolationError):
             continue

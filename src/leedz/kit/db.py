@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, cast
 from uuid import UUID
 
 import asyncpg
@@ -98,6 +98,10 @@ class Tx:
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
+
+    def savepoint(self) -> AbstractAsyncContextManager[object]:
+        """A nested transaction (SAVEPOINT): rolled back on an exception, the outer one goes on."""
+        return cast(AbstractAsyncContextManager[object], self.raw.transaction())
 
     def publish(self, event: object) -> None:
         """Announce a domain event; subscribers receive it only if this transaction commits."""

@@ -24,7 +24,7 @@ from leedz.evidence.models import Confidence
 from leedz.kit.db import Tx
 from leedz.kit.repository import TenantRepository
 from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource, LeadStatus
-from leedz.leads.record import Key
+from leedz.leads.record import DERIVED, Key
 from leedz.plans.repository import PlanLimitsRow
 from leedz.tenants.repository import SETTINGS_AND_PLAN_SQL, TenantSettings, settings_and_plan_of
 
@@ -125,6 +125,15 @@ class LeadRow:
 
 # What every read of a lead selects: LeadRow's fields, in order.
 LEAD_COLUMNS = ", ".join(f.name for f in fields(LeadRow))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLead:
+    """A lead as stored: its row, its derived columns (`DERIVED`) and the keys it holds."""
+
+    row: LeadRow
+    derived: dict[str, Any]
+    held: list[Key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,15 +383,19 @@ class Leads(TenantRepository):
         )
         return LeadRow.of(row) if row is not None else None
 
-    async def update(self, lead_id: UUID, columns: Mapping[str, Any]) -> LeadRow:
-        """Set `columns`, bump the version and `updated_at`."""
+    async def update(
+        self, lead_id: UUID, columns: Mapping[str, Any], *, activity: bool = True
+    ) -> LeadRow:
+        """Set `columns`, bump the version and `updated_at`; and `last_activity_at`, unless the
+        write is no one's activity (`activity=False`: the stored values re-normalized)."""
         names = [name for name in columns if name in WRITABLE]
         assignments = ", ".join(f"{n} = ${i + 3}::{WRITABLE[n]}" for i, n in enumerate(names))
         row = await self.fetchrow_one(
             "UPDATE leads SET "
             + (assignments + ", " if assignments else "")
-            + "version = version + 1, updated_at = now(), last_activity_at = now()"
-            f" WHERE tenant_id = $1 AND id = $2 RETURNING {LEAD_COLUMNS}",
+            + "version = version + 1, updated_at = now()"
+            + (", last_activity_at = now()" if activity else "")
+            + f" WHERE tenant_id = $1 AND id = $2 RETURNING {LEAD_COLUMNS}",
             lead_id,
             *(_encode(n, columns[n]) for n in names),
         )
@@ -410,6 +423,33 @@ class Leads(TenantRepository):
             *audit.args(),
         )
         return [LeadRow.of(r) for r in rows]
+
+    async def stored_after(
+        self, after: UUID | None, *, limit: int, for_update: bool
+    ) -> list[StoredLead]:
+        """The next `limit` leads by id after `after` (live or in the trash, not those folded
+        into another), each with its derived columns and the keys it holds."""
+        rows = await self.fetch(
+            f"SELECT {LEAD_COLUMNS}, {', '.join(DERIVED)},"
+            " coalesce((SELECT array_agg(k.kind::text || ':' || k.value ORDER BY k.kind, k.value)"
+            " FROM lead_keys k WHERE k.tenant_id = leads.tenant_id AND k.lead_id = leads.id),"
+            " '{}') AS held"
+            " FROM leads WHERE tenant_id = $1 AND merged_into_id IS NULL"
+            " AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            + (" FOR UPDATE" if for_update else ""),
+            after,
+            limit,
+        )
+        stored: list[StoredLead] = []
+        for r in rows:
+            values = dict(r)
+            derived = {name: values.pop(name) for name in DERIVED}
+            held = [
+                Key(LeadKeyKind(kind), value)
+                for kind, value in (k.split(":", 1) for k in values.pop("held"))
+            ]
+            stored.append(StoredLead(LeadRow.of(values), derived, held))
+        return stored
 
     async def set_deleted(self, lead_id: UUID, *, deleted: bool) -> LeadRow:
         row = await self.fetchrow_one(

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from leedz.access.context import Actor
@@ -40,6 +42,7 @@ from leedz.leads.repository import (
     LeadRow,
     Leads,
     Limited,
+    StoredLead,
 )
 from leedz.leads.schemas import (
     ActivityOut,
@@ -453,6 +456,94 @@ async def _record_changes(
             actor_user_id=actor.user_id,
             details={"fields": plain},
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# A stored lead under the current rules (leads/renormalize.py)
+
+# LeadFields' fields as the wire names them (`contactName`): what a stored lead is read back as.
+_FIELD_ALIASES = tuple(field.alias or name for name, field in LeadFields.model_fields.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Renormalized:
+    """What the current rules make of a stored lead: the columns that differ (`changes`, as
+    stored and as they would be now, derived columns included; `columns`, the write) and the
+    keys to release and to claim."""
+
+    changes: dict[str, tuple[Any, Any]]
+    columns: dict[str, Any]
+    release: list[Key]
+    claim: list[Key]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.columns or self.release or self.claim)
+
+
+def _by_kind(keys: set[Key]) -> list[Key]:
+    return sorted(keys, key=lambda k: (k.kind.value, k.value))
+
+
+def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
+    """The stored lead read back as its API fields and validated again as a PATCH of every
+    field: e-mails, phones, website and domain, trimmed text as the rules now spell them; the
+    derived columns and keys computed again from that. `ValidationFailed` when a stored value
+    no longer passes (nothing is changed then: a person must correct it)."""
+    row = stored.row
+    wire = lead_out(row).model_dump(mode="json", by_alias=True)
+    try:
+        body = LeadUpdate.model_validate({alias: wire[alias] for alias in _FIELD_ALIASES})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "A stored value no longer passes the rules",
+            errors=[
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+            ],
+        ) from exc
+    columns = _columns(body.model_dump(), default_country=default_country)
+    changes = _changes(row, columns)
+    after = {name: columns.get(name, row.column(name)) for name in (*DERIVED_FROM, "external_ids")}
+    derived = derived_columns(after)
+    for name, value in derived.items():
+        if stored.derived[name] != value:
+            changes[name] = (stored.derived[name], value)
+    writes = {name: (columns | derived)[name] for name in changes}
+    wanted, held = set(_keys_of(after)), set(stored.held)
+    return Renormalized(changes, writes, _by_kind(held - wanted), _by_kind(wanted - held))
+
+
+async def renormalized_duplicate(
+    tx: Tx, stored: StoredLead, plan: Renormalized
+) -> LeadDuplicate | None:
+    """The 409 writing `plan` would meet now: another lead holds a key the lead would claim."""
+    owners = await LeadKeys(tx).owners(plan.claim, exclude=stored.row.id)
+    return _duplicate_error(owners) if owners else None
+
+
+async def apply_renormalized(tx: Tx, stored: StoredLead, plan: Renormalized) -> LeadRow:
+    """Write `plan` (from `renormalized`): keys first, 409 `lead_duplicate` when another lead
+    holds one of the new ones (the caller's savepoint undoes the rest); a new version, no new
+    activity time; a FIELD_CHANGED entry of no one, naming the fields people see."""
+    row = stored.row
+    keys = LeadKeys(tx)
+    await keys.release(row.id, plan.release)
+    lost = await keys.claim(row.id, plan.claim)
+    if lost:
+        raise _duplicate_error(await keys.owners(lost, exclude=row.id))
+    if not plan.columns:
+        return row
+    updated = await Leads(tx).update(row.id, plan.columns, activity=False)
+    fields = _wire_changes(updated, plan.changes)
+    if fields:
+        await Activities(tx).add(
+            row.id,
+            ActivityType.FIELD_CHANGED,
+            actor_user_id=None,
+            details={"fields": fields, "renormalized": True},
+        )
+    publish_change(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
+    return updated
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any, Self, cast
+from typing import Any, Self
 from uuid import UUID
 
 import asyncpg
@@ -93,11 +92,6 @@ class LinkIn:
     lead_id: UUID
     evidence_id: UUID
     fields: list[str]
-
-
-def savepoint(tx: Tx) -> AbstractAsyncContextManager[Any]:
-    """A nested transaction (SAVEPOINT): rolled back on an exception, the outer one goes on."""
-    return cast(AbstractAsyncContextManager[Any], tx.raw.transaction())
 
 
 def with_bus(tx: Tx, bus: EventBus) -> Tx:

@@ -56,7 +56,6 @@ from leedz.resolution.repository import (
     ResolutionWrites,
     new_lead_row,
     row_columns,
-    savepoint,
     with_bus,
 )
 from leedz.resolution.rules import Decision, LeadState, Match, decide, matches, ordered
@@ -258,7 +257,7 @@ async def resolve(tx: Tx, actor: ResolvingActor, items: Sequence[Item]) -> list[
         buffer = _Buffer()
         batch = _Batch(with_bus(tx, buffer), actor, limit=limit, quota_first=quota_first)
         try:
-            async with savepoint(tx):
+            async with tx.savepoint():
                 results = await batch.run(records)
         except _QuotaFirst:
             quota_first = True
