@@ -447,6 +447,8 @@ def leads_renormalize(
     """Bring stored leads to the current normalization rules (e-mails, phones, domains, text,
     search text and keys), as after an upgrade that changed them; prints one JSON report per
     workspace. Leads whose new keys another lead holds are left as they are and listed."""
+    import asyncpg
+
     from leedz.leads.renormalize import Renormalization, renormalize_tenant
 
     settings = get_settings()
@@ -462,13 +464,20 @@ def leads_renormalize(
         tenants = await _tenants_or_every_one(url, named)
         if not tenants:
             return 1
+        failed = 0
         async with _database(settings, url) as db:
             for tenant_id in tenants:
-                done = await renormalize_tenant(
-                    db, tenant_id, batch=batch_size, dry_run=dry_run, on_batch=progress
-                )
-                typer.echo(json.dumps(done.as_report(), ensure_ascii=False))
-        return 0
+                try:
+                    done = await renormalize_tenant(
+                        db, tenant_id, batch=batch_size, dry_run=dry_run, on_batch=progress
+                    )
+                except asyncpg.PostgresError as exc:  # this workspace stops; the next goes on
+                    failed += 1
+                    report = {"tenantId": str(tenant_id), "error": f"{type(exc).__name__}: {exc}"}
+                else:
+                    report = done.as_report()
+                typer.echo(json.dumps(report, ensure_ascii=False))
+        return 1 if failed else 0
 
     raise typer.Exit(asyncio.run(renormalize()))
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from leedz.kit.db import Database
+from leedz.leads import renormalize, service
 from leedz.leads.renormalize import renormalize_tenant
 from tests.factories.accounts import Account, signup
 from tests.leads.test_search_index import found, make
@@ -176,10 +177,15 @@ async def test_batches_go_on_past_a_value_the_rules_refuse_and_past_the_trash(
 
     done = await renormalize_tenant(db, _tenant(boss), batch=2)
     assert done.read == 4  # not the folded one
-    assert done.changed == 3
+    # The refused address stays as stored, reported with where; the lead's search text is
+    # made again from what is stored (it named the address before).
     assert [i["leadId"] for i in done.invalid] == [ids[0]]
     assert done.invalid[0]["errors"][0]["loc"] == ["emails", 0]
-    assert await _row(owner, ids[0]) == invalid_before
+    refused = await _row(owner, ids[0])
+    assert refused["emails"] == invalid_before["emails"] == ["not an address"]
+    assert refused["keys"] == invalid_before["keys"]
+    assert "not an address" in refused["search_text"]
+    assert done.changed == 4
     assert (await _row(owner, ids[1]))["name"] == "Shop 1"
     assert (await _row(owner, ids[2]))["name"] == "Shop 2"
     last = await _row(owner, ids[4])
@@ -244,3 +250,95 @@ async def test_the_cli_refuses_a_workspace_that_is_not_an_id(
     env = {**clean_env(tmp_path), "DATABASE_URL": database_url}
     with pytest.raises(AssertionError, match="not a workspace id"):
         await leedz("leads", "renormalize", "--tenant", tenant, env=env)
+
+
+async def test_the_keys_a_merge_gave_the_survivor_stay(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    """A merge moves the merged lead's keys to the survivor, whose own external id wins the
+    column: the survivor holds a key its columns do not show, and keeps it (it is what stops
+    the merged lead's next listing from making a lead again)."""
+    boss = await signup(client)
+    survivor = await make(
+        client, boss, "Cafe Royal", externalIds={"crm": "1"}, phones=["0501112233"]
+    )
+    merged = await make(
+        client, boss, "Cafe Royal Riyadh", externalIds={"crm": "2"}, phones=["0502223344"]
+    )
+    response = await client.post(
+        f"/v1/leads/{survivor['id']}/merge", json={"leadIds": [merged["id"]]}, headers=boss.headers
+    )
+    assert response.status_code == 200, response.text
+    before = await _row(owner, survivor["id"])
+    assert "EXTERNAL:crm:2" in before["keys"]
+    done = await renormalize_tenant(db, _tenant(boss))
+    assert (done.changed, done.duplicates, done.invalid) == (0, [], [])
+    assert await _row(owner, survivor["id"]) == before
+
+
+async def test_a_merged_lead_longer_than_a_patch_may_send_is_renormalized_all_the_same(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    """A merge joins two leads' phones without a cap: 24 phones, more than a PATCH may send.
+    Each is held to the rules, the count is not; its e-mail in punycode is mended."""
+    boss = await signup(client)
+    lead = await make(client, boss, "Big Group", emails=[UNICODE])
+    phones = [f"+9665011122{n:02d}" for n in range(24)]
+    await _as_before(owner, lead["id"], emails=[PUNYCODE], phones=phones)
+    done = await renormalize_tenant(db, _tenant(boss))
+    assert (done.changed, done.invalid) == (1, [])
+    after = await _row(owner, lead["id"])
+    assert after["emails"] == [UNICODE]
+    assert (await client.get(f"/v1/leads/{lead['id']}", headers=boss.headers)).json()[
+        "phones"
+    ] == phones
+
+
+async def test_a_dry_run_reports_the_duplicates_the_real_run_meets(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    """Two leads whose old spellings both become one address: the first to come claims it,
+    the second is reported, in the dry run as in the real one."""
+    boss = await signup(client)
+    first = await make(client, boss, "Shop A", emails=["a@example.com"])
+    second = await make(client, boss, "Shop B", emails=["b@example.com"])
+    await _as_before(owner, first["id"], emails=[PUNYCODE])
+    await _as_before(owner, second["id"], emails=["INFO@xn--mgbh0fb.xn--mgberp4a5d4ar"])
+    lower, upper = sorted([first["id"], second["id"]])
+    reports = [await renormalize_tenant(db, _tenant(boss), dry_run=d) for d in (True, False)]
+    for done in reports:
+        assert done.changed == 1
+        assert [d["leadId"] for d in done.duplicates] == [upper]
+        assert [h["id"] for h in done.duplicates[0]["heldBy"]] == [lower]
+        assert done.duplicates[0]["heldBy"][0]["reasons"] == [f"email:{UNICODE}"]
+
+
+async def test_a_batch_that_meets_a_deadlock_runs_again(
+    client: httpx.AsyncClient,
+    owner: asyncpg.Connection,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resolution and imports lock leads and keys too: a deadlock rolls the batch back and it
+    runs again, counted once; one that keeps meeting it ends the workspace's pass."""
+    boss = await signup(client)
+    lead = await make(client, boss, "Cafe Royal", emails=[UNICODE])
+    await _as_before(owner, lead["id"], emails=[PUNYCODE])
+    apply = service.apply_renormalized
+    failures = [asyncpg.DeadlockDetectedError("deadlock detected")] * 2
+
+    async def deadlocking(*args: Any, **kwargs: Any) -> Any:
+        written = await apply(*args, **kwargs)  # the lead written, then the deadlock
+        if failures:
+            raise failures.pop()
+        return written
+
+    monkeypatch.setattr(service, "apply_renormalized", deadlocking)
+    done = await renormalize_tenant(db, _tenant(boss))
+    assert (done.read, done.changed) == (1, 1)
+    assert (await _row(owner, lead["id"]))["emails"] == [UNICODE]
+    await _as_before(owner, lead["id"], emails=[PUNYCODE])
+    failures += [asyncpg.DeadlockDetectedError("deadlock detected")] * renormalize.ATTEMPTS
+    with pytest.raises(asyncpg.DeadlockDetectedError):
+        await renormalize_tenant(db, _tenant(boss))
+    assert (await _row(owner, lead["id"]))["emails"] == [PUNYCODE]  # each attempt rolled back

@@ -187,6 +187,41 @@ class TestMerge:
         assert "966502222222" in text
         assert "c@alamal.com" in text
 
+    async def test_a_patch_of_the_survivor_keeps_the_keys_its_columns_do_not_show(
+        self,
+        client: httpx.AsyncClient,
+        owner: asyncpg.Connection,
+        boss: Account,
+        merged: dict[str, Any],
+    ) -> None:
+        """The survivor's `externalIds.googleMaps` is its own (ChIJ-B); it also holds C's
+        place id. A PATCH of its phones and of its external ids releases the keys of what it
+        removes, not C's place id: C's next listing must still find the survivor."""
+        a = merged["a"]
+        path = f"/v1/leads/{a}"
+        lead = (await client.get(path, headers=boss.headers)).json()
+        phones = [p for p in lead["phones"] if p != B_PHONE]
+        for body in ({"phones": phones}, {"externalIds": {"foursquare": "fsq-C"}}):
+            response = await client.patch(path, json=body, headers=boss.headers)
+            assert response.status_code == 200, response.text
+        keys = await owner.fetch(
+            "SELECT kind::text, value FROM lead_keys WHERE lead_id = $1::uuid ORDER BY 1, 2", a
+        )
+        held = {tuple(k) for k in keys}
+        assert ("EXTERNAL", "googleMaps:ChIJ-C") in held  # C's, never in A's columns
+        assert ("PHONE", B_PHONE) not in held  # removed by the first PATCH
+        assert ("EXTERNAL", "googleMaps:ChIJ-B") not in held  # removed by the second
+        again = await client.post(
+            "/v1/leads",
+            json={"name": "Copy", "externalIds": {"googleMaps": "ChIJ-C"}},
+            headers=boss.headers,
+        )
+        assert again.status_code == 409, again.text
+        freed = await client.post(
+            "/v1/leads", json={"name": "Copy", "phones": [B_PHONE]}, headers=boss.headers
+        )
+        assert freed.status_code == 201, freed.text
+
     async def test_lists_timeline_and_evidence_move_to_the_survivor(
         self,
         client: httpx.AsyncClient,

@@ -6,7 +6,7 @@ owner and status changes, deletions and restorations an audit row, in the same t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,14 @@ from leedz.kit.db import Tx
 from leedz.kit.pagination import Page, decode_cursor, next_cursor
 from leedz.kit.sanitize import plain_text
 from leedz.leads.events import LeadChange, LeadChanged
-from leedz.leads.models import ActivityType, LeadSource
+from leedz.leads.models import ActivityType, LeadKeyKind, LeadSource
+from leedz.leads.normalize import (
+    InvalidEmail,
+    InvalidPhone,
+    UnknownCountry,
+    normalize_email,
+    normalize_phone,
+)
 from leedz.leads.record import (
     DERIVED_FROM,
     Key,
@@ -219,6 +226,11 @@ def _keys_of(columns: Mapping[str, Any]) -> list[Key]:
     )
 
 
+def _by_kind(keys: Iterable[Key]) -> list[Key]:
+    """In the order keys are locked in (kind, then value): writers never deadlock each other."""
+    return sorted(keys, key=lambda k: (k.kind.value, k.value))
+
+
 async def _check_owner(tx: Tx, actor: Actor, owner_id: UUID | None, current: UUID | None) -> None:
     """`leads:assign` sets any member; without it a member may only take an unassigned lead
     (or one of theirs) for themselves, or let go of their own."""
@@ -392,9 +404,13 @@ async def update(
             "external_ids": columns.get("external_ids", row.external_ids),
         }
         wanted = set(_keys_of(merged))
+        # Released: the keys of the values the PATCH removes. Not every key the columns do not
+        # show: a merge gave the survivor the merged leads' keys, and resolution a second
+        # listing's place id, so that the same business does not come back as a new lead.
+        dropped = set(_keys_of({name: row.column(name) for name in merged})) - wanted
         held = set(await keys.of_lead(row.id))
-        await keys.release(row.id, sorted(held - wanted, key=lambda k: (k.kind, k.value)))
-        lost = await keys.claim(row.id, sorted(wanted - held, key=lambda k: (k.kind, k.value)))
+        await keys.release(row.id, _by_kind(held & dropped))
+        lost = await keys.claim(row.id, _by_kind(wanted - held))
         if lost:
             raise _duplicate_error(await keys.owners(lost, exclude=row.id))
     if DERIVED_FROM & changes.keys():  # changed, not only written again
@@ -461,47 +477,84 @@ async def _record_changes(
 # ---------------------------------------------------------------------------------------------
 # A stored lead under the current rules (leads/renormalize.py)
 
-# LeadFields' fields as the wire names them (`contactName`): what a stored lead is read back as.
-_FIELD_ALIASES = tuple(field.alias or name for name, field in LeadFields.model_fields.items())
+# LeadFields' fields, and their wire names (`contactName`): what a stored lead is read back as.
+_FIELD_ALIASES = tuple(
+    (name, field.alias or name) for name, field in LeadFields.model_fields.items()
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Renormalized:
     """What the current rules make of a stored lead: the columns that differ (`changes`, as
-    stored and as they would be now, derived columns included; `columns`, the write) and the
-    keys to release and to claim."""
+    stored and as they would be now, derived columns included; `columns`, the write), the keys
+    to release and to claim, and the stored values the rules refuse (`invalid`: those fields
+    are left as they are)."""
 
     changes: dict[str, tuple[Any, Any]]
     columns: dict[str, Any]
     release: list[Key]
     claim: list[Key]
+    invalid: list[dict[str, Any]]
 
     @property
     def changed(self) -> bool:
         return bool(self.columns or self.release or self.claim)
 
 
-def _by_kind(keys: set[Key]) -> list[Key]:
-    return sorted(keys, key=lambda k: (k.kind.value, k.value))
+def _field_now(name: str, alias: str, value: Any) -> Any:
+    """A field as a PATCH of it alone would store it. A list or an object longer than a PATCH
+    may send (a merge joins two leads' lists without a cap) is validated an element at a time:
+    its elements are held to the rules, its length is not."""
+    try:
+        return LeadUpdate.model_validate({alias: value}).model_dump(include={name})[name]
+    except ValidationError:
+        if isinstance(value, list) and len(value) > 1:
+            items = [item for v in value for item in _field_now(name, alias, [v])]
+            return list(dict.fromkeys(items))
+        if isinstance(value, dict) and len(value) > 1:
+            return {
+                k: v
+                for key, item in value.items()
+                for k, v in _field_now(name, alias, {key: item}).items()
+            }
+        raise
+
+
+def _key_now(key: Key, *, default_country: str) -> Key | None:
+    """A held key as the rules spell it now; None when they refuse it."""
+    try:
+        if key.kind is LeadKeyKind.EMAIL:
+            return Key(key.kind, normalize_email(key.value))
+        if key.kind is LeadKeyKind.PHONE:
+            return Key(
+                key.kind, normalize_phone(key.value, country=None, default_country=default_country)
+            )
+    except (InvalidEmail, InvalidPhone, UnknownCountry):
+        return None
+    return key  # an external id: its system and id are compared as stored
 
 
 def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
-    """The stored lead read back as its API fields and validated again as a PATCH of every
-    field: e-mails, phones, website and domain, trimmed text as the rules now spell them; the
-    derived columns and keys computed again from that. `ValidationFailed` when a stored value
-    no longer passes (nothing is changed then: a person must correct it)."""
+    """The stored lead read back as its API fields, each validated again as a PATCH of it
+    would be (e-mails, phones, website and domain, text as the rules now spell them), and its
+    derived columns and keys computed again from that.
+
+    Keys: the lead claims every key its fields now give, and releases a held key only when it
+    is the old spelling of one of those. It keeps the others: a merge moves the merged leads'
+    keys to the survivor and resolution gives a lead a second listing's place id, neither of
+    which its columns show."""
     row = stored.row
     wire = lead_out(row).model_dump(mode="json", by_alias=True)
-    try:
-        body = LeadUpdate.model_validate({alias: wire[alias] for alias in _FIELD_ALIASES})
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "A stored value no longer passes the rules",
-            errors=[
+    fields: dict[str, Any] = {}
+    invalid: list[dict[str, Any]] = []
+    for name, alias in _FIELD_ALIASES:
+        try:
+            fields[name] = _field_now(name, alias, wire[alias])
+        except ValidationError as exc:
+            invalid += [
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-            ],
-        ) from exc
-    columns = _columns(body.model_dump(), default_country=default_country)
+            ]
+    columns = _columns(fields, default_country=default_country)
     changes = _changes(row, columns)
     after = {name: columns.get(name, row.column(name)) for name in (*DERIVED_FROM, "external_ids")}
     derived = derived_columns(after)
@@ -510,7 +563,10 @@ def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
             changes[name] = (stored.derived[name], value)
     writes = {name: (columns | derived)[name] for name in changes}
     wanted, held = set(_keys_of(after)), set(stored.held)
-    return Renormalized(changes, writes, _by_kind(held - wanted), _by_kind(wanted - held))
+    superseded = [
+        key for key in held - wanted if _key_now(key, default_country=default_country) in wanted
+    ]
+    return Renormalized(changes, writes, _by_kind(superseded), _by_kind(wanted - held), invalid)
 
 
 async def renormalized_duplicate(
@@ -542,7 +598,8 @@ async def apply_renormalized(tx: Tx, stored: StoredLead, plan: Renormalized) -> 
             actor_user_id=None,
             details={"fields": fields, "renormalized": True},
         )
-    publish_change(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
+    if updated.live:  # as for a member leaving: the lists show no lead in the trash
+        publish_change(tx, updated, LeadChange.UPDATED, previous_owner_id=row.owner_id)
     return updated
 
 
