@@ -342,3 +342,54 @@ async def test_a_batch_that_meets_a_deadlock_runs_again(
     with pytest.raises(asyncpg.DeadlockDetectedError):
         await renormalize_tenant(db, _tenant(boss))
     assert (await _row(owner, lead["id"]))["emails"] == [PUNYCODE]  # each attempt rolled back
+
+
+async def test_a_phone_or_website_refused_now_is_left_and_the_rest_goes_on(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    """Refused by the service's own rules (not a number; a URL with credentials), not only by
+    the schema: that field stays, reported at its place, and the other leads are mended."""
+    boss = await signup(client)
+    phone = await make(client, boss, "Phone Shop ", phones=["0501112233"])
+    site = await make(client, boss, "Site Shop", website="https://alamal.sa")
+    other = await make(client, boss, "Other")
+    await _as_before(
+        owner, phone["id"], phones=["+966501112233", "+15555550100"], name=" Phone Shop\u200f"
+    )
+    await _as_before(owner, site["id"], website="https://user:pw@example.com")
+    await _as_before(owner, other["id"], name=" Other ")
+    done = await renormalize_tenant(db, _tenant(boss))
+    refused = {i["leadId"]: [e["loc"] for e in i["errors"]] for i in done.invalid}
+    assert refused == {phone["id"]: [["phones", 1]], site["id"]: [["website"]]}
+    assert (await _row(owner, other["id"]))["name"] == "Other"
+    mended = await client.get(f"/v1/leads/{phone['id']}", headers=boss.headers)
+    assert mended.json()["name"] == "Phone Shop"
+    assert mended.json()["phones"] == ["+966501112233", "+15555550100"]  # as stored
+
+
+async def test_an_external_id_respelled_leaves_no_old_key_behind(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    boss = await signup(client)
+    lead = await make(client, boss, "Cafe Royal", externalIds={"crm": "X"})
+    await owner.execute(
+        'UPDATE leads SET external_ids = \'{"crm": " X "}\' WHERE id = $1', uuid.UUID(lead["id"])
+    )
+    await owner.execute(
+        "UPDATE lead_keys SET value = 'crm: X ' WHERE lead_id = $1", uuid.UUID(lead["id"])
+    )
+    done = await renormalize_tenant(db, _tenant(boss))
+    assert done.changed == 1
+    assert (await _row(owner, lead["id"]))["keys"] == ["EXTERNAL:crm:X"]
+
+
+async def test_a_refused_element_of_a_merged_list_is_named_at_its_place(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, db: Database
+) -> None:
+    boss = await signup(client)
+    lead = await make(client, boss, "Big Group")
+    emails = [f"e{n}@example.com" for n in range(24)]
+    emails[7] = "not an address"
+    await _as_before(owner, lead["id"], emails=emails)
+    done = await renormalize_tenant(db, _tenant(boss))
+    assert [e["loc"] for e in done.invalid[0]["errors"]] == [["emails", 7]]

@@ -37,6 +37,7 @@ from leedz.leads.record import (
     Key,
     derived_after,
     derived_columns,
+    external_keys,
     identity_keys,
     phones_e164,
     website_and_domain,
@@ -501,23 +502,73 @@ class Renormalized:
         return bool(self.columns or self.release or self.claim)
 
 
+class _Refused(Exception):
+    """A stored field the rules refuse: its errors, `loc` from the field's wire name."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+# The fields a merge may make longer than a PATCH may send (folding joins them without a cap).
+_JOINED_BY_MERGES = frozenset({"phones", "emails", "tags", "external_ids", "custom_fields"})
+
+
 def _field_now(name: str, alias: str, value: Any) -> Any:
-    """A field as a PATCH of it alone would store it. A list or an object longer than a PATCH
-    may send (a merge joins two leads' lists without a cap) is validated an element at a time:
-    its elements are held to the rules, its length is not."""
+    """A field as a PATCH of it alone would store it; `_Refused` if the rules refuse it. A
+    list or an object a merge made longer than a PATCH may send is validated an element at a
+    time: its elements are held to the rules, its length is not."""
     try:
         return LeadUpdate.model_validate({alias: value}).model_dump(include={name})[name]
-    except ValidationError:
-        if isinstance(value, list) and len(value) > 1:
-            items = [item for v in value for item in _field_now(name, alias, [v])]
-            return list(dict.fromkeys(items))
-        if isinstance(value, dict) and len(value) > 1:
-            return {
-                k: v
-                for key, item in value.items()
-                for k, v in _field_now(name, alias, {key: item}).items()
-            }
-        raise
+    except ValidationError as exc:
+        refused = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+    if name not in _JOINED_BY_MERGES or not isinstance(value, list | dict) or len(value) < 2:
+        raise _Refused(refused)
+    parts: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for at, element in enumerate(value) if isinstance(value, list) else value.items():
+        try:
+            parts.append(
+                _field_now(name, alias, [element] if isinstance(value, list) else {at: element})
+            )
+        except _Refused as one:  # its position in the whole, not in a list of one
+            errors += [{**e, "loc": [alias, at, *e["loc"][2:]]} for e in one.errors]
+    if errors:
+        raise _Refused(errors)
+    if isinstance(value, dict):
+        return {k: v for part in parts for k, v in part.items()}
+    seen: dict[str, Any] = {}  # unique as the whole list's validators make it (tags: any case)
+    for item in (item for part in parts for item in part):
+        seen.setdefault(item.casefold() if name == "tags" else item, item)
+    return list(seen.values())
+
+
+def _columns_now(
+    fields: Mapping[str, Any], row: LeadRow, *, default_country: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`_columns` field by field: a phone or a website the rules refuse now (no longer a
+    number, a URL with credentials) leaves that field as stored, reported, and not the rest."""
+    columns: dict[str, Any] = {}
+    refused: list[dict[str, Any]] = []
+    for name, value in fields.items():
+        one = {name: value}
+        if name == "phones":  # parsed in the lead's country, as a PATCH of phones is
+            one["country"] = fields.get("country", row.country)
+        try:
+            part = _columns(one, default_country=default_country)
+        except ValidationFailed as exc:  # its `loc` as the schema's: from the field, no "body"
+            refused += [
+                {**e, "loc": [to_camel(name), *e["loc"][2:]]}
+                for e in exc.extra.get("errors")
+                or [{"loc": [], "msg": exc.detail, "type": exc.code}]
+            ]
+            continue
+        if name != "country":
+            part.pop("country", None)  # the phones' context, not a write
+        columns |= part
+    return columns, refused
 
 
 def _key_now(key: Key, *, default_country: str) -> Key | None:
@@ -529,15 +580,18 @@ def _key_now(key: Key, *, default_country: str) -> Key | None:
             return Key(
                 key.kind, normalize_phone(key.value, country=None, default_country=default_country)
             )
-    except (InvalidEmail, InvalidPhone, UnknownCountry):
+        system, _, ident = key.value.partition(":")
+        now = external_keys(_field_now("external_ids", "externalIds", {system: ident}))
+    except (InvalidEmail, InvalidPhone, UnknownCountry, _Refused):
         return None
-    return key  # an external id: its system and id are compared as stored
+    return now[0] if now else None
 
 
 def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
     """The stored lead read back as its API fields, each validated again as a PATCH of it
     would be (e-mails, phones, website and domain, text as the rules now spell them), and its
-    derived columns and keys computed again from that.
+    derived columns and keys computed again from that. A field the rules refuse is left as
+    stored and listed in `invalid`.
 
     Keys: the lead claims every key its fields now give, and releases a held key only when it
     is the old spelling of one of those. It keeps the others: a merge moves the merged leads'
@@ -550,11 +604,10 @@ def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
     for name, alias in _FIELD_ALIASES:
         try:
             fields[name] = _field_now(name, alias, wire[alias])
-        except ValidationError as exc:
-            invalid += [
-                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-            ]
-    columns = _columns(fields, default_country=default_country)
+        except _Refused as exc:
+            invalid += exc.errors
+    columns, refused = _columns_now(fields, row, default_country=default_country)
+    invalid += refused
     changes = _changes(row, columns)
     after = {name: columns.get(name, row.column(name)) for name in (*DERIVED_FROM, "external_ids")}
     derived = derived_columns(after)
