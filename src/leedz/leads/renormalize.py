@@ -143,14 +143,16 @@ async def _renormalize(
         done.invalid.append({"leadId": str(lead_id), "errors": plan.invalid})
     if not plan.changed:
         return False
-    duplicate = await service.renormalized_duplicate(tx, stored, plan)
-    if duplicate is None and done.dry_run:
-        duplicate = _would_be_taken(plan.claim, lead_id, done)
-    elif duplicate is None:
+    duplicate: LeadDuplicate | None = None
+    if done.dry_run:
+        duplicate = await service.renormalized_duplicate(tx, stored, plan)
+        if duplicate is None:
+            duplicate = _would_be_taken(plan.claim, lead_id, done)
+    else:
         try:
             async with tx.savepoint():
                 await service.apply_renormalized(tx, stored, plan)
-        except LeadDuplicate as exc:  # a key taken since the check
+        except LeadDuplicate as exc:  # another lead holds a new key: the savepoint undid it
             duplicate = exc
     if duplicate is not None:
         done.duplicates.append({"leadId": str(lead_id), "heldBy": duplicate.extra["duplicates"]})

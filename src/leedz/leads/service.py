@@ -625,7 +625,8 @@ def renormalized(stored: StoredLead, *, default_country: str) -> Renormalized:
 async def renormalized_duplicate(
     tx: Tx, stored: StoredLead, plan: Renormalized
 ) -> LeadDuplicate | None:
-    """The 409 writing `plan` would meet now: another lead holds a key the lead would claim."""
+    """The 409 writing `plan` would meet now: another lead holds a key the lead would claim
+    (a dry run's check; a real run learns it from `apply_renormalized`'s claim)."""
     owners = await LeadKeys(tx).owners(plan.claim, exclude=stored.row.id)
     return _duplicate_error(owners) if owners else None
 
